@@ -1,0 +1,44 @@
+"""Time for the ledger. One injectable clock so that tests and screenshots are reproducible."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+# Milliseconds since the Unix epoch, UTC. Every timestamp in the ledger is one of these.
+Clock = Callable[[], int]
+
+
+def system_clock() -> int:
+    return int(time.time() * 1000)
+
+
+def fixed_clock(ms: int) -> Clock:
+    return lambda: ms
+
+
+def iso(ms: int | None) -> str | None:
+    """ISO 8601 UTC with milliseconds, as every JSON shape in DESIGN.md has it."""
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_time(text: str, now: int) -> int:
+    """An ISO time (`2026-11-24T22:41:05Z`, naive means UTC) or a relative one (`-2h`)."""
+    from .durations import parse_duration
+
+    text = text.strip()
+    if text.startswith("-"):
+        return now - int(parse_duration(text[1:]) * 1000)
+    if text.lower() == "now":
+        return now
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601 or -2h)") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)

@@ -1,0 +1,182 @@
+"""The ledger's base: opening a database, lookups by id or prefix, events, flow status.
+
+`Ledger` (in `ledger/__init__.py`) adds the operations on top of this base, grouped by
+what they are about: `transitions` (writes), `supervisors` (ownership), `queries`
+(reads for lists and the board), `audit` (findings and repairs).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import peewee as pw
+
+from . import db as dbmod
+from .clock import Clock, system_clock
+from .errors import Ambiguous, LedgerUnavailable, NotFound
+from .models import Models, build_models
+from .schema import ensure_schema
+from .states import TERMINAL_FLOW, derive_flow_status
+
+_ID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class LedgerBase:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        create: bool = True,
+        readonly: bool = False,
+    ) -> None:
+        self.url = url or dbmod.default_url()
+        self.clock: Clock = clock or system_clock
+        self.readonly = readonly
+        self.db, self.parsed_url = dbmod.connect(self.url, create=create, readonly=readonly)
+        self.m: Models = build_models(self.db)
+        try:
+            ensure_schema(self.db, self.m, readonly=readonly)
+        except pw.DatabaseError as exc:
+            self.db.close()
+            raise LedgerUnavailable(f"ledger {self.display_url} cannot be used: {exc}") from exc
+        except LedgerUnavailable:
+            self.db.close()
+            raise
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @property
+    def display_url(self) -> str:
+        return dbmod.redact(self.url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.parsed_url.is_sqlite
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def __enter__(self) -> LedgerBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def now(self) -> int:
+        return self.clock()
+
+    def atomic(self) -> Any:
+        """One write transaction. On SQLite it takes the write lock up front (IMMEDIATE)."""
+        return self.db.atomic()
+
+    def _event(
+        self,
+        flow_id: str,
+        kind: str,
+        *,
+        task_id: str | None = None,
+        src: str | None = None,
+        dst: str | None = None,
+        actor: str = "system",
+        detail: str | None = None,
+        at: int | None = None,
+    ) -> None:
+        self.m.Event.insert(
+            at=self.now() if at is None else at,
+            flow_id=flow_id,
+            task_id=task_id,
+            kind=kind,
+            from_status=src,
+            to_status=dst,
+            actor=actor[:64],
+            detail=detail,
+        ).execute()
+
+    # -- lookups --------------------------------------------------------------------
+
+    def _resolve(self, model: type[pw.Model], pk: pw.Field, ref: str, what: str) -> pw.Model:
+        ref = (ref or "").strip()
+        if not _ID_PREFIX.match(ref):
+            raise NotFound(f"no {what} {ref!r}")
+        row = model.get_or_none(pk == ref)
+        if row is not None:
+            return row
+        rows = list(model.select().where(pk.startswith(ref.lower())).limit(6))
+        if not rows:
+            raise NotFound(f"no {what} {ref!r}")
+        if len(rows) > 1:
+            ids = ", ".join(getattr(r, pk.name)[:8] for r in rows[:5])
+            raise Ambiguous(f"{what} id {ref!r} is ambiguous: matches {ids}; give more characters")
+        return rows[0]
+
+    def get_flow(self, ref: str) -> Any:
+        return self._resolve(self.m.Flow, self.m.Flow.flow_id, ref, "flow")
+
+    def get_task(self, ref: str) -> Any:
+        return self._resolve(self.m.Task, self.m.Task.task_id, ref, "task")
+
+    def latest_attempts(self, flow_id: str) -> list[Any]:
+        Task = self.m.Task
+        return list(
+            Task.select()
+            .where((Task.flow == flow_id) & (Task.is_latest == True))  # noqa: E712
+            .order_by(Task.created_at, Task.label)
+        )
+
+    # -- derived flow status ----------------------------------------------------------
+
+    def _recompute_flow(self, flow_id: str, actor: str = "system") -> str:
+        """Store the flow status derived from its latest attempts; log it when it moves."""
+        Flow = self.m.Flow
+        flow = Flow.get_by_id(flow_id)
+        latest = self.latest_attempts(flow_id)
+        status = derive_flow_status((t.status for t in latest), flow.cancel_requested_at is not None)
+        now = self.now()
+        changes: dict[Any, Any] = {Flow.updated_at: max(now, flow.created_at), Flow.revision: flow.revision + 1}
+        if status != flow.status:
+            changes[Flow.status] = status
+            if status in TERMINAL_FLOW:
+                changes[Flow.ended_at] = max(now, flow.created_at)
+                culprit = next(
+                    (t.task_id for t in latest if t.status not in ("succeeded", "cancelled")), None
+                )
+                changes[Flow.blocked_task_id] = culprit if status != "succeeded" else None
+            else:
+                changes[Flow.ended_at] = None
+                changes[Flow.blocked_task_id] = None
+            self._event(flow_id, "flow_status", src=flow.status, dst=status, actor=actor)
+        Flow.update(changes).where(Flow.flow_id == flow_id).execute()
+        return status
+
+    @staticmethod
+    def command_of(task: Any) -> list[str] | str:
+        return json.loads(task.command_json)
+
+    @staticmethod
+    def after_of(task: Any) -> list[str]:
+        return json.loads(task.after_json or "[]")
+
+    @staticmethod
+    def env_of(task: Any) -> dict[str, str]:
+        return json.loads(task.env_json) if task.env_json else {}
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

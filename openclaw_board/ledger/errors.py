@@ -1,0 +1,31 @@
+"""Errors the Ledger API raises. Each carries one line an operator can act on."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class: a refused operation. Nothing was written."""
+
+
+class NotFound(LedgerError):
+    pass
+
+
+class Ambiguous(LedgerError):
+    pass
+
+
+class IllegalTransition(LedgerError):
+    pass
+
+
+class SpecError(LedgerError):
+    """An invalid flow spec: names the file, the task and the field."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger cannot be opened: missing, locked, corrupt, unsafe or too new."""
+
+
+class StaleOwner(LedgerError):
+    """A supervisor wrote about a task it no longer owns (its lease was taken over)."""

@@ -1,0 +1,122 @@
+"""Reads for the CLI and the board: lists, pressure counts, attempts, the event log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import peewee as pw
+
+from .states import ACTIVE_FLOW, ISSUE_TASK
+from .supervisors import Supervisors
+
+
+class Queries(Supervisors):
+    def list_tasks(
+        self, *, status: str | None = None, runtime: str | None = None,
+        flow: str | None = None, all_attempts: bool = False, limit: int | None = None,
+    ) -> list[Any]:
+        """Newest first; the latest attempt of each task unless `all_attempts`."""
+        Task = self.m.Task
+        query = Task.select()
+        if not all_attempts:
+            query = query.where(Task.is_latest == True)  # noqa: E712
+        if status:
+            query = query.where(Task.status == status)
+        if runtime:
+            query = query.where(Task.runtime == runtime)
+        if flow:
+            query = query.where(Task.flow == self.get_flow(flow).flow_id)
+        query = query.order_by(Task.created_at.desc(), Task.label.desc(), Task.attempt.desc())
+        if limit:
+            query = query.limit(limit)
+        return list(query)
+
+    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[Any]:
+        Flow = self.m.Flow
+        query = Flow.select()
+        if status:
+            query = query.where(Flow.status == status)
+        query = query.order_by(Flow.created_at.desc(), Flow.flow_id)
+        if limit:
+            query = query.limit(limit)
+        return list(query)
+
+    def task_counts(self, flow_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+        """{flow_id: {status: n}} over latest attempts."""
+        Task = self.m.Task
+        query = (
+            Task.select(Task.flow, Task.status, pw.fn.COUNT(Task.task_id).alias("n"))
+            .where(Task.is_latest == True)  # noqa: E712
+            .group_by(Task.flow, Task.status)
+        )
+        if flow_ids is not None:
+            if not flow_ids:
+                return {}
+            query = query.where(Task.flow.in_(flow_ids))
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for row in query.tuples():
+            counts[row[0]][row[1]] = row[2]
+        return dict(counts)
+
+    def task_pressure(self) -> dict[str, int]:
+        Task = self.m.Task
+        rows = (
+            Task.select(Task.status, pw.fn.COUNT(Task.task_id))
+            .where(Task.is_latest == True)  # noqa: E712
+            .group_by(Task.status).tuples()
+        )
+        by = dict(rows)
+        return {
+            "queued": by.get("queued", 0) + by.get("awaiting_approval", 0),
+            "running": by.get("running", 0),
+            "issues": sum(by.get(s, 0) for s in ISSUE_TASK),
+        }
+
+    def flow_pressure(self) -> dict[str, int]:
+        Flow = self.m.Flow
+        by = dict(Flow.select(Flow.status, pw.fn.COUNT(Flow.flow_id)).group_by(Flow.status).tuples())
+        cancel = (
+            Flow.select().where(Flow.cancel_requested_at.is_null(False)
+                                & Flow.status.in_(list(ACTIVE_FLOW))).count()
+        )
+        return {
+            "active": sum(by.get(s, 0) for s in ACTIVE_FLOW),
+            "blocked": by.get("blocked", 0),
+            "cancel_requested": cancel,
+            "total": sum(by.values()),
+        }
+
+    def flow_attempts(self, flow_id: str) -> list[Any]:
+        """Every attempt of every task in the flow, oldest first."""
+        Task = self.m.Task
+        return list(
+            Task.select().where(Task.flow == flow_id)
+            .order_by(Task.created_at, Task.label, Task.attempt)
+        )
+
+    def attempts_of(self, task: Any) -> list[Any]:
+        Task = self.m.Task
+        return list(
+            Task.select().where((Task.flow == task.flow_id) & (Task.label == task.label))
+            .order_by(Task.attempt)
+        )
+
+    def task_events(self, task_id: str) -> list[Any]:
+        Event = self.m.Event
+        return list(Event.select().where(Event.task_id == task_id).order_by(Event.id))
+
+    def flow_events(self, flow_id: str, until: int | None = None) -> list[Any]:
+        Event = self.m.Event
+        query = Event.select().where(Event.flow_id == flow_id)
+        if until is not None:
+            query = query.where(Event.at <= until)
+        return list(query.order_by(Event.id))
+
+    def events_since(self, after_id: int, limit: int = 10_000) -> list[Any]:
+        Event = self.m.Event
+        return list(Event.select().where(Event.id > after_id).order_by(Event.id).limit(limit))
+
+    def last_event_id(self) -> int:
+        Event = self.m.Event
+        return Event.select(pw.fn.MAX(Event.id)).scalar() or 0

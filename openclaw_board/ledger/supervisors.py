@@ -1,0 +1,103 @@
+"""Supervisors in the ledger: registration, heartbeats, leases, and taking over runs.
+
+A supervisor registers (id, host, pid, process start time) and heartbeats. A running task
+names the supervisor that owns it; a supervisor that starts on the same host may adopt
+the runs of one that is gone, and only the owner may record their results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import new_id
+from .errors import IllegalTransition
+from .states import TaskStatus as T
+from .transitions import Transitions
+
+DEFAULT_LEASE_MS = 15_000
+
+
+class Supervisors(Transitions):
+    def register_supervisor(
+        self, host: str, pid: int, pid_start: int | None, *, concurrency: int = 1,
+        mode: str = "standalone", lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> Any:
+        S = self.m.Supervisor
+        now = self.now()
+        sid = new_id()
+        with self.atomic():
+            S.insert(supervisor_id=sid, host=host, pid=pid, pid_start=pid_start, started_at=now,
+                     heartbeat_at=now, lease_ms=lease_ms, concurrency=concurrency,
+                     mode=mode).execute()
+        return S.get_by_id(sid)
+
+    def heartbeat(self, supervisor_id: str) -> bool:
+        """Renew the lease. False when the row is gone or was declared dead: stop writing."""
+        S = self.m.Supervisor
+        with self.atomic():
+            n = S.update(heartbeat_at=self.now()).where(
+                (S.supervisor_id == supervisor_id) & S.stopped_at.is_null()
+            ).execute()
+        return n == 1
+
+    def supervisor_stopped(self, supervisor_id: str) -> None:
+        S = self.m.Supervisor
+        with self.atomic():
+            S.update(stopped_at=self.now()).where(S.supervisor_id == supervisor_id).execute()
+
+    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+        S = self.m.Supervisor
+        query = S.select().order_by(S.heartbeat_at.desc())
+        rows = list(query.limit(200))
+        if live_only:
+            rows = [s for s in rows if self.supervisor_alive(s)]
+        return rows
+
+    def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
+        now = self.now() if now is None else now
+        return sup.stopped_at is None and now - sup.heartbeat_at <= sup.lease_ms
+
+    def running_on_host(self, host: str) -> list[Any]:
+        Task = self.m.Task
+        return list(
+            Task.select().where((Task.status == T.RUNNING) & (Task.host == host))
+            .order_by(Task.started_at)
+        )
+
+    def owned_by(self, supervisor_id: str) -> list[Any]:
+        Task = self.m.Task
+        return list(
+            Task.select().where(
+                (Task.status == T.RUNNING) & (Task.supervisor_id == supervisor_id)
+            )
+        )
+
+    def cancel_requests(self, supervisor_id: str) -> list[Any]:
+        Task = self.m.Task
+        return list(
+            Task.select().where(
+                (Task.status == T.RUNNING) & (Task.supervisor_id == supervisor_id)
+                & Task.cancel_requested_at.is_null(False)
+            )
+        )
+
+    def adopt(self, task_id: str, supervisor_id: str, generation: int | None = None) -> Any:
+        """Take over a running task whose owner is gone (same host: the process may live)."""
+        Task, S = self.m.Task, self.m.Supervisor
+        with self.atomic():
+            task = Task.get_by_id(task_id)
+            if task.status != T.RUNNING:
+                raise IllegalTransition(f"task {task_id[:8]} is {task.status}, not running")
+            if task.supervisor_id == supervisor_id:
+                return task
+            owner = S.get_or_none(S.supervisor_id == task.supervisor_id)
+            if owner is not None and self.supervisor_alive(owner):
+                raise IllegalTransition(
+                    f"task {task_id[:8]} is owned by live supervisor {owner.supervisor_id[:8]}"
+                )
+            Task.update(supervisor_id=supervisor_id, owner_token=generation,
+                        last_event_at=self.now()).where(Task.task_id == task_id).execute()
+            self._event(task.flow_id, "adopted", task_id=task_id,
+                        actor=f"supervisor:{supervisor_id[:8]}",
+                        detail=f"from supervisor {str(task.supervisor_id)[:8]}")
+        return Task.get_by_id(task_id)
