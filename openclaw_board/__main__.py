@@ -1,0 +1,3 @@
+from openclaw_board.cli import main
+
+main()

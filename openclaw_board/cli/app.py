@@ -1,0 +1,95 @@
+"""The Typer application, the global `--db` option, and error handling shared by commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..ledger import Ledger, LedgerError
+from ..ledger.db import default_url
+
+app = typer.Typer(
+    name="openclaw-board",
+    help="A ledger, a supervisor and a live terminal board for detached background work.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+flows_app = typer.Typer(help="Flows: parent records of related tasks.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Tasks: one detached run each, every attempt a row.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+app.add_typer(tasks_app, name="tasks")
+
+# Text from tasks and specs is never interpreted as markup: markup=False on both consoles,
+# and `escape()` wherever a Rich renderable would otherwise parse it.
+out = Console(highlight=False, markup=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+
+class State:
+    db_url: str | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL",
+        help="Ledger: sqlite:///path, a path, or postgresql://... "
+        "(default: $OPENCLAW_BOARD_DB, else the state directory's ledger.db)",
+    ),
+) -> None:
+    state.db_url = db
+
+
+def ledger_url() -> str:
+    return state.db_url or default_url()
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One line on stderr that starts with `error:`, then exit."""
+    line = " ".join(str(message).split("\n"))
+    err.print(f"error: {line}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledger]:
+    try:
+        ledger = Ledger(ledger_url(), create=create, readonly=readonly)
+    except LedgerError as exc:
+        fail(str(exc))
+    try:
+        yield ledger
+    except LedgerError as exc:
+        fail(str(exc))
+    finally:
+        ledger.close()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def safe(text: Any) -> str:
+    """Escape Rich markup in text that came from a task, a spec or the ledger."""
+    return escape("" if text is None else str(text))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        # `openclaw-board tasks list | head`: the reader left, that is not an error.
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,86 @@
+"""Shared fixtures: real ledgers on real SQLite files, and on the real PostgreSQL where one answers.
+
+`ledger_url` is parametrized over both back ends; PostgreSQL tests get a schema of their
+own (through the URL's `options=-csearch_path=...`) so that parallel tests never see each
+other's rows, and they are skipped with a reason when no server answers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_BASE = os.environ.get("OPENCLAW_BOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_answers() -> str | None:
+    """None when PostgreSQL answers, else the reason to skip."""
+    try:
+        import psycopg2
+    except ImportError:
+        return "psycopg2 is not installed"
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+    except OSError as exc:
+        return f"no PostgreSQL at 127.0.0.1:5432 ({exc.strerror or exc})"
+    try:
+        psycopg2.connect(PG_BASE, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means: skip, and say why
+        return f"PostgreSQL at 127.0.0.1:5432 refused us: {str(exc).strip().splitlines()[0]}"
+    return None
+
+
+PG_SKIP_REASON = _pg_answers()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private state directory for this test, used by every process it starts."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("OPENCLAW_BOARD_HOME", str(state))
+    monkeypatch.delenv("OPENCLAW_BOARD_DB", raising=False)
+    monkeypatch.delenv("OPENCLAW_BOARD_THEME", raising=False)
+    return state
+
+
+@pytest.fixture
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'ledger.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if PG_SKIP_REASON:
+        pytest.skip(PG_SKIP_REASON)
+    import psycopg2
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(PG_BASE)
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, home: Path) -> str:
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def ledger(ledger_url: str):
+    from openclaw_board.ledger import Ledger
+
+    with Ledger(ledger_url) as led:
+        yield led
