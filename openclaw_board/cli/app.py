@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import peewee as pw
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ..ledger import Ledger, LedgerError
-from ..ledger.db import default_url
+from ..ledger.db import default_url, redact
 
 app = typer.Typer(
     name="openclaw-board",
@@ -29,8 +32,8 @@ app.add_typer(tasks_app, name="tasks")
 
 # Text from tasks and specs is never interpreted as markup: markup=False on both consoles,
 # and `escape()` wherever a Rich renderable would otherwise parse it.
-out = Console(highlight=False, markup=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+out = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 class State:
@@ -55,11 +58,17 @@ def ledger_url() -> str:
     return state.db_url or default_url()
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr that starts with `error:`, then exit."""
-    line = " ".join(str(message).split("\n"))
-    err.print(f"error: {line}")
+    line = " ".join(str(message).split())
+    # Plain write, not Rich: the line must never wrap into two, whatever the terminal width.
+    sys.stderr.write(f"error: {line}\n")
+    sys.stderr.flush()
     raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextmanager
@@ -68,10 +77,14 @@ def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledg
         ledger = Ledger(ledger_url(), create=create, readonly=readonly)
     except LedgerError as exc:
         fail(str(exc))
+    except pw.DatabaseError as exc:
+        fail(f"ledger {redact(ledger_url())} cannot be used: {exc}")
     try:
         yield ledger
     except LedgerError as exc:
         fail(str(exc))
+    except pw.DatabaseError as exc:
+        fail(f"ledger {ledger.display_url}: {exc}")
     finally:
         ledger.close()
 
@@ -91,5 +104,10 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         # `openclaw-board tasks list | head`: the reader left, that is not an error.
-        sys.stderr.close()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - a traceback must never reach the user
+        first = (str(exc).strip().splitlines() or [""])[0]
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {first}\n")
+        sys.exit(1)

@@ -1,3 +1,277 @@
-"""Ledger commands: submit, flows, tasks, audit, maintenance (issue 2)."""
+"""Ledger commands: submit, flows, tasks, audit, maintenance (issue 2).
+
+Thin: parse the arguments, call the Ledger API, render with `render` (humans) or
+`ledger.serialize` (`--json`, the shapes of DESIGN.md). Refusals raise `LedgerError`,
+which `open_ledger` turns into one `error:` line and exit 1.
+"""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..ledger import command_spec, load_spec
+from ..ledger.audit import DEFAULT_RETENTION_MS
+from ..ledger.db import state_dir
+from ..ledger.durations import parse_duration
+from ..ledger.serialize import event_dict, flow_dict, task_dict
+from ..ledger.states import FLOW_STATUSES, TASK_STATUSES
+from . import render
+from .app import app, fail, flows_app, open_ledger, out, print_json, tasks_app
+
+JSON = typer.Option(False, "--json", help="Print JSON (the shapes in DESIGN.md) instead of a table.")
+
+
+def check_status(status: str | None, valid: tuple[str, ...], what: str) -> None:
+    """A status filter that matches nothing because it is misspelt is a usage error, not an empty list."""
+    if status is not None and status not in valid:
+        fail(f"unknown {what} status {status!r} (valid: {', '.join(valid)})", code=2)
+
+
+def task_event(event: Any) -> dict[str, Any]:
+    """An event as `tasks show --json` has it: at, kind, from, to, detail (plus who did it)."""
+    full = event_dict(event)
+    return {key: full[key] for key in ("at", "kind", "from", "to", "detail", "actor")}
+
+
+def say(line: str) -> None:
+    """One literal line of human output; a narrow terminal may wrap it, Rich must not split it."""
+    out.print(render.plain(line), soft_wrap=True)
+
+
+def flow_json(ledger: Any, flow: Any) -> dict[str, Any]:
+    return flow_dict(flow, ledger.task_counts([flow.flow_id]).get(flow.flow_id, {}))
+
+
+# -- submit -----------------------------------------------------------------------------
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def submit(
+    args: list[str] = typer.Argument(None, metavar="SPEC.toml | -- CMD ARGS...",
+                                     help="A flow spec file, or with --goal the command to run."),
+    goal: str | None = typer.Option(None, "--goal", "-g", help="Goal of a one-task flow that runs CMD."),
+    label: str | None = typer.Option(None, "--label", "-l", help="Label of the task (and the flow)."),
+    timeout: str | None = typer.Option(None, "--timeout", metavar="DURATION", help="e.g. 90, 90s, 10m, 2h."),
+    retries: int = typer.Option(0, "--retries", min=0, max=100, help="Automatic retries after a failure."),
+    approval: bool = typer.Option(False, "--approval", help="Wait for `tasks approve` before running."),
+    shell: bool = typer.Option(False, "--shell", help="Run CMD through the shell (one string)."),
+    as_json: bool = JSON,
+) -> None:
+    """Add a flow from a spec file, or a one-task flow from a command; print its id."""
+    args = list(args or [])
+    if goal is None:
+        if len(args) != 1:
+            fail("give one spec file (submit SPEC.toml), or a goal and a command "
+                 "(submit --goal G -- CMD ARGS...)", code=2)
+        if label or timeout or retries or approval or shell:
+            fail("--label, --timeout, --retries, --approval and --shell go with --goal; "
+                 "a spec file sets them per task", code=2)
+    elif not args:
+        fail("--goal needs a command to run: submit --goal G -- CMD ARGS...", code=2)
+    with open_ledger() as ledger:
+        if goal is None:
+            spec = load_spec(args[0])
+        else:
+            spec = command_spec(goal, args, label=label, timeout=timeout, retries=retries,
+                                approval=approval, shell=shell)
+        flow_id, tasks = ledger.submit(spec)
+    if as_json:
+        print_json({"flow_id": flow_id, "tasks": tasks})
+    else:
+        say(flow_id)
+
+
+# -- flows ------------------------------------------------------------------------------
+
+
+@flows_app.command("list")
+def flows_list(
+    status: str | None = typer.Option(None, "--status", "-s", help=f"One of: {', '.join(FLOW_STATUSES)}."),
+    as_json: bool = JSON,
+) -> None:
+    """Flows, newest first, headed by the flow pressure line."""
+    check_status(status, FLOW_STATUSES, "flow")
+    with open_ledger() as ledger:
+        flows = ledger.list_flows(status=status)
+        counts = ledger.task_counts([f.flow_id for f in flows]) if flows else {}
+        if as_json:
+            rows = [flow_dict(f, counts.get(f.flow_id, {})) for f in flows]
+            print_json({"count": len(rows), "flows": rows})
+            return
+        out.print(render.flow_pressure_line(ledger.flow_pressure()))
+        out.print(render.flows_table(flows, counts, ledger.now()) if flows else "No flows.")
+
+
+@flows_app.command("show")
+def flows_show(flow: str = typer.Argument(..., metavar="FLOW", help="Flow id or unique prefix."),
+               as_json: bool = JSON) -> None:
+    """A flow and every attempt of its tasks, oldest first."""
+    with open_ledger() as ledger:
+        row = ledger.get_flow(flow)
+        tasks = ledger.flow_attempts(row.flow_id)
+        if as_json:
+            print_json(flow_json(ledger, row) | {"tasks": [task_dict(t) for t in tasks]})
+            return
+        counts = ledger.task_counts([row.flow_id]).get(row.flow_id, {})
+        out.print(render.flow_detail(row, counts, tasks, ledger.now(), width=out.width))
+
+
+@flows_app.command("cancel")
+def flows_cancel(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool = JSON) -> None:
+    """Sticky cancel: queued work is cancelled now, running work is stopped, nothing new starts."""
+    with open_ledger() as ledger:
+        row = ledger.cancel_flow(flow)
+        _flow_done(ledger, row, as_json, "cancel requested")
+
+
+@flows_app.command("reopen")
+def flows_reopen(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool = JSON) -> None:
+    """Turn a blocked, failed, cancelled or lost flow back into live work (new attempts)."""
+    with open_ledger() as ledger:
+        row = ledger.reopen(flow)
+        _flow_done(ledger, row, as_json, "reopened")
+
+
+def _flow_done(ledger: Any, row: Any, as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(flow_json(ledger, row))
+    else:
+        say(f"flow {render.short(row.flow_id)} {what}: now {row.status}")
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+
+@tasks_app.command("list")
+def tasks_list(
+    status: str | None = typer.Option(None, "--status", "-s", help=f"One of: {', '.join(TASK_STATUSES)}."),
+    runtime: str | None = typer.Option(None, "--runtime", "-r", help="Only tasks of this runtime."),
+    flow: str | None = typer.Option(None, "--flow", "-f", metavar="FLOW", help="Only this flow's tasks."),
+    all_attempts: bool = typer.Option(False, "--all-attempts", help="Every attempt, not only the latest."),
+    as_json: bool = JSON,
+) -> None:
+    """Tasks, newest first (the latest attempt of each), headed by the task pressure line."""
+    check_status(status, TASK_STATUSES, "task")
+    with open_ledger() as ledger:
+        tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        if as_json:
+            print_json({"count": len(tasks), "tasks": [task_dict(t) for t in tasks]})
+            return
+        out.print(render.task_pressure_line(ledger.task_pressure()))
+        out.print(render.tasks_table(tasks, ledger.now(), width=out.width) if tasks else "No tasks.")
+
+
+@tasks_app.command("show")
+def tasks_show(task: str = typer.Argument(..., metavar="TASK", help="Task id or unique prefix."),
+               as_json: bool = JSON) -> None:
+    """A task attempt and its events."""
+    with open_ledger() as ledger:
+        row = ledger.get_task(task)
+        events = ledger.task_events(row.task_id)
+        if as_json:
+            print_json(task_dict(row) | {"events": [task_event(e) for e in events]})
+            return
+        out.print(render.task_detail(row, ledger.command_of(row), ledger.after_of(row), events, ledger.now()))
+
+
+def _task_action(verb: str, ref: str, as_json: bool) -> None:
+    with open_ledger() as ledger:
+        action = {"cancel": ledger.cancel_task, "retry": ledger.retry,
+                  "approve": ledger.approve, "deny": ledger.deny}[verb]
+        row = action(ref)
+    if as_json:
+        print_json(task_dict(row))
+    elif verb == "retry":
+        say(f"task {render.short(row.task_id)} ({row.label}): attempt {row.attempt}, {row.status} "
+            f"(retry of {render.short(row.parent_task_id)})")
+    else:
+        note = " (cancel requested; its supervisor stops it)" if verb == "cancel" and row.status == "running" else ""
+        say(f"task {render.short(row.task_id)} ({row.label}): {row.status}{note}")
+
+
+@tasks_app.command("cancel")
+def tasks_cancel(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
+    """Cancel a task: at once when queued or awaiting approval; a running one is stopped."""
+    _task_action("cancel", task, as_json)
+
+
+@tasks_app.command("retry")
+def tasks_retry(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
+    """A new attempt of a finished task, in the same flow."""
+    _task_action("retry", task, as_json)
+
+
+@tasks_app.command("approve")
+def tasks_approve(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
+    """Let a task that awaits approval run."""
+    _task_action("approve", task, as_json)
+
+
+@tasks_app.command("deny")
+def tasks_deny(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
+    """Refuse a task that awaits approval (it is cancelled)."""
+    _task_action("deny", task, as_json)
+
+
+# -- audit and maintenance -------------------------------------------------------------
+
+
+@app.command()
+def audit(as_json: bool = JSON) -> None:
+    """Findings about stale, lost, stuck or inconsistent records."""
+    with open_ledger() as ledger:
+        findings = ledger.audit()
+    if as_json:
+        print_json({"count": len(findings), "findings": [f.as_json() for f in findings]})
+    else:
+        out.print(render.findings_view(findings))
+
+
+@app.command()
+def maintenance(
+    apply: bool = typer.Option(False, "--apply", help="Repair and prune (without it: only say what it would do)."),
+    retention: str = typer.Option("7d", "--retention", metavar="DURATION",
+                                  help="Prune terminal flows that ended longer ago than this."),
+    as_json: bool = JSON,
+) -> None:
+    """Repair what the audit can repair; prune terminal flows past the retention period."""
+    try:
+        retention_ms = int(parse_duration(retention) * 1000) if retention else DEFAULT_RETENTION_MS
+    except ValueError as exc:
+        fail(f"--retention: {exc}", code=2)
+    with open_ledger() as ledger:
+        result = ledger.maintenance(apply=apply, retention_ms=retention_ms)
+    result["run_dirs_removed"] = remove_run_dirs(result.get("run_dirs", [])) if apply else 0
+    if as_json:
+        print_json(result)
+        return
+    repairs, pruned = len(result["repairs"]), result["pruned_flows"]
+    if apply:
+        line = (f"Repaired {repairs}, pruned {pruned} flows past {retention}, "
+                f"removed {result['run_dirs_removed']} run directories.")
+    else:
+        line = f"Would repair {repairs} and prune {pruned} flows past {retention}: run with --apply to do it."
+    say(line)
+    for r in result["repairs"]:
+        say(f"  {r['code']} flow {render.short(r['flow_id'])} task {render.short(r['task_id']) or '-'}: {r['action']}")
+
+
+def remove_run_dirs(paths: list[str]) -> int:
+    """Delete pruned tasks' run directories, but only inside our own state directory."""
+    home = state_dir().resolve()
+    removed = 0
+    for raw in paths:
+        path = Path(raw)
+        if path.is_symlink() or not path.is_dir():
+            continue
+        resolved = path.resolve()
+        if resolved == home or not resolved.is_relative_to(home):
+            continue
+        shutil.rmtree(resolved, ignore_errors=True)
+        removed += not resolved.exists()
+    return removed
+
