@@ -149,6 +149,7 @@ class Transitions(LedgerBase):
                     f"flow {flow.flow_id[:8]} was cancelled: reopen the flow instead "
                     f"(openclaw-board flows reopen {flow.flow_id[:8]})"
                 )
+            self._refuse_dead_dependencies(task)
             new = self._new_attempt(task, actor, kind="retried")
             self._revive_dependents(task.flow_id, {task.label}, actor)
             self._recompute_flow(task.flow_id, actor)
@@ -190,10 +191,25 @@ class Transitions(LedgerBase):
                     detail=f"attempt {old.attempt + 1} of {old.label!r} (after {old.task_id[:8]})")
         return Task.get_by_id(task_id)
 
+    def _refuse_dead_dependencies(self, task: Any) -> None:
+        """A retry whose dependency ended without success would queue work that never starts."""
+        latest = {t.label: t.status for t in self.latest_attempts(task.flow_id)}
+        for dep in self.after_of(task):
+            if latest.get(dep) in TERMINAL_TASK and latest.get(dep) != T.SUCCEEDED:
+                raise IllegalTransition(
+                    f"task {task.task_id[:8]} waits on {dep!r}, which ended {latest[dep]}: retry {dep!r} "
+                    "first (its dependents come with it) or reopen the flow"
+                )
+
     def _revive_dependents(self, flow_id: str, labels: set[str], actor: str) -> None:
         """Retrying a task also retries what was cancelled because it failed."""
         latest = {t.label: t for t in self.latest_attempts(flow_id)}
         revived = set(labels)
+
+        def dead(dep: str) -> bool:
+            status = latest[dep].status if dep in latest else None
+            return dep not in revived and status in TERMINAL_TASK and status != T.SUCCEEDED
+
         changed = True
         while changed:
             changed = False
@@ -202,7 +218,8 @@ class Transitions(LedgerBase):
                     continue
                 if not (task.error or "").startswith("dependency "):
                     continue
-                if set(self.after_of(task)) & revived:
+                after = set(self.after_of(task))
+                if after & revived and not any(dead(dep) for dep in after):
                     self._new_attempt(task, actor, kind="retried")
                     revived.add(label)
                     changed = True
@@ -373,8 +390,9 @@ class Transitions(LedgerBase):
         detail = error if exit_code is None else f"exit {exit_code}" + (f": {error}" if error else "")
         self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500))
         flow = self.m.Flow.get_by_id(task.flow_id)
+        # No automatic retry of a run the operator asked to stop (task or sticky flow cancel).
         if (dst in RETRYABLE_TASK and task.attempt <= task.retries
-                and flow.cancel_requested_at is None):
+                and flow.cancel_requested_at is None and task.cancel_requested_at is None):
             backoff = min(MAX_BACKOFF_S, task.retry_backoff_s * (2 ** (task.attempt - 1)))
             fresh = self.m.Task.get_by_id(task.task_id)
             self._new_attempt(fresh, "system", kind="auto_retry", not_before=now + int(backoff * 1000))
