@@ -425,9 +425,9 @@ def test_retry_revives_a_dependent_only_when_all_its_dependencies_can_succeed(le
 def test_reopen_retries_what_did_not_succeed(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "ok"}, {"label": "a"}, {"label": "b", "after": ["a"]},
                                    {"label": "c", "after": ["b"]}))
-    ok = led.claim("s", "h")
     a = led.claim("s", "h")
-    assert (ok.label, a.label) == ("ok", "a")
+    ok = led.claim("s", "h")
+    assert (a.label, ok.label) == ("a", "ok")  # oldest first, ties by label
     led.finish(ok.task_id, "succeeded", supervisor_id="s", exit_code=0)
     led.finish(a.task_id, "blocked", supervisor_id="s", exit_code=75)
     assert led.get_flow(flow_id).status == "blocked"

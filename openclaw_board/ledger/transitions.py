@@ -247,7 +247,8 @@ class Transitions(LedgerBase):
                     & (Task.not_before.is_null() | (Task.not_before <= now))
                     & Flow.cancel_requested_at.is_null()
                 )
-                .order_by(Task.created_at, Task.attempt)
+                # Oldest first; the label breaks ties so that the order is the same every time.
+                .order_by(Task.created_at, Task.attempt, Task.label)
                 .limit(200)
             )
             if exclude_runtimes:
