@@ -7,7 +7,9 @@ which `open_ledger` turns into one `error:` line and exit 1.
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from ..ledger.audit import DEFAULT_RETENTION_MS
 from ..ledger.db import state_dir
 from ..ledger.durations import parse_duration
 from ..ledger.serialize import event_dict, flow_dict, task_dict
-from ..ledger.states import FLOW_STATUSES, TASK_STATUSES
+from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
 from .app import app, fail, flows_app, open_ledger, out, print_json, tasks_app
 
@@ -215,6 +217,45 @@ def tasks_approve(task: str = typer.Argument(..., metavar="TASK"), as_json: bool
 def tasks_deny(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
     """Refuse a task that awaits approval (it is cancelled)."""
     _task_action("deny", task, as_json)
+
+
+@tasks_app.command("logs")
+def tasks_logs(
+    task: str = typer.Argument(..., metavar="TASK"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the task ends."),
+) -> None:
+    """A task attempt's output (stdout and stderr), from its run directory."""
+    with open_ledger() as ledger:
+        row = ledger.get_task(task)
+        ref = render.short(row.task_id)
+        if not row.run_dir:
+            fail(f"task {ref} has no log yet ({row.status})")
+        from ..supervisor import logs
+
+        if not logs.log_path(row.run_dir).exists():
+            where = f" on {row.host}" if row.host else ""
+            fail(f"task {ref} has no log at {logs.log_path(row.run_dir)}: it ran{where}; read it there")
+        if not follow:
+            emit(logs.read_log(row.run_dir))
+            return
+        task_id = row.task_id
+
+        def done() -> bool:
+            return ledger.get_task(task_id).status in TERMINAL_TASK
+
+        for chunk in logs.follow(row.run_dir, done=done):
+            emit(chunk)
+
+
+_CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def emit(chunk: bytes) -> None:
+    """Raw bytes to a pipe; to a terminal, without the escape sequences a task could use to mess with it."""
+    if sys.stdout.isatty():
+        chunk = _CONTROL.sub(b"", chunk.replace(b"\r\n", b"\n"))
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
 
 
 # -- audit and maintenance -------------------------------------------------------------
