@@ -150,6 +150,7 @@ def test_user_themes_override_and_add(tmp_path: Path) -> None:
     user = tmp_path / "themes"
     mine = write(user, "openclaw-dark.toml", 'primary = "#ABCDEF"\n')
     extra = write(user, "whatever.toml", 'name = "midnight"\ndark = false\n' + GOOD)
+    write(user, ".#whatever.toml", "an editor's lock file [")  # hidden files are not themes
     theme_set = th.load_themes(user)
     assert theme_set.errors == []
     assert theme_set.themes["openclaw-dark"].primary == "#ABCDEF"
@@ -244,6 +245,45 @@ async def _live_reload(tmp_path: Path) -> None:
         error = th.reload_theme_file(path)
         assert error == f"bad theme file {path}: bad colour '#zz' for key 'primary' " + error.split("'primary' ", 1)[1]
         assert label.styles.color.hex == "#00FF00"  # the last good version stays
+
+
+def test_watching_reports_changed_added_and_broken_theme_files(tmp_path: Path) -> None:
+    asyncio.run(_watch(tmp_path))
+
+
+async def _watch(tmp_path: Path) -> None:
+    user = tmp_path / "themes"  # does not exist yet: the watcher makes it, so new files are seen
+    theme_set = th.load_themes(user)
+    events = th.watch_theme_changes(theme_set, user, debounce_ms=50)
+    pending = asyncio.ensure_future(anext(events))
+    while not user.exists():
+        await asyncio.sleep(0.01)
+    assert stat.S_IMODE(user.stat().st_mode) == 0o700
+
+    async def change(name: str, text: str, done) -> th.Theme | str:
+        # The watcher may start after a write: write again until the report we want arrives.
+        nonlocal pending
+        while True:
+            while not pending.done():
+                (user / name).write_text(text)
+                await asyncio.wait([pending], timeout=0.3)
+            path, result = pending.result()
+            pending = asyncio.ensure_future(anext(events))
+            if path.name == name and done(result):
+                return result
+
+    added = await change("new.toml", GOOD, lambda r: isinstance(r, th.Theme))
+    assert added.name == "new" and theme_set.themes["new"].primary == "#112233"
+    edited = await change(
+        "new.toml", 'primary = "#445566"\n', lambda r: isinstance(r, th.Theme) and r.primary != "#112233"
+    )
+    assert edited.primary == "#445566" and theme_set.themes["new"].primary == "#445566"
+    broken = await change("new.toml", "primary = [", lambda r: isinstance(r, str))
+    assert broken.startswith(f"bad theme file {user.resolve() / 'new.toml'}: bad TOML")
+    assert theme_set.themes["new"].primary == "#445566"  # the last good version stays
+    pending.cancel()
+    await asyncio.wait([pending])
+    await events.aclose()
 
 
 def test_shipped_themes_are_package_data() -> None:

@@ -30,12 +30,14 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
+from watchfiles import Change, awatch
 
 from openclaw_board.ledger.db import ensure_private_dir, state_dir
 from openclaw_board.ledger.states import TASK_STATUSES
@@ -84,6 +86,10 @@ def user_themes_dir() -> Path:
 def theme_dirs(user_dir: Path | None = None) -> list[Path]:
     """The directories themes are read from, in order (later files override earlier ones)."""
     return [SHIPPED_DIR, user_dir if user_dir is not None else user_themes_dir()]
+
+
+def _is_theme_file(name: str) -> bool:
+    return name.endswith(".toml") and not name.startswith(".")  # not editors' .#lock or .swp files
 
 
 def _color(value: object, key: str) -> str:
@@ -158,6 +164,31 @@ def reload_theme_file(path: Path) -> Theme | str:
         return str(exc)
 
 
+async def watch_theme_changes(
+    theme_set: ThemeSet, user_dir: Path | None = None, *, debounce_ms: int = 400
+) -> AsyncIterator[tuple[Path, Theme | str]]:
+    """For a board worker: yields (file, new Theme or error line) as theme files change on disk.
+
+    Creates the user theme directory (0700) so that a file dropped there later is seen.
+    Keeps `theme_set` current; a change to a shipped file whose name a user file overrides
+    is ignored. Pass each Theme to `apply_theme` on the app's thread; show each error once.
+    """
+    shipped, user = theme_dirs(user_dir)
+    ensure_private_dir(user)
+    dirs = [d.resolve() for d in (shipped, user) if d.is_dir()]
+    wanted = lambda change, name: change != Change.deleted and _is_theme_file(Path(name).name)  # noqa: E731
+    async for changes in awatch(*dirs, watch_filter=wanted, debounce=debounce_ms):
+        for path in sorted({Path(name) for _, name in changes}):
+            result = reload_theme_file(path)
+            if isinstance(result, Theme):
+                owner = theme_set.sources.get(result.name)
+                if owner is not None and owner.resolve().parent == user.resolve() != path.parent:
+                    continue  # the user's own file for this name wins over a shipped one
+                theme_set.themes[result.name] = result
+                theme_set.sources[result.name] = path
+            yield path, result
+
+
 def with_status_variables(theme: Theme) -> Theme:
     """A copy of `theme` whose variables hold `status-<s>` for every status (derived if absent)."""
     variables = dict(theme.variables)
@@ -174,18 +205,15 @@ def status_colors(theme: Theme) -> dict[str, str]:
     return {s: variables[f"status-{s}"] for s in TASK_STATUSES}
 
 
-def load_themes(user_dir: Path | None = None, *, shipped_dir: Path | None = None) -> ThemeSet:
+def load_themes(user_dir: Path | None = None) -> ThemeSet:
     """Textual's built-ins, then the shipped files, then the user's (`<state dir>/themes`)."""
     result = ThemeSet()
     for theme in BUILTIN_THEMES.values():
         result.themes[theme.name] = with_status_variables(theme)
         result.sources[theme.name] = None
-    dirs = theme_dirs(user_dir)
-    if shipped_dir is not None:
-        dirs[0] = shipped_dir
-    for directory in dirs:
+    for directory in theme_dirs(user_dir):
         seen: dict[str, Path] = {}
-        for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        for path in sorted(p for p in directory.glob("*.toml") if _is_theme_file(p.name)):
             try:
                 theme = load_theme_file(path)
             except ThemeError as exc:
