@@ -1,3 +1,71 @@
-"""`supervise`: run queued work (issue 3)."""
+"""`supervise`: run queued work (issue 3).
+
+SIGINT/SIGTERM stop claiming and return; running tasks stay detached (each runs under its
+own wrapper in its own session) and the next supervisor on this host re-attaches them.
+"""
 
 from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import typer
+
+from ..ledger.durations import parse_duration
+from .app import app, err, fail, ledger_url
+
+
+def _runtime_limits(values: list[str]) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    for value in values:
+        name, sep, count = value.partition("=")
+        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            fail(f"--runtime-limit {value!r}: use RUNTIME=N with N at least 1 (e.g. cli=2)", 2)
+        limits[name.strip()] = int(count)
+    return limits
+
+
+@app.command()
+def supervise(
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, help="Tasks at once (default: the number of CPUs)."),
+    until_idle: bool = typer.Option(
+        False, "--until-idle", help="Exit 0 once nothing runs and nothing queued can run."),
+    runtime_limit: list[str] = typer.Option(
+        [], "--runtime-limit", metavar="RUNTIME=N", help="At most N tasks of this runtime at once (repeatable)."),
+    kill_grace: str = typer.Option(
+        "5s", "--kill-grace", metavar="DURATION", help="SIGTERM to SIGKILL delay on timeout or cancel."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not echo the supervisor log to stderr."),
+) -> None:
+    """Claim queued tasks and run them detached; re-attach runs left by a dead supervisor."""
+    from ..supervisor import Supervisor
+
+    limits = _runtime_limits(runtime_limit)
+    try:
+        grace = parse_duration(kill_grace)
+    except ValueError as exc:
+        fail(f"--kill-grace: {exc}", 2)
+    echo = None if quiet else (lambda line: err.print(line))
+    sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
+                     mode="standalone", log=echo)
+    signals: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signals.append(signum)
+        sup.request_stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = sup.run(until_idle=until_idle)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code != 0:
+        fail("the supervisor could not use the ledger (see the log above or <state dir>/supervisor.log)")
+    if signals:
+        name = signal.Signals(signals[0]).name
+        if sup.detached:
+            err.print(f"{name}: stopped claiming; {sup.detached} task(s) left running detached. "
+                      "The next `openclaw-board supervise` on this host re-attaches them.")
+        else:
+            err.print(f"{name}: stopped; nothing was running.")

@@ -101,3 +101,36 @@ class Supervisors(Transitions):
                         actor=f"supervisor:{supervisor_id[:8]}",
                         detail=f"from supervisor {str(task.supervisor_id)[:8]}")
         return Task.get_by_id(task_id)
+
+    # -- additive (issue 3): what the supervisor needs for recovery and --until-idle ---------
+
+    def declare_supervisor_dead(self, supervisor_id: str) -> bool:
+        """Mark a supervisor stopped because its process is verifiably gone (same host:
+        pid gone or reused). Its lease may still look fresh after a kill -9; this lets a
+        successor adopt its runs at once. True when the row changed."""
+        S = self.m.Supervisor
+        with self.atomic():
+            n = S.update(stopped_at=self.now(), generation=S.generation + 1).where(
+                (S.supervisor_id == supervisor_id) & S.stopped_at.is_null()
+            ).execute()
+        return n == 1
+
+    def work_outlook(self) -> dict[str, int]:
+        """Counts that say whether more work may come: queued latest attempts ready now or
+        waiting on a retry backoff, and running tasks whose owner supervisor is alive."""
+        Task, S = self.m.Task, self.m.Supervisor
+        now = self.now()
+        queued = Task.select(Task.not_before).where(
+            (Task.is_latest == True) & (Task.status == T.QUEUED)  # noqa: E712
+        ).tuples()
+        ready = later = 0
+        for (not_before,) in queued:
+            if not_before is not None and not_before > now:
+                later += 1
+            else:
+                ready += 1
+        owners = [r[0] for r in Task.select(Task.supervisor_id).where(Task.status == T.RUNNING).tuples()]
+        alive = {s.supervisor_id for s in S.select().where(S.supervisor_id.in_(list(set(owners)) or [""]))
+                 if self.supervisor_alive(s, now)}
+        return {"queued_ready": ready, "queued_later": later,
+                "running_live": sum(1 for o in owners if o in alive)}

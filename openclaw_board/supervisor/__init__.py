@@ -1,0 +1,20 @@
+"""The supervisor: claims queued tasks and runs them as detached, re-attachable processes.
+
+    from openclaw_board.supervisor import Supervisor
+    sup = Supervisor(url, concurrency=2, mode="embedded")
+    thread = sup.start_thread()      # or sup.run(until_idle=True), blocking
+    ...
+    sup.request_stop()               # stop claiming; running tasks stay detached
+
+Modules: `core` (the loop), `recovery` (re-attaching orphaned runs), `wrapper` (the
+per-task process that keeps output and exit code on disk), `runs` (starting a wrapper,
+reading its files), `outcome` (exit file -> status), `logs` (reading/following a task's
+capped log), `procs` (pid + start-time identity, signals), `journal` (supervisor.log).
+This package imports the ledger, never the board or the CLI.
+"""
+
+from __future__ import annotations
+
+from .core import Supervisor, default_host
+
+__all__ = ["Supervisor", "default_host"]

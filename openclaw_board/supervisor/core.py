@@ -1,0 +1,383 @@
+"""The supervisor: claims queued tasks, runs them detached, keeps the ledger true about them.
+
+    sup = Supervisor(url, concurrency=2)
+    sup.run(until_idle=True)        # blocking; or sup.start_thread() to embed it
+
+One loop, one thread, its own Ledger connection (opened inside `run`, so it may run in a
+thread of the board). Each turn: heartbeat (every HEARTBEAT_S), look at cancel requests
+(every CANCEL_POLL_S, so a cancel is seen well within a second), look at every watched run
+(progress from its `control` file, its end from its `exit` file), re-attach orphaned runs
+(at start, then every RECOVER_EVERY_S; see recovery.py), claim work up to the limits, then
+wait: on the wrappers' pidfds (so an exit is seen at once) and a wake-up pipe, at most
+poll_interval_s.
+
+Limits: `concurrency` tasks at once (default os.cpu_count()); `runtime_limits` caps the
+tasks of one runtime that THIS supervisor runs at once (claims skip a runtime at its cap).
+Dependencies, approval, flow cancels and retry backoff (`not_before`) are the ledger's
+`claim`. Timeouts are enforced by each task's wrapper, so they hold even while no
+supervisor runs. Stopping (`request_stop`, SIGINT/SIGTERM in the CLI) stops claiming and
+leaves running tasks detached: the next supervisor on this host re-attaches them.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from ..ledger import Ledger, LedgerError
+from ..ledger.clock import Clock
+from ..ledger.db import ensure_private_dir, state_dir
+from ..ledger.errors import IllegalTransition, StaleOwner
+from . import procs
+from .journal import Journal
+from .outcome import outcome_of
+from .recovery import Recovery
+from .runs import (
+    DEFAULT_HEAD_CAP,
+    DEFAULT_TAIL_CAP,
+    Run,
+    child_identity,
+    clean_tail,
+    control_changed,
+    start_wrapper,
+    write_spec,
+)
+
+HEARTBEAT_S = 1.0
+CANCEL_POLL_S = 0.25
+RECOVER_EVERY_S = 5.0
+TAIL_EVERY_S = 2.0
+TAIL_BYTES = 4096
+STOP_ESCALATE_S = 5.0  # past kill_grace_s plus this, we kill the group ourselves
+
+
+def default_host() -> str:
+    return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
+
+
+class Supervisor:
+    def __init__(
+        self, url: str, *, concurrency: int | None = None, host: str | None = None,
+        mode: str = "standalone", runtime_limits: dict[str, int] | None = None,
+        kill_grace_s: float = 5.0, poll_interval_s: float = 0.2, clock: Clock | None = None,
+        log: Callable[[str], None] | None = None, head_cap: int = DEFAULT_HEAD_CAP,
+        tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
+    ) -> None:
+        self.url = url
+        self.concurrency = max(1, concurrency or os.cpu_count() or 1)
+        self.host = host or default_host()
+        self.mode = mode
+        self.runtime_limits = dict(runtime_limits or {})
+        self.kill_grace_s = kill_grace_s
+        self.poll_interval_s = poll_interval_s
+        self.clock = clock
+        self.head_cap, self.tail_cap = head_cap, tail_cap
+        self.state = state or state_dir()
+        self.runs_root = self.state / "runs"
+        self.journal = Journal(self.state / "supervisor.log", echo=log)
+        self.supervisor_id: str | None = None
+        self.ready = threading.Event()  # set once registered and first recovery done
+        self.detached = 0  # tasks left running when the loop stopped
+        self.runs: dict[str, Run] = {}
+        self.ledger: Ledger | None = None
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
+        self._recovery: Recovery | None = None
+
+    # -- public --------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Thread-safe: stop claiming, leave children detached, return from run() soon."""
+        self._stop.set()
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def running_count(self) -> int:
+        return len(self.runs)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="openclaw-supervisor", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, until_idle: bool = False) -> int:
+        """Blocking loop. 0 when stopped or idle (with until_idle); 1 when the ledger cannot be used."""
+        try:
+            self.ledger = Ledger(self.url, clock=self.clock)
+        except LedgerError as exc:
+            self.journal(f"error: {exc}")
+            self.ready.set()
+            return 1
+        try:
+            ensure_private_dir(self.state)
+            ensure_private_dir(self.runs_root)
+            self._register()
+            self._recovery = Recovery(self)
+            self._recovery.run()
+            self.ready.set()
+            return self._loop(until_idle)
+        finally:
+            self._shutdown()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        assert self.ledger is not None
+        pid, start = procs.self_identity()
+        row = self.ledger.register_supervisor(self.host, pid, start, concurrency=self.concurrency,
+                                              mode=self.mode)
+        self.supervisor_id = row.supervisor_id
+        self.journal.prefix = row.supervisor_id[:8]
+        self.journal(f"started on {self.host} pid {pid} ({self.mode}, concurrency {self.concurrency})")
+
+    def _loop(self, until_idle: bool) -> int:
+        next_beat = next_cancel = 0.0
+        next_recover = time.monotonic() + RECOVER_EVERY_S
+        while not self._stop.is_set():
+            now = time.monotonic()
+            claimed_none = False
+            try:
+                if now >= next_beat:
+                    self._heartbeat()
+                    next_beat = now + HEARTBEAT_S
+                if now >= next_cancel and self.runs:
+                    self._check_cancels()
+                    next_cancel = now + CANCEL_POLL_S
+                self._check_runs()
+                if now >= next_recover and self._recovery is not None:
+                    self._recovery.run()
+                    next_recover = now + RECOVER_EVERY_S
+                claimed_none = self._fill()
+                if until_idle and claimed_none and not self.runs and self._idle():
+                    self.journal("idle: nothing running here and nothing queued can run")
+                    return 0
+            except (LedgerError, pw.DatabaseError) as exc:
+                # The ledger went away for a moment (a restart, a lock): keep watching, retry.
+                self.journal(f"ledger error, retrying: {str(exc).strip().splitlines()[0] if str(exc) else exc!r}")
+            self._wait(self.poll_interval_s)
+        return 0
+
+    def _wait(self, timeout: float) -> None:
+        fds = [self._wake_r] + [r.watch_fd for r in self.runs.values() if r.watch_fd is not None]
+        try:
+            ready, _, _ = select.select(fds, [], [], timeout)
+        except (OSError, ValueError):
+            time.sleep(min(timeout, 0.05))
+            return
+        if self._wake_r in ready:
+            try:
+                os.read(self._wake_r, 4096)
+            except OSError:
+                pass
+
+    def _heartbeat(self) -> None:
+        assert self.ledger is not None and self.supervisor_id is not None
+        if self.ledger.heartbeat(self.supervisor_id):
+            return
+        # Declared dead while we live (a long stall): come back under a new id, keep our runs.
+        old = self.supervisor_id
+        self._register()
+        self.journal(f"was declared dead as {old[:8]}: re-registered, re-adopting {len(self.runs)} run(s)")
+        for task_id in list(self.runs):
+            try:
+                self.ledger.adopt(task_id, self.supervisor_id)
+            except (IllegalTransition, LedgerError) as exc:
+                self.journal(f"task {task_id[:8]}: no longer ours ({exc}); stop watching")
+                self._drop(task_id)
+
+    def _idle(self) -> bool:
+        assert self.ledger is not None
+        outlook = self.ledger.work_outlook()
+        return outlook["queued_later"] == 0 and outlook["running_live"] == 0
+
+    # -- claiming and starting -----------------------------------------------------------
+
+    def _fill(self) -> bool:
+        """Claim until the limits are reached. True when the ledger had nothing for us."""
+        assert self.ledger is not None and self.supervisor_id is not None
+        while not self._stop.is_set() and len(self.runs) < self.concurrency:
+            task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes())
+            if task is None:
+                return True
+            self._launch(task)
+        return False
+
+    def _full_runtimes(self) -> frozenset[str]:
+        if not self.runtime_limits:
+            return frozenset()
+        counts: dict[str, int] = {}
+        for run in self.runs.values():
+            counts[run.runtime] = counts.get(run.runtime, 0) + 1
+        return frozenset(rt for rt, cap in self.runtime_limits.items() if counts.get(rt, 0) >= cap)
+
+    def _launch(self, task: Any) -> None:
+        assert self.ledger is not None and self.supervisor_id is not None
+        run_dir = self.runs_root / task.task_id
+        run = Run(task.task_id, task.runtime, run_dir)
+        try:
+            run_dir.mkdir(mode=0o700)
+            write_spec(run_dir, task, self.ledger.command_of(task), self.ledger.env_of(task),
+                       kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
+            run.popen = start_wrapper(run_dir)
+        except OSError as exc:
+            self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
+            self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
+                               error=f"cannot start: {exc.strerror or exc}")
+            return
+        run.pid = run.popen.pid
+        run.start = procs.start_ticks(run.pid)
+        run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
+        self.runs[task.task_id] = run
+        self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
+        self.journal(f"task {task.task_id[:8]} ({task.label}): claimed, started pid {run.pid}")
+
+    def watch(self, run: Run) -> None:
+        """Watch a run we did not start (recovery): poll it, it is not our child."""
+        if run.pid is not None and run.watch_fd is None:
+            run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
+        self.runs[run.task_id] = run
+
+    # -- watching ------------------------------------------------------------------------
+
+    def _check_cancels(self) -> None:
+        assert self.ledger is not None and self.supervisor_id is not None
+        for task in self.ledger.cancel_requests(self.supervisor_id):
+            run = self.runs.get(task.task_id)
+            if run is None:
+                continue
+            now = time.monotonic()
+            if run.stop_sent_at is None:
+                run.stop_sent_at = now
+                if run.orphan is not None:
+                    procs.signal_group(run.orphan[0], run.orphan[1], procs.TERM)
+                else:
+                    procs.signal_pid(run.pid, run.start, procs.TERM)  # the wrapper stops the group
+                self.journal(f"task {task.task_id[:8]}: cancel requested, stopping it")
+            elif not run.killed and now - run.stop_sent_at > self.kill_grace_s + (
+                    0 if run.orphan else STOP_ESCALATE_S):
+                # The wrapper did not manage (or is gone): kill the command's group ourselves.
+                child = run.orphan or child_identity(run.run_dir)
+                if child:
+                    procs.signal_group(child[0], child[1], procs.KILL)
+                run.killed = True
+                self.journal(f"task {task.task_id[:8]}: still running after the grace period, killed")
+
+    def _check_runs(self) -> None:
+        for task_id in list(self.runs):
+            run = self.runs[task_id]
+            try:
+                self._check_run(run)
+            except (StaleOwner, IllegalTransition) as exc:
+                self.journal(f"task {task_id[:8]}: {exc}; stop watching")
+                self._drop(task_id)
+
+    def _check_run(self, run: Run) -> None:
+        assert self.ledger is not None
+        if run.orphan is not None:
+            if procs.alive(*run.orphan):
+                return
+            self._drop(run.task_id)
+            self.ledger.mark_lost(run.task_id, "its wrapper died; the command ended with no recorded result",
+                                  actor=f"supervisor:{self.supervisor_id[:8] if self.supervisor_id else '?'}")
+            self.journal(f"task {run.task_id[:8]}: lost (orphaned command ended, no result)")
+            return
+        if run.wrapper_alive():
+            self._report(run)
+            return
+        kv = run.read_exit()
+        if kv is not None:
+            self.finish_from_exit(run, kv)
+            return
+        child = child_identity(run.run_dir)
+        if child and procs.alive(*child):
+            run.orphan = child
+            self.journal(f"task {run.task_id[:8]}: wrapper died, command pid {child[0]} lives on; watching it")
+            return
+        self._drop(run.task_id)
+        self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
+                              actor=f"supervisor:{(self.supervisor_id or '?')[:8]}")
+        self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
+
+    def _report(self, run: Run, final: dict[str, str] | None = None) -> None:
+        """Progress and summary when they changed; the log tail at most every TAIL_EVERY_S."""
+        assert self.ledger is not None
+        kv = final if final is not None else control_changed(run)
+        now = time.monotonic()
+        progress = summary = log_tail = None
+        if kv is not None:
+            try:
+                value = float(kv["progress"]) if kv.get("progress") else None
+            except ValueError:
+                value = None
+            if value is not None and value != run.progress:
+                progress = run.progress = value
+            text = kv.get("summary") or None
+            if text is not None and text != run.summary:
+                summary = run.summary = text
+            written = int(kv["bytes"]) if (kv.get("bytes") or "").isdigit() else 0
+            if written != run.tail_bytes and (final is not None or now - run.tail_at >= TAIL_EVERY_S):
+                from .logs import read_tail
+
+                log_tail = clean_tail(read_tail(run.run_dir, TAIL_BYTES), cut=written > TAIL_BYTES)
+                run.tail_bytes, run.tail_at = written, now
+        if progress is None and summary is None and log_tail is None:
+            return
+        self.ledger.report_progress(run.task_id, self.supervisor_id, progress=progress, summary=summary,
+                                    log_tail=log_tail)
+
+    def finish_from_exit(self, run: Run, kv: dict[str, str]) -> None:
+        assert self.ledger is not None
+        task = self.ledger.get_task(run.task_id)
+        out = outcome_of(kv, task.cancel_requested_at is not None)
+        self._drop(run.task_id)
+        self._report(run, final=kv)
+        self.ledger.finish(run.task_id, out.status, supervisor_id=self.supervisor_id, exit_code=out.exit_code,
+                           error=out.error, terminal_summary=out.summary)
+        code = "" if out.exit_code is None else f" exit {out.exit_code}"
+        self.journal(f"task {run.task_id[:8]}: {out.status}{code}" + (f" ({out.error})" if out.error else ""))
+
+    def _drop(self, task_id: str) -> None:
+        run = self.runs.pop(task_id, None)
+        if run is not None:
+            run.close()
+
+    # -- stopping ------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        self.detached = len(self.runs)
+        for task_id in list(self.runs):
+            self._drop(task_id)
+        if self.ledger is not None:
+            try:
+                if self.supervisor_id is not None:
+                    self.ledger.supervisor_stopped(self.supervisor_id)
+            except (LedgerError, pw.DatabaseError):
+                pass
+            if self.detached:
+                self.journal(f"stopped: {self.detached} task(s) left running detached; "
+                             "the next supervisor on this host re-attaches them")
+            else:
+                self.journal("stopped")
+            self.ledger.close()
+        self.ready.set()
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass

@@ -1,0 +1,43 @@
+"""The supervisor's own log: what it did (claims, starts, exits, kills, re-attachments).
+
+One line per action, `<ISO time> <supervisor id prefix> <message>`, appended to
+`<state>/supervisor.log` (0600). Several supervisors may share the file: each line is one
+`write()` on an O_APPEND descriptor, so lines do not interleave. When the file passes
+MAX_BYTES it is renamed to `supervisor.log.1` (one generation kept).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from ..ledger.clock import iso, system_clock
+
+MAX_BYTES = 10 << 20
+
+
+class Journal:
+    def __init__(self, path: Path, echo: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.echo = echo
+        self.prefix = "--------"
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        line = f"{iso(system_clock())} {self.prefix} {message}\n"
+        with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
+                    os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                try:
+                    os.write(fd, line.encode("utf-8", "replace"))
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass  # the journal must never stop the supervisor
+        if self.echo is not None:
+            self.echo(message)

@@ -1,0 +1,131 @@
+"""One watched run: starting its wrapper, and reading what the wrapper left on disk.
+
+A `Run` is what the supervisor knows about a task it watches: the run directory, the
+wrapper's identity (pid + start ticks), the `Popen` when the wrapper is our own child
+(we reap it) or None when we adopted it from a dead supervisor (init reaps it), and what
+was last reported to the ledger.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .wrapper import CHILD_FILE, CONTROL_FILE, ERR_FILE, EXIT_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
+
+WRAPPER = str(Path(__file__).with_name("wrapper.py"))
+DEFAULT_HEAD_CAP = 8 << 20
+DEFAULT_TAIL_CAP = 8 << 20
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+@dataclass
+class Run:
+    task_id: str
+    runtime: str
+    run_dir: Path
+    pid: int | None = None
+    start: int | None = None
+    popen: subprocess.Popen[bytes] | None = None
+    watch_fd: int | None = None
+    # An adopted run whose wrapper died while its command lived on: we wait for the command.
+    orphan: tuple[int, int | None] | None = None
+    control_sig: tuple[int, int] | None = None
+    progress: float | None = None
+    summary: str | None = None
+    tail_bytes: int = 0
+    tail_at: float = 0.0
+    stop_sent_at: float | None = None
+    killed: bool = False
+    seen_at: float = field(default=0.0)
+
+    @property
+    def exit_path(self) -> Path:
+        return self.run_dir / EXIT_FILE
+
+    def read_exit(self) -> dict[str, str] | None:
+        return read_kv(str(self.exit_path))
+
+    def wrapper_alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return procs.alive(self.pid, self.start)
+
+    def close(self) -> None:
+        if self.watch_fd is not None:
+            os.close(self.watch_fd)
+            self.watch_fd = None
+
+
+def wrapper_identity(run_dir: Path) -> tuple[int, int | None] | None:
+    return _pair(run_dir / WRAPPER_FILE)
+
+
+def child_identity(run_dir: Path) -> tuple[int, int | None] | None:
+    return _pair(run_dir / CHILD_FILE)
+
+
+def _pair(path: Path) -> tuple[int, int | None] | None:
+    try:
+        words = path.read_text().split()
+        return int(words[0]), (int(words[1]) if len(words) > 1 and words[1].isdigit() else None)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def write_spec(run_dir: Path, task: Any, command: Any, env: dict[str, str], *, kill_grace_s: float,
+               head_cap: int, tail_cap: int) -> None:
+    spec = {
+        "command": command, "shell": bool(task.shell), "cwd": task.cwd, "env": env,
+        "timeout_s": task.timeout_s, "kill_grace_s": kill_grace_s,
+        "head_cap": head_cap, "tail_cap": tail_cap,
+    }
+    fd = os.open(run_dir / SPEC_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(marshal.dumps(spec))
+
+
+def start_wrapper(run_dir: Path) -> subprocess.Popen[bytes]:
+    """The wrapper in a session of its own, so that it outlives us and no terminal signal reaches it."""
+    err = os.open(run_dir / ERR_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", WRAPPER, str(run_dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            start_new_session=True, close_fds=True,
+        )
+    finally:
+        os.close(err)
+
+
+def control_changed(run: Run) -> dict[str, str] | None:
+    """The wrapper's `control` values when the file changed since we last looked."""
+    try:
+        st = os.stat(run.run_dir / CONTROL_FILE)
+    except OSError:
+        return None
+    sig = (st.st_mtime_ns, st.st_size)
+    if sig == run.control_sig:
+        return None
+    run.control_sig = sig
+    return read_kv(str(run.run_dir / CONTROL_FILE))
+
+
+def clean_tail(raw: bytes, cut: bool = False) -> str:
+    """Latest output as safe text for the ledger: UTF-8 with replacement, no escapes or controls.
+
+    `cut`: the bytes are the end of a longer output, so drop the partial first line."""
+    text = raw.decode("utf-8", "replace")
+    if cut and "\n" in text:
+        text = text[text.index("\n") + 1:]  # start on a whole line
+    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CTRL.sub("", text)
