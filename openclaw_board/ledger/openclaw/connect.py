@@ -1,0 +1,148 @@
+"""Open an OpenClaw ledger read-only, and find out which of its tables and columns exist.
+
+The file is opened with SQLite's `mode=ro` (SQLITE_OPEN_READONLY) and `PRAGMA query_only`:
+SQLite itself refuses any write, and the database file's bytes and mtime never change.
+It is never migrated. In WAL mode (OpenClaw's) a reader still sees each commit the gateway
+makes, live, through the -wal and -shm files; if no writer has them open, SQLite creates
+them (empty) next to the database, like any reader does, and leaves them there. When we
+run as root on someone else's install, those new files are handed to the database's owner
+so that the gateway can still open them.
+
+Each read runs in its own short transaction (a WAL read never blocks the gateway's writes;
+on a rollback-journal database it holds a shared lock only for that read).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import peewee as pw
+
+from ..errors import LedgerUnavailable
+from .models import (
+    DELIVERY_COLUMNS,
+    FLOW_COLUMNS,
+    REQUIRED_FLOW_COLUMNS,
+    REQUIRED_TASK_COLUMNS,
+    TASK_COLUMNS,
+    Schema,
+    build_model,
+)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+SIDECARS = ("-wal", "-shm")
+
+
+def ro_uri(path: Path) -> str:
+    """A SQLite URI that opens `path` read-only."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro"
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise LedgerUnavailable(
+            f"no OpenClaw ledger at {path} (give openclaw:///path/to/openclaw.sqlite, "
+            "or set OPENCLAW_STATE_DIR)"
+        )
+    if path.is_dir():
+        raise LedgerUnavailable(f"{path} is a directory, not an OpenClaw ledger")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise LedgerUnavailable(f"cannot read OpenClaw ledger {path}: {exc.strerror or exc}") from exc
+    if head != SQLITE_HEADER:
+        raise LedgerUnavailable(f"{path} is not an OpenClaw ledger: not a SQLite database")
+
+
+def _give_sidecars_to_owner(path: Path, existed: set[str]) -> None:
+    """Sidecars SQLite just created for us belong to the database's owner, not to root."""
+    if os.getuid() != 0:
+        return
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    for suffix in SIDECARS:
+        side = Path(str(path) + suffix)
+        if suffix in existed:
+            continue
+        try:
+            if side.exists() and side.stat().st_uid != st.st_uid:
+                os.chown(side, st.st_uid, st.st_gid)
+                os.chmod(side, st.st_mode & 0o666)
+        except OSError:
+            pass
+
+
+def _columns(db: pw.Database, table: str) -> frozenset[str]:
+    return frozenset(r[1] for r in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall())
+
+
+def open_readonly(path: Path) -> tuple[pw.SqliteDatabase, Schema]:
+    """The database, connected read-only, and its schema; LedgerUnavailable if it is not OpenClaw's."""
+    _check_file(path)
+    existed = {s for s in SIDECARS if Path(str(path) + s).exists()}
+    db = pw.SqliteDatabase(
+        ro_uri(path), uri=True, pragmas={"query_only": 1, "busy_timeout": BUSY_TIMEOUT_MS},
+        timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, thread_safe=False,
+        autoconnect=True,
+    )
+    try:
+        db.connect(reuse_if_open=True)
+        tables = {r[0] for r in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        _give_sidecars_to_owner(path, existed)
+        if "task_runs" not in tables:
+            what = "it is our own ledger (use sqlite:///...)" if "ledger_meta" in tables else "no task_runs table"
+            raise LedgerUnavailable(f"{path} is not an OpenClaw ledger: {what}")
+        task_cols = _columns(db, "task_runs")
+        missing = REQUIRED_TASK_COLUMNS - task_cols
+        if missing:
+            raise LedgerUnavailable(
+                f"{path} is not an OpenClaw ledger we can read: task_runs has no {', '.join(sorted(missing))}")
+        flow_cols = _columns(db, "flow_runs") if "flow_runs" in tables else frozenset()
+        if flow_cols and REQUIRED_FLOW_COLUMNS - flow_cols:
+            flow_cols = frozenset()  # unreadable flows: show the tasks, each as its own flow
+        delivery_cols = (_columns(db, "task_delivery_state")
+                         if "task_delivery_state" in tables else frozenset())
+        if "task_id" not in delivery_cols:
+            delivery_cols = frozenset()
+    except LedgerUnavailable:
+        db.close()
+        raise
+    except (pw.DatabaseError, sqlite3.Error) as exc:
+        db.close()
+        raise LedgerUnavailable(f"{path} cannot be read as an OpenClaw ledger: {exc}") from exc
+    schema = Schema(
+        task_columns=task_cols, flow_columns=flow_cols, delivery_columns=delivery_cols,
+        Task=build_model(db, "task_runs", TASK_COLUMNS, set(task_cols), "task_id"),
+        Flow=build_model(db, "flow_runs", FLOW_COLUMNS, set(flow_cols), "flow_id") if flow_cols else None,
+        Delivery=(build_model(db, "task_delivery_state", DELIVERY_COLUMNS, set(delivery_cols), "task_id")
+                  if delivery_cols else None),
+    )
+    return db, schema
+
+
+def looks_like_openclaw(path: Path) -> bool:
+    """A SQLite file with OpenClaw's task_runs table and none of our own tables."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                return False
+        existed = {s for s in SIDECARS if Path(str(path) + s).exists()}
+        conn = sqlite3.connect(ro_uri(path), uri=True, timeout=5)
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+        _give_sidecars_to_owner(path, existed)
+    except (OSError, sqlite3.Error):
+        return False
+    return "task_runs" in names and "ledger_meta" not in names
