@@ -105,7 +105,7 @@ def flows_list(
             print_json({"count": len(rows), "flows": rows})
             return
         out.print(render.flow_pressure_line(ledger.flow_pressure()))
-        out.print(render.flows_table(flows, counts, ledger.now()) if flows else "No flows.")
+        out.print(render.flows_table(flows, counts, ledger.now(), width=out.width) if flows else "No flows.")
 
 
 @flows_app.command("show")

@@ -168,12 +168,16 @@ def counts_text(counts: dict[str, int]) -> Text:
     return text if ordered else Text("-")
 
 
-def flows_table(flows: Iterable[Any], counts: dict[str, dict[str, int]], now: int) -> Table:
-    table = _table(
-        ("Flow", _ID), ("Status", _STATUS), ("Goal", _TEXT),
-        ("Tasks", {"overflow": "fold", "min_width": 9, "max_width": 28}),
-        ("Created", _SMALL), ("Updated", _SMALL),
-    )
+def flows_table(flows: Iterable[Any], counts: dict[str, dict[str, int]], now: int, width: int = 120) -> Table:
+    """Below ~100 columns the last-update age goes, so the goal keeps room."""
+    wide = width >= 100
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("Flow", _ID), ("Status", _STATUS), ("Goal", {**_TEXT, "min_width": 12}),
+        ("Tasks", {"overflow": "fold", "min_width": 9, "max_width": 28}), ("Created", _SMALL),
+    ]
+    if wide:
+        columns.append(("Updated", _SMALL))
+    table = _table(*columns)
     for f in flows:
         goal = plain(f.goal)
         if f.label:
@@ -181,8 +185,11 @@ def flows_table(flows: Iterable[Any], counts: dict[str, dict[str, int]], now: in
         status = status_text(f.status)
         if f.cancel_requested_at is not None and f.status != "cancelled":
             status.append(" (cancel)", style="dim")
-        table.add_row(plain(short(f.flow_id)), status, goal, counts_text(counts.get(f.flow_id, {})),
-                      plain(age(f.created_at, now)), plain(age(f.updated_at, now)))
+        row = [plain(short(f.flow_id)), status, goal, counts_text(counts.get(f.flow_id, {})),
+               plain(age(f.created_at, now))]
+        if wide:
+            row.append(plain(age(f.updated_at, now)))
+        table.add_row(*row)
     return table
 
 
