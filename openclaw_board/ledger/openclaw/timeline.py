@@ -21,6 +21,14 @@ from .models import EventRow, FlowRow, TaskRow
 from .snapshot import Snapshot
 
 JOURNAL_LIMIT = 20_000
+# Events at the same millisecond keep the order of a life: created before started, etc.
+_RANK = {"submitted": 0, "task_added": 1, "started": 2, "status": 3, "progress": 3, "updated": 3,
+         "cancel_requested": 4, "finished": 5, "cancelled": 5, "lost": 5, "delivery": 6,
+         "flow_status": 7, "pruned": 8}
+
+
+def _order(ev: EventRow) -> tuple[int, int, str]:
+    return ev.at, _RANK.get(ev.kind, 3), ev.task_id or ""
 
 
 def _end_kind(status: str) -> str:
@@ -52,7 +60,7 @@ def task_timeline(task: TaskRow) -> list[EventRow]:
         add(ends, _end_kind(task.status), src, task.status, detail)
     if task.last_notified_event_at is not None or task.delivery_status in ("delivered", "failed", "parent_missing"):
         add(task.last_notified_event_at or ends, "delivery", None, None, f"delivery {task.delivery_status}")
-    out.sort(key=lambda e: e.at)
+    out.sort(key=_order)
     for i, ev in enumerate(out, 1):
         ev.id = i
     return out
@@ -70,7 +78,7 @@ def flow_timeline(flow: FlowRow) -> list[EventRow]:
 
 def merged(events: Iterable[EventRow]) -> list[EventRow]:
     """Events of several timelines in time order, numbered 1..n."""
-    out = sorted(events, key=lambda e: (e.at, e.task_id or "", e.kind))
+    out = sorted(events, key=_order)
     for i, ev in enumerate(out, 1):
         ev.id = i
     return out
@@ -130,7 +138,7 @@ def diff(old: Snapshot, new: Snapshot, now: int) -> list[EventRow]:
     for flow_id, flow in old.flows.items():
         if flow_id not in new.flows:
             out.append(EventRow(0, now, flow_id, None, "pruned", flow.status, None))
-    return sorted(out, key=lambda e: (e.at, e.task_id or "", e.kind))
+    return sorted(out, key=_order)
 
 
 class Journal:
