@@ -75,6 +75,7 @@ class OpenClawFile:
         self.older = older
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=wal")
+        self.conn.execute("PRAGMA synchronous=OFF")  # tests only: no fsync per commit
         self.conn.execute("PRAGMA foreign_keys=ON")
         ddl = TASK_RUNS_DDL
         if older:
