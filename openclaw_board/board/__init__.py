@@ -1,0 +1,7 @@
+"""The live board (Textual): flows and tasks, inspect, cancel, retry, approve, reopen."""
+
+from __future__ import annotations
+
+from .app import BoardApp
+
+__all__ = ["BoardApp"]

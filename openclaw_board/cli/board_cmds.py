@@ -1,3 +1,115 @@
 """`board`, `demo`, `screenshot`, `serve`: the Textual board (issue 4 and 5)."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import typer
+
+from .app import app, err, fail, ledger_url, open_ledger, out
+
+DEMO_CONCURRENCY = 8
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        fail(f"--size {text!r}: use WIDTHxHEIGHT, e.g. 120x36", 2)
+    if not (20 <= w <= 500 and 8 <= h <= 300):
+        fail(f"--size {text!r}: width 20-500, height 8-300", 2)
+    return w, h
+
+
+def _check_theme(theme: str | None) -> None:
+    """An unknown theme is refused before the screen is taken over (one `error:` line)."""
+    from ..board.themes import ThemeError, choose_theme, load_themes
+
+    try:
+        choose_theme(load_themes(), theme)
+    except ThemeError as exc:
+        fail(str(exc))
+
+
+def _left_running(count: int | None) -> None:
+    if count:
+        out.print(f"left {count} task(s) running, detached: the next supervisor re-attaches them "
+                  "(openclaw-board supervise, or the board)")
+
+
+@app.command()
+def board(
+    no_supervise: bool = typer.Option(False, "--no-supervise", help="Do not run queued work from this board."),
+    readonly: bool = typer.Option(False, "--readonly", help="Look only: hide and refuse every action "
+                                  "(implies --no-supervise)."),
+    theme: str | None = typer.Option(None, "--theme", metavar="NAME", help="A theme by name "
+                                     "(default: $OPENCLAW_BOARD_THEME, else the last one chosen)."),
+) -> None:
+    """The live board: flows and tasks; inspect, cancel, retry, approve, reopen."""
+    from ..board import BoardApp
+
+    url = ledger_url()
+    with open_ledger(create=not readonly, readonly=readonly):
+        pass  # a missing, unsafe or unreadable ledger is one `error:` line, before the screen
+    _check_theme(theme)
+    board_app = BoardApp(url, supervise=not (no_supervise or readonly), readonly=readonly, theme=theme)
+    _left_running(board_app.run())
+
+
+def _demo_ledger() -> tuple[str, Path]:
+    from ..board.demo_data import submit_demo
+    from ..ledger import Ledger
+    from ..ledger.db import ensure_private_dir, state_dir
+
+    where = ensure_private_dir(state_dir() / "demo" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}"))
+    url = f"sqlite:///{where / 'ledger.db'}"
+    with Ledger(url) as ledger:
+        submit_demo(ledger, where / "work")
+    return url, where
+
+
+@app.command()
+def demo(
+    headless: bool = typer.Option(False, "--headless", help="No terminal: render and exit (with --screenshot)."),
+    screenshot: Path | None = typer.Option(None, "--screenshot", metavar="PATH", help="Save an SVG of the board."),
+    settle: float = typer.Option(4.0, "--settle", metavar="SECONDS", help="With --headless: run this long first."),
+    size: str = typer.Option("120x36", "--size", metavar="WxH", help="With --headless: the screen size."),
+    no_supervise: bool = typer.Option(False, "--no-supervise", help="Only submit; run nothing."),
+    theme: str | None = typer.Option(None, "--theme", metavar="NAME", help="A theme by name."),
+) -> None:
+    """A fresh demo ledger with realistic work, run live on the board."""
+    from ..board import BoardApp
+    from ..supervisor import Supervisor
+
+    if headless and screenshot is None:
+        fail("--headless needs --screenshot PATH (there is nothing else to show)", 2)
+    width, height = _size(size)
+    _check_theme(theme)
+    url, where = _demo_ledger()
+    err.print(f"demo ledger: {where / 'ledger.db'}")
+    err.print(f"  (look at it with: openclaw-board --db {where / 'ledger.db'} board)")
+
+    def factory() -> Supervisor:
+        return Supervisor(url, mode="embedded", concurrency=DEMO_CONCURRENCY)
+
+    board_app = BoardApp(url, supervise=not no_supervise, theme=theme, title="demo",
+                         supervisor_factory=factory)
+    if not headless:
+        _left_running(board_app.run())
+        return
+
+    async def auto(pilot) -> None:  # noqa: ANN001 - Textual's Pilot
+        await board_app.settled()
+        await asyncio.sleep(max(0.0, settle))
+        await board_app.settled()
+        await pilot.pause()
+        assert screenshot is not None
+        screenshot.write_text(board_app.export_screenshot(title="openclaw-board demo"), encoding="utf-8")
+        board_app.exit(board_app.shutdown())
+
+    left = board_app.run(headless=True, size=(width, height), auto_pilot=auto)
+    out.print(f"screenshot: {screenshot}")
+    _left_running(left)

@@ -1,0 +1,93 @@
+"""Which actions apply to which row, and what the confirm dialog says: pure rules.
+
+The Ledger API has the last word (it refuses illegal moves with a reason the board
+shows); these rules only decide which keys the footer offers for the selected row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ledger.states import ACTIVE_FLOW, ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
+from .text import clean, short_id
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action applies to: a flow or one task (its latest attempt unless inspected)."""
+
+    kind: str  # "flow" | "task"
+    ref: str  # flow_id or task_id
+    name: str
+    status: str
+    flow_id: str
+    cancel_requested: bool = False
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+ACTIONS = ("cancel", "retry", "reopen", "approve", "deny", "logs", "inspect")
+
+
+def applies(action: str, target: Target | None) -> bool:
+    if target is None:
+        return False
+    if action == "inspect":
+        return True
+    if target.kind == "flow":
+        if action == "cancel":
+            return target.status in ACTIVE_FLOW
+        if action == "reopen":
+            return target.status in REOPENABLE_FLOW
+        return False
+    if action == "cancel":
+        return target.status in ACTIVE_TASK
+    if action == "retry":
+        return target.status in TERMINAL_TASK
+    if action in ("approve", "deny"):
+        return target.status == "awaiting_approval"
+    if action == "logs":
+        return True
+    return False
+
+
+def confirm_text(target: Target) -> tuple[str, str]:
+    """(title, body) naming exactly what will be stopped."""
+    name = clean(target.name, 120)
+    if target.kind == "task":
+        what = "stop its running process" if target.status == "running" else f"cancel it ({target.status})"
+        return (f"Cancel task {name}?",
+                f"Task {name} ({short_id(target.ref)}) is {target.status}: this will {what}.\n"
+                "Tasks that wait on it will be cancelled too.")
+    counts = dict(target.counts)
+    running = counts.get("running", 0)
+    waiting = counts.get("queued", 0) + counts.get("awaiting_approval", 0)
+    parts = []
+    if running:
+        parts.append(f"stop {running} running task" + ("s" if running != 1 else ""))
+    if waiting:
+        parts.append(f"cancel {waiting} queued or waiting task" + ("s" if waiting != 1 else ""))
+    body = " and ".join(parts) if parts else "mark it cancelled"
+    return (f"Cancel flow {name}?",
+            f"Flow {name} ({short_id(target.ref)}) is {target.status}: this will {body}.\n"
+            "Nothing new will start in it; reopen (o) brings it back later.")
+
+
+VERB = {
+    "cancel": ("cancel_task", "cancel_flow"),
+    "retry": ("retry", None),
+    "reopen": (None, "reopen"),
+    "approve": ("approve", None),
+    "deny": ("deny", None),
+}
+
+
+def ledger_call(action: str, target: Target) -> str | None:
+    """The Ledger method for this action on this kind of target."""
+    task_verb, flow_verb = VERB.get(action, (None, None))
+    return task_verb if target.kind == "task" else flow_verb
+
+
+def done_text(action: str, target: Target) -> str:
+    past = {"cancel": "cancel requested for", "retry": "retrying", "reopen": "reopened",
+            "approve": "approved", "deny": "denied"}[action]
+    return f"{past} {target.kind} {clean(target.name, 60)}"

@@ -1,0 +1,197 @@
+"""The main list: flows and their tasks, one line each, drawn with Textual's line API.
+
+Only the lines on screen are rendered, and only when something they show changed: new
+rows arrive as a whole tuple (built on the service thread) and the widget keeps the
+cursor on the same flow or task, wherever it moved. A 1 s tick redraws only when a
+visible time column actually changed (running work), so an idle board writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from .cells import render_row
+from .views import Row
+
+
+class FlowList(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {"flowlist--cursor", "flowlist--dim"}
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("g,home", "first", "Top", show=False),
+        Binding("G,end", "last", "Bottom", show=False),
+    ]
+
+    class Moved(Message):
+        def __init__(self, row: Row | None) -> None:
+            self.row = row
+            super().__init__()
+
+    class Activated(Message):
+        def __init__(self, row: Row) -> None:
+            self.row = row
+            super().__init__()
+
+    def __init__(self, clock: Callable[[], int], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.rows: tuple[Row, ...] = ()
+        self.cursor = 0
+        self._index: dict[str, int] = {}
+        self._cache: dict[tuple, Strip] = {}
+        self._times: tuple = ()
+
+    # -- data ---------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Row | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def set_rows(self, rows: tuple[Row, ...]) -> None:
+        if rows == self.rows:
+            return
+        old = self.selected
+        self.rows = rows
+        self._index = {r.key: i for i, r in enumerate(rows)}
+        self._cache.clear()
+        if old is not None and old.key in self._index:
+            self.cursor = self._index[old.key]
+        elif old is not None and old.flow is not None and f"f:{old.flow.flow_id}" in self._index:
+            self.cursor = self._index[f"f:{old.flow.flow_id}"]  # its flow closed or moved
+        else:
+            self.cursor = min(self.cursor, max(0, len(rows) - 1))
+        self.virtual_size = Size(self.size.width, len(rows))
+        self._keep_visible()
+        self.refresh()
+        self.post_message(self.Moved(self.selected))
+
+    def select_key(self, key: str) -> bool:
+        if key in self._index:
+            self._move_to(self._index[key])
+            return True
+        return False
+
+    # -- time ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Redraw if a time shown on screen changed (elapsed of running work)."""
+        now = self.clock()
+        top = int(self.scroll_offset.y)
+        visible = self.rows[top : top + self.size.height]
+        sig = tuple(_time_key(r, now) for r in visible)
+        if sig != self._times:
+            self._times = sig
+            self.refresh()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = y + int(self.scroll_offset.y)
+        width = self.size.width
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        row = self.rows[index]
+        now = self.clock()
+        selected = index == self.cursor and self.has_focus_within
+        key = (row, width, selected, _time_key(row, now), self.app.theme)
+        strip = self._cache.get(key)
+        if strip is None:
+            dim = self.get_component_rich_style("flowlist--dim", partial=True)
+            text = render_row(row, width, now, self.app.theme_variables, dim)
+            if selected:
+                text.stylize(self.get_component_rich_style("flowlist--cursor", partial=True))
+            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(self.rich_style)
+            strip = strip.crop_extend(0, width, self.rich_style)
+            if len(self._cache) > 4000:
+                self._cache.clear()
+            self._cache[key] = strip
+        return strip
+
+    @property
+    def has_focus_within(self) -> bool:
+        return self.has_focus or not self.screen.is_current or self.app.focused is None
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.rows))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- moving ----------------------------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        if not self.rows:
+            return
+        index = max(0, min(index, len(self.rows) - 1))
+        if index == self.cursor:
+            return
+        old, self.cursor = self.cursor, index
+        self._keep_visible()
+        self._refresh_row(old)
+        self._refresh_row(index)
+        self.post_message(self.Moved(self.selected))
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - int(self.scroll_offset.y)
+        if 0 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _keep_visible(self) -> None:
+        height = max(1, self.size.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.rows) - 1)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+
+    def on_click(self, event: events.Click) -> None:
+        index = event.y + int(self.scroll_offset.y)
+        if 0 <= index < len(self.rows):
+            self._move_to(index)
+            if event.chain >= 2:
+                self.post_message(self.Activated(self.rows[index]))
+
+
+def _time_key(row: Row, now: int) -> object:
+    """What of `now` this row shows: nothing for settled rows, seconds for live ones."""
+    if row.task is not None and row.kind == "task":
+        t = row.task
+        if t.ended_at is None:
+            return (now // 1000, t.not_before)
+        return None
+    if row.flow is not None and row.flow.ended_at is None:
+        return now // 1000
+    return None
+
+
+__all__ = ["FlowList", "Style"]

@@ -1,0 +1,91 @@
+"""The header: pressure lines as OpenClaw prints them, and which supervisor is running work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from .text import clean, duration
+from .views import Board, SupervisorView
+
+
+def supervisor_state(sups: tuple[SupervisorView, ...], own: str | None, starting: bool, now: int) -> tuple[str, str]:
+    """(text, level) where level is ok | warn | none."""
+    alive = [s for s in sups if s.alive(now)]
+
+    def beat(s: SupervisorView) -> str:
+        age = max(0, now - s.heartbeat_at)
+        return "♥ now" if age < 5000 else f"♥ {duration(age // 5000 * 5000)} ago"
+
+    mine = next((s for s in alive if s.supervisor_id == own), None)
+    if mine is not None:
+        others = len(alive) - 1
+        return f"supervisor: embedded {beat(mine)}" + (f" (+{others} external)" if others else ""), "ok"
+    if starting:
+        return "supervisor: embedded, starting…", "warn"
+    if alive:
+        s = alive[0]
+        more = f" (+{len(alive) - 1})" if len(alive) > 1 else ""
+        return f"supervisor: external on {clean(s.host, 40)} {beat(s)}{more}", "ok"
+    if sups:
+        last = max(s.heartbeat_at for s in sups)
+        return f"supervisor: none alive (last ♥ {duration(now - last)} ago)", "warn"
+    return "supervisor: none seen", "warn"
+
+
+class BoardHeader(Static):
+    def __init__(self, clock: Callable[[], int], title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.title_text = title
+        self.board: Board | None = None
+        self.own: str | None = None
+        self.starting = False
+        self.view_note = ""
+        self._last: tuple | None = None
+
+    def redraw(self) -> None:
+        """Update only when the text differs: an idle board writes nothing to the terminal."""
+        board = self.board
+        now = self.clock()
+        width = max(20, self.size.width or 80)
+        sup, level = supervisor_state(board.supervisors if board else (), self.own, self.starting, now)
+        key = (board.pressure if board else None, sup, level, width, self.view_note, self.app.theme)
+        if key == self._last:
+            return
+        self._last = key
+        colors = self.app.theme_variables
+        ok = Style(color=colors.get("success", "green"))
+        warn = Style(color=colors.get("warning", "yellow"))
+        dim = Style(dim=True)
+        line1 = Text(no_wrap=True, end="")
+        line1.append("openclaw-board", style=Style(bold=True))
+        line1.append(f"  {self.title_text}", style=dim)
+        right = Text(sup, style=ok if level == "ok" else warn)
+        gap = width - line1.cell_len - right.cell_len
+        if gap < 2:
+            line1.truncate(max(0, width - right.cell_len - 2), overflow="ellipsis")
+            gap = 2
+        line1.append(" " * gap)
+        line1.append_text(right)
+        if board is None:
+            body = Text("loading the ledger…", style=dim)
+        else:
+            fp, tp = board.pressure.flows, board.pressure.tasks
+            body = Text(no_wrap=True, end="")
+            body.append("Flow pressure: ", style=Style(bold=True))
+            body.append(f"{fp.get('active', 0)} active · {fp.get('blocked', 0)} blocked · "
+                        f"{fp.get('cancel_requested', 0)} cancel-requested · {fp.get('total', 0)} total\n")
+            body.append("Task pressure: ", style=Style(bold=True))
+            issues = tp.get("issues", 0)
+            body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
+            body.append(f"{issues} issues", style=Style(color=colors.get("status-failed")) if issues else "")
+        if self.view_note:
+            last_line = body.plain.rsplit("\n", 1)[-1]
+            pad = width - len(last_line) - len(self.view_note)
+            body.append(" " * max(2, pad))
+            body.append(self.view_note, style=Style(color=colors.get("accent", "cyan")))
+        self.update(Text("\n", end="").join([line1, body]))

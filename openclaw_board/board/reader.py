@@ -1,0 +1,179 @@
+"""Reads what the board shows, on the service thread: a full load, then only what changed.
+
+The event log's ids make "what changed" cheap: `events_since(last_id)` names the flows to
+re-read, everything else stays as it was. Rows are rebuilt from the cached views and
+compared with the previous ones, so a change nobody can see costs no redraw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import peewee as pw
+
+from ..ledger import Ledger
+from ..ledger.states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
+from .rows import build_rows, expanded_flows, flow_sort_key
+from .views import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
+
+ACTIVE_CAP = 5000  # live flows beyond this are still counted in the header, not listed
+CHUNK = 500  # ids per IN (...) clause
+STATUS_FILTERS = ("all", "active", "issues", "blocked")
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+class Reader:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.flows: dict[str, FlowView] = {}
+        self.tasks: dict[str, tuple[TaskView, ...]] = {}
+        self.more = 0
+        self.last_id = 0
+        self.pressure = Pressure()
+        self.supervisors: tuple[SupervisorView, ...] = ()
+        self.rows: tuple[Row, ...] = ()
+        self.spec = ViewSpec()
+
+    # -- queries --------------------------------------------------------------------
+
+    def _flow_query(self, spec: ViewSpec) -> Any:
+        m = self.ledger.m
+        Flow, Task = m.Flow, m.Task
+        query = Flow.select()
+        latest = Task.is_latest == True  # noqa: E712
+        if spec.status == "active":
+            query = query.where(Flow.status.in_(list(ACTIVE_FLOW)))
+        elif spec.status in ("issues", "blocked"):
+            statuses = list(ISSUE_TASK) if spec.status == "issues" else ["blocked"]
+            flow_statuses = ["blocked", "failed", "lost"] if spec.status == "issues" else ["blocked"]
+            with_issue = Task.select(Task.flow).where(latest & Task.status.in_(statuses))
+            query = query.where(Flow.status.in_(flow_statuses) | Flow.flow_id.in_(with_issue))
+        text = spec.text.strip()
+        if text:
+            by_task = Task.select(Task.flow).where(latest & Task.label.contains(text))
+            query = query.where(
+                Flow.goal.contains(text) | Flow.label.contains(text)
+                | Flow.flow_id.startswith(text.lower()) | Flow.flow_id.in_(by_task)
+            )
+        return query
+
+    def _counts(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for chunk in _chunks(ids):
+            counts.update(self.ledger.task_counts(chunk))
+        return counts
+
+    def _load_tasks(self, ids: list[str]) -> dict[str, tuple[TaskView, ...]]:
+        Task = self.ledger.m.Task
+        out: dict[str, list[TaskView]] = {i: [] for i in ids}
+        for chunk in _chunks(ids):
+            rows = Task.select().where(Task.flow.in_(chunk) & (Task.is_latest == True))  # noqa: E712
+            for t in rows:
+                out[t.flow_id].append(TaskView.of(t))
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _read_pressure(self) -> Pressure:
+        return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure())
+
+    def _read_supervisors(self) -> tuple[SupervisorView, ...]:
+        return tuple(SupervisorView.of(s) for s in self.ledger.supervisors()[:20])
+
+    # -- loading --------------------------------------------------------------------
+
+    def full(self, spec: ViewSpec) -> Board:
+        """Everything, from scratch (first frame, a new filter, after the ledger came back)."""
+        Flow = self.ledger.m.Flow
+        self.spec = spec
+        self.last_id = self.ledger.last_event_id()
+        base = self._flow_query(spec)
+        active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
+                      .order_by(Flow.created_at.desc()).limit(ACTIVE_CAP))
+        terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
+        terminal = list(terminal_q.order_by(Flow.updated_at.desc(), Flow.flow_id).limit(spec.terminal_limit))
+        if len(terminal) < spec.terminal_limit:
+            self.more = 0
+        else:
+            self.more = max(0, terminal_q.count() - len(terminal))
+        raw = active + terminal
+        counts = self._counts([f.flow_id for f in raw])
+        self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {})) for f in raw}
+        self.tasks = {}
+        self._ensure_tasks()
+        self.pressure = self._read_pressure()
+        self.supervisors = self._read_supervisors()
+        self.rows = build_rows(self.flows, self.tasks, spec, self.more)
+        return self.board()
+
+    def _ensure_tasks(self) -> None:
+        ordered = sorted(self.flows.values(), key=lambda f: flow_sort_key(f, self.spec.sort))
+        want = expanded_flows(ordered, self.spec)
+        missing = [i for i in want if i in self.flows and i not in self.tasks]
+        if missing:
+            self.tasks.update(self._load_tasks(missing))
+        for stale in [i for i in self.tasks if i not in want]:
+            del self.tasks[stale]
+
+    def board(self) -> Board:
+        return Board(self.rows, self.pressure, self.supervisors, self.last_id)
+
+    def change_view(self, spec: ViewSpec) -> Board:
+        """Expand/collapse or sort: no new query unless the filter or the page changed."""
+        old = self.spec
+        if (spec.status, spec.text, spec.terminal_limit) != (old.status, old.text, old.terminal_limit):
+            return self.full(spec)
+        self.spec = spec
+        self._ensure_tasks()
+        self.rows = build_rows(self.flows, self.tasks, spec, self.more)
+        return self.board()
+
+    def refresh(self) -> Board | None:
+        """What changed since the last read; None when nothing the board draws did."""
+        events = self.ledger.events_since(self.last_id, limit=5000)
+        supervisors = self._read_supervisors()
+        sup_changed = supervisors != self.supervisors
+        self.supervisors = supervisors
+        if len(events) >= 5000:
+            return self.full(self.spec)
+        if not events:
+            return self.board() if sup_changed else None
+        self.last_id = events[-1].id
+        changed = sorted({e.flow_id for e in events})
+        self._reload_flows(changed)
+        old_pressure, self.pressure = self.pressure, self._read_pressure()
+        rows = build_rows(self.flows, self.tasks, self.spec, self.more)
+        if rows == self.rows and not sup_changed and self.pressure == old_pressure:
+            return None
+        self.rows = rows
+        return self.board()
+
+    def _reload_flows(self, ids: list[str]) -> None:
+        Flow = self.ledger.m.Flow
+        matching: dict[str, Any] = {}
+        for chunk in _chunks(ids):
+            for f in self._flow_query(self.spec).where(Flow.flow_id.in_(chunk)):
+                matching[f.flow_id] = f
+        counts = self._counts(list(matching))
+        for flow_id in ids:
+            f = matching.get(flow_id)
+            if f is None:
+                self.flows.pop(flow_id, None)
+                self.tasks.pop(flow_id, None)
+                continue
+            self.flows[flow_id] = FlowView.of(f, counts.get(flow_id, {}))
+            self.tasks.pop(flow_id, None)  # re-read below if it is open
+        self._ensure_tasks()
+
+
+def data_version(ledger: Ledger) -> int | None:
+    """SQLite's counter of commits by other connections; None on other databases."""
+    if not ledger.is_sqlite:
+        return None
+    try:
+        return int(ledger.db.execute_sql("PRAGMA data_version").fetchone()[0])
+    except pw.DatabaseError:
+        return None

@@ -1,0 +1,60 @@
+"""Text that came from tasks, specs or logs, made safe to draw.
+
+Everything the board shows from the ledger goes through `clean()` and is wrapped in a
+`rich.text.Text` (never parsed as markup), so `[bold]`, `[/]`, escape sequences and
+control characters appear literally instead of styling or moving the terminal's cursor.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..ledger.durations import format_duration
+
+# C0 controls except tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_VISIBLE = {"\n": "⏎", "\r": "␍", "\x1b": "␛"}
+
+
+def _show(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    return _VISIBLE.get(ch) or f"\\x{ord(ch):02x}"
+
+
+def clean(text: object, limit: int = 2000) -> str:
+    """One safe line: control characters made visible, tabs as spaces, clipped to `limit`."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    s = str(text)
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    s = s.replace("\t", "    ")
+    return _CONTROL.sub(_show, s)
+
+
+def clean_line(text: str) -> str:
+    """A log line: like `clean` but without clipping (the log view crops to the screen)."""
+    return _CONTROL.sub(_show, text.replace("\t", "    "))
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return format_duration(max(0, ms) / 1000)
+
+
+def progress_bar(pct: float, width: int) -> str:
+    """`█████▌░░░░ 55%`: eighths of a cell so small changes still show."""
+    pct = max(0.0, min(100.0, float(pct)))
+    label = f"{pct:3.0f}%"
+    cells = max(1, width - len(label) - 1)
+    eighths = round(cells * 8 * pct / 100)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+    return (bar + "░" * (cells - len(bar)))[:cells] + " " + label
+
+
+def short_id(value: str | None) -> str:
+    return (value or "")[:8]
