@@ -202,3 +202,19 @@ def test_older_release_without_optional_columns(tmp_path: Path) -> None:
         assert sorted((f.code, f.severity, f.task_id) for f in led.audit()) == [
             ("lost", "warn", "old-lost"), ("stale_queued", "warn", "old-stale")]
     fx.close()
+
+
+def test_board_filters(led: OpenClawLedger, std: Standard) -> None:
+    ids = lambda rows: {f.flow_id for f in rows}  # noqa: E731
+    active = ids(led.flows_matching("active"))
+    assert {std.f["running"], std.f["waiting"], std.f["cancel_pending"], std.t["stale_queued"]} <= active
+    assert std.f["succeeded"] not in active
+    issues = ids(led.flows_matching("issues"))
+    assert {std.f["blocked"], std.f["mirrored"], std.t["lost_expired"], std.t["timed_out"]} <= issues
+    assert std.f["succeeded"] not in issues and std.t["first_try"] not in issues  # its retry succeeded
+    assert ids(led.flows_matching("blocked")) == {std.f["blocked"]}
+    assert ids(led.flows_matching("all", "enrich")) == {std.f["running"]}
+    assert ids(led.flows_matching("all", "Refund")) == {std.f["blocked"]}
+    latest = led.latest_tasks_of([std.f["running"], std.t["first_try"]])
+    assert [t.task_id for t in latest[std.f["running"]]] == [std.t["run"], std.t["queued"]]
+    assert [t.task_id for t in latest[std.t["first_try"]]] == [std.t["second_try"]]

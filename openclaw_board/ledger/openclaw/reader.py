@@ -15,6 +15,8 @@ from typing import Any
 
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
+from ..states import ACTIVE_FLOW as BOARD_ACTIVE_FLOW
+from ..states import ISSUE_TASK as BOARD_ISSUE_TASK
 from . import actions
 from .audit import audit_tasks
 from .connect import open_readonly
@@ -195,6 +197,50 @@ class OpenClawLedger(OpenClawWrites):
                     members.add(child)
                     todo.append(child)
         return sorted((tasks[i] for i in members if i in tasks), key=lambda t: (t.attempt, t.created_at))
+
+    # -- for the board's reader (it queries our models directly; these are the same filters) --
+
+    def flows_matching(self, status: str = "all", text: str = "") -> list[FlowRow]:
+        """Flows for the board's filter (`all`, `active`, `issues`, `blocked`) and search text.
+
+        The same rules as board/reader.py's `_flow_query`: active flows; flows that are
+        blocked/failed/lost or have a latest task with an issue (or blocked); text in the
+        goal, the label, a latest task's label, or a flow id prefix. Newest first.
+        """
+        snap = self.snapshot()
+        latest: dict[str, list[TaskRow]] = defaultdict(list)
+        for t in snap.tasks.values():
+            if t.is_latest:
+                latest[t.flow_id].append(t)
+        text = text.strip()
+        out = []
+        for flow in snap.flows.values():
+            tasks = latest.get(flow.flow_id, [])
+            if status == "active" and flow.status not in BOARD_ACTIVE_FLOW:
+                continue
+            if status in ("issues", "blocked"):
+                task_statuses = BOARD_ISSUE_TASK if status == "issues" else {"blocked"}
+                flow_statuses = {"blocked", "failed", "lost"} if status == "issues" else {"blocked"}
+                if flow.status not in flow_statuses and not any(t.status in task_statuses for t in tasks):
+                    continue
+            if text and not (text in flow.goal or text in (flow.label or "")
+                             or flow.flow_id.startswith(text.lower()) or any(text in t.label for t in tasks)):
+                continue
+            out.append(flow)
+        out.sort(key=lambda f: f.flow_id)
+        out.sort(key=lambda f: f.created_at, reverse=True)
+        return out
+
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskRow]]:
+        """{flow_id: latest attempts, oldest first} for the flows asked for."""
+        wanted = set(flow_ids)
+        out: dict[str, list[TaskRow]] = {i: [] for i in flow_ids}
+        for t in self.snapshot().tasks.values():
+            if t.is_latest and t.flow_id in wanted:
+                out[t.flow_id].append(t)
+        for rows in out.values():
+            rows.sort(key=lambda t: (t.created_at, t.label))
+        return out
 
     # -- events -----------------------------------------------------------------------
 
