@@ -201,7 +201,10 @@ class Supervisor:
     def _idle(self) -> bool:
         assert self.ledger is not None
         outlook = self.ledger.work_outlook()
-        return outlook["queued_later"] == 0 and outlook["running_live"] == 0
+        if outlook["queued_later"] or outlook["running_live"]:
+            return False
+        # A backoff may have ended between our claim and that look: claim once more, after it.
+        return self._fill() and not self.runs
 
     # -- claiming and starting -----------------------------------------------------------
 
