@@ -155,3 +155,22 @@ def test_task_logs(home: Path, sqlite_url: str) -> None:
     logs.log_path(run_dir).unlink()
     proc = cli("tasks", "logs", task_id, ok=False)
     assert proc.returncode == 1 and proc.stderr.startswith("error: task ") and "no log at" in proc.stderr
+
+
+def test_logs_of_a_real_run(home: Path) -> None:
+    """A real supervisor runs the task; `tasks logs --follow`, started while it is queued, sees it all."""
+    script = "import sys; print('[bold]out[/]'); print('err line', file=sys.stderr)"
+    made = json.loads(cli("submit", "--json", "--goal", "talk", "--", sys.executable, "-c", script).stdout)
+    task_id = made["tasks"]["main"]
+    follower = subprocess.Popen([sys.executable, "-m", "openclaw_board", "tasks", "logs", "--follow", task_id[:8]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        cli("supervise", "--until-idle", "--quiet", "--concurrency", "1")
+        followed, errors = follower.communicate(timeout=60)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0 and errors == ""
+    assert json.loads(cli("tasks", "show", "--json", task_id).stdout)["status"] == "succeeded"
+    logged = cli("tasks", "logs", task_id).stdout
+    assert "[bold]out[/]\n" in logged and "err line\n" in logged
+    assert followed == logged

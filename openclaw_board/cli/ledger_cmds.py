@@ -7,9 +7,12 @@ which `open_ledger` turns into one `error:` line and exit 1.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,27 +227,36 @@ def tasks_logs(
     task: str = typer.Argument(..., metavar="TASK"),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the task ends."),
 ) -> None:
-    """A task attempt's output (stdout and stderr), from its run directory."""
+    """A task attempt's output (stdout and stderr merged), from its run directory."""
+    from ..supervisor import logs
+
     with open_ledger() as ledger:
         row = ledger.get_task(task)
-        ref = render.short(row.task_id)
+        ref, task_id = render.short(row.task_id), row.task_id
+        if follow:
+            # Queued or just claimed: wait for the supervisor to record where the log goes.
+            while not row.run_dir and row.status not in TERMINAL_TASK:
+                time.sleep(0.25)
+                row = ledger.get_task(task_id)
         if not row.run_dir:
             fail(f"task {ref} has no log yet ({row.status})")
-        from ..supervisor import logs
-
-        if not logs.log_path(row.run_dir).exists():
-            where = f" on {row.host}" if row.host else ""
-            fail(f"task {ref} has no log at {logs.log_path(row.run_dir)}: it ran{where}; read it there")
+        path = logs.log_path(row.run_dir)
+        if not path.exists() and not (follow and row.status not in TERMINAL_TASK):
+            elsewhere = row.host and row.host != local_host()
+            fail(f"task {ref} has no log at {path}" + (f": it ran on {row.host}; read it there" if elsewhere else ""))
         if not follow:
             emit(logs.read_log(row.run_dir))
             return
-        task_id = row.task_id
 
         def done() -> bool:
             return ledger.get_task(task_id).status in TERMINAL_TASK
 
         for chunk in logs.follow(row.run_dir, done=done):
             emit(chunk)
+
+
+def local_host() -> str:
+    return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
 
 
 _CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f]")
