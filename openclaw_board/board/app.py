@@ -73,6 +73,7 @@ class BoardApp(App[int]):
         theme: str | None = None,
         title: str | None = None,
         supervisor_factory: Callable[[], Any] | None = None,
+        page_size: int = 200,
     ) -> None:
         super().__init__()
         self.url = url
@@ -84,7 +85,8 @@ class BoardApp(App[int]):
         self.title_text = title or url
         self.supervisor_factory = supervisor_factory
         self.supervisor: Any = None
-        self.spec = ViewSpec()
+        self.page_size = page_size
+        self.spec = ViewSpec(terminal_limit=page_size)
         self.board: Board | None = None
         self.service: Service | None = None
         self.watch: FileWatch | None = None
@@ -398,7 +400,7 @@ class BoardApp(App[int]):
         self.notify(f"sorted by {nxt}", timeout=2)
 
     def action_more(self) -> None:
-        self.spec = self._spec(terminal_limit=self.spec.terminal_limit + 200)
+        self.spec = self._spec(terminal_limit=self.spec.terminal_limit + self.page_size)
         self._request_load()
 
     def _view_note(self) -> None:

@@ -74,9 +74,10 @@ class InspectorScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#log-search", Input).display = False if self.kind == "task" else None
-        if self.first_tab == "log" and self.kind == "task":
-            self.query_one(LogView).focus()
+        if self.kind == "task":
+            self.query_one("#log-search", Input).display = False
+            if self.first_tab == "log":
+                self.query_one(LogView).focus()
 
     def show(self, data: dict[str, Any] | None, error: str | None) -> None:
         if data is None:

@@ -280,6 +280,11 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Status(self.status_text() if line is not None else f"/{self.search}: no more matches"))
 
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total)
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+
     def on_unmount(self) -> None:
         for part in self.parts:
             part.close()
