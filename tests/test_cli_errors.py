@@ -172,4 +172,8 @@ def test_unusable_ledgers(tmp_path: Path, home: Path) -> None:
     os.chmod(junk, 0o600)
     assert_refused(cli("--db", str(junk), "tasks", "list"), 1, "not a SQLite database")
     assert_refused(cli("--db", "mysql://x/y", "tasks", "list"), 1, "mysql")
+    # A PostgreSQL ledger nobody answers for; the password never reaches the terminal.
+    proc = cli("--db", "postgresql://me:hunter2@127.0.0.1:1/x", "flows", "list")
+    assert_refused(proc, 1, "cannot reach ledger", "me:***@127.0.0.1:1")
+    assert "hunter2" not in proc.stderr
     assert_refused(cli("tasks", "list", env={"OPENCLAW_BOARD_DB": str(folder)}), 1, "directory")

@@ -178,6 +178,19 @@ def test_submit_command_flow(home: Path) -> None:
     assert js("tasks", "approve", made["tasks"]["ping"][:8])["status"] == "queued"
     shell = js("submit", "--goal", "shelly", "--shell", "--", "echo", "a", "&&", "echo", "b")
     assert js("tasks", "show", shell["tasks"]["main"])["command"] == "echo a && echo b"
+    # After `--` everything belongs to the command, even what looks like our options.
+    flow_id = cli("submit", "--goal", "opts", "--", "echo", "--json", "-n").stdout.strip()
+    assert js("flows", "show", flow_id)["tasks"][0]["command"] == ["echo", "--json", "-n"]
+
+
+def test_submit_spec_json(home: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "flow.toml"
+    spec.write_text(SPEC)
+    made = js("submit", str(spec))
+    assert set(made) == {"flow_id", "tasks"} and sorted(made["tasks"]) == ["enrich", "fetch", "publish"]
+    shown = js("flows", "show", made["flow_id"])
+    assert {t["label"]: t["task_id"] for t in shown["tasks"]} == made["tasks"]
+    assert shown["label"] == "leads" and shown["notify"] == "done_only" and shown["status"] == "queued"
 
 
 def test_task_cancel_and_deny(home: Path) -> None:

@@ -54,7 +54,7 @@ def flow_json(ledger: Any, flow: Any) -> dict[str, Any]:
 # -- submit -----------------------------------------------------------------------------
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command()
 def submit(
     args: list[str] = typer.Argument(None, metavar="SPEC.toml | -- CMD ARGS...",
                                      help="A flow spec file, or with --goal the command to run."),
