@@ -343,8 +343,9 @@ class Supervisor:
 
     def finish_from_exit(self, run: Run, kv: dict[str, str]) -> None:
         assert self.ledger is not None
-        task = self.ledger.get_task(run.task_id)
-        out = outcome_of(kv, task.cancel_requested_at is not None)
+        # Only a stopped run needs to know whether an operator asked for it (one read saved per task).
+        cancel = kv.get("reason") == "stop" and self.ledger.get_task(run.task_id).cancel_requested_at is not None
+        out = outcome_of(kv, cancel)
         self._drop(run.task_id)
         self._report(run, final=kv)
         self.ledger.finish(run.task_id, out.status, supervisor_id=self.supervisor_id, exit_code=out.exit_code,

@@ -1,6 +1,7 @@
 """The per-task wrapper: runs one command detached, keeps its output and its exit on disk.
 
-The supervisor starts it as `python -I -S <this file> RUN_DIR` in a session of its own
+The supervisor starts it as `python -I -S -c "...import wrapper..." RUN_DIR` (see
+`runs.wrapper_argv`: imported, so its cached bytecode is used) in a session of its own
 (so it outlives the supervisor, and a terminal's Ctrl-C or hang-up never reaches it).
 It is deliberately stdlib-only and imports as little as it can (`_signal`, not `signal`;
 `marshal`, not `json`): it runs once per task and its start-up cost is the per-task cost
