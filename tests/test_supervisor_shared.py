@@ -8,11 +8,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from openclaw_board.ledger import Ledger, parse_spec
 
 N = 200
 
 
+@pytest.mark.slow  # ~15 s on SQLite, ~20 s on PostgreSQL (2 cores)
 def test_two_supervisors_run_each_of_200_tasks_exactly_once(ledger: Ledger, home: Path, tmp_path: Path) -> None:
     log = tmp_path / "ran"
     tasks = [{"label": f"t{i:03d}", "command": ["sh", "-c", 'echo "$1" >> "$0"', str(log), f"t{i:03d}"]}

@@ -110,3 +110,20 @@ def test_stopping_the_supervisor_leaves_the_task_running_detached(ledger: Ledger
     t = ledger.get_task(task_id)
     assert (t.status, t.exit_code) == ("failed", 4)
     assert [e.kind for e in ledger.task_events(task_id)].count("adopted") == 1
+
+
+def test_cancel_right_after_the_claim_is_cancelled_not_lost(sqlite_url: str, tmp_path: Path) -> None:
+    with Ledger(sqlite_url) as ledger:
+        ids = [one(ledger, {"command": ["sleep", "30"]}) for _ in range(3)]
+        sup, thread = supervisor_thread(sqlite_url, concurrency=3)
+        try:
+            for task_id in ids:
+                wait_for(lambda t=task_id: ledger.get_task(t).status == "running", "claimed")
+                ledger.cancel_task(task_id, actor="test")
+            thread.join(30)
+        finally:
+            sup.request_stop()
+            thread.join(30)
+        for task_id in ids:
+            t = ledger.get_task(task_id)
+            assert t.status == "cancelled", (t.status, t.error)

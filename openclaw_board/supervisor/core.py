@@ -310,6 +310,12 @@ class Supervisor:
             self.journal(f"task {run.task_id[:8]}: wrapper died, command pid {child[0]} lives on; watching it")
             return
         self._drop(run.task_id)
+        if run.stop_sent_at is not None:
+            # We stopped it ourselves, so early that its wrapper had no time to record it.
+            self.ledger.finish(run.task_id, "cancelled", supervisor_id=self.supervisor_id,
+                               error="cancelled by operator (before it started)")
+            self.journal(f"task {run.task_id[:8]}: cancelled before it started")
+            return
         self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
                               actor=f"supervisor:{(self.supervisor_id or '?')[:8]}")
         self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")

@@ -246,18 +246,18 @@ def _noop(signum, frame):  # the wake-up fd carries the signal number; nothing t
 
 def run(run_dir: str) -> int:
     os.umask(0o077)
+    # Signals first: from here on a stop request is recorded, never fatal.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    _signal.set_wakeup_fd(wake_w)
+    for sig in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
+        _signal.signal(sig, _noop)
     me = os.getpid()
     write_atomic(os.path.join(run_dir, WRAPPER_FILE), f"{me} {start_ticks(me)}\n")
     with open(os.path.join(run_dir, SPEC_FILE), "rb") as fh:
         spec = marshal.loads(fh.read())
     exit_path = os.path.join(run_dir, EXIT_FILE)
     control_path = os.path.join(run_dir, CONTROL_FILE)
-
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    _signal.set_wakeup_fd(wake_w)
-    for sig in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
-        _signal.signal(sig, _noop)
 
     out_r, out_w = os.pipe()
     sink = Sink(run_dir, int(spec.get("head_cap", 8 << 20)), int(spec.get("tail_cap", 8 << 20)))
