@@ -218,9 +218,11 @@ class BoardApp(App[int]):
         await asyncio.wait_for(self._loaded.wait(), timeout)
         while loop.time() < end:
             service = self.service
-            if service is not None and service.pending == 0 and self._posted == self._handled:
+            if service is None:
+                return
+            if service.pending == 0 and self._posted == self._handled:
                 await asyncio.sleep(0.02)
-                if service.pending == 0 and self._posted == self._handled:
+                if self.service is None or (service.pending == 0 and self._posted == self._handled):
                     return
             await asyncio.sleep(0.01)
 
@@ -423,7 +425,8 @@ class BoardApp(App[int]):
         from .cells import header_text
 
         cols = self.query_one("#columns", Static)
-        cols.update(header_text(max(20, cols.size.width or self.size.width), Style(bold=True, dim=True)))
+        width = self.query_one(FlowList).size.width or self.size.width - 3
+        cols.update(header_text(max(20, width), Style(bold=True, dim=True)))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._draw_columns)

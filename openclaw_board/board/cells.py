@@ -32,7 +32,7 @@ def columns(width: int) -> Columns:
     runtime = 8 if width >= 100 else 0
     status = 17 if width >= 120 else 10
     bar = 16 if width >= 110 else 0
-    name = 44 if width >= 160 else 34 if width >= 120 else 30 if width >= 100 else 26
+    name = max(26, min(60, int(width * 0.3)))
     fixed = name + status + 3 + 7 + 4 + (runtime + 1 if runtime else 0) + (bar + 1 if bar else 0)
     return Columns(name, runtime, status, 3, 7, bar, max(0, width - fixed - 1))
 

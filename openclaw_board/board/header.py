@@ -8,6 +8,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from .palette import rich_color, status_color
 from .text import clean, duration
 from .views import Board, SupervisorView
 
@@ -47,19 +48,22 @@ class BoardHeader(Static):
         self.view_note = ""
         self._last: tuple | None = None
 
+    def on_resize(self) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
         """Update only when the text differs: an idle board writes nothing to the terminal."""
         board = self.board
         now = self.clock()
-        width = max(20, self.size.width or 80)
+        width = max(20, self.content_size.width or 80)
         sup, level = supervisor_state(board.supervisors if board else (), self.own, self.starting, now)
         key = (board.pressure if board else None, sup, level, width, self.view_note, self.app.theme)
         if key == self._last:
             return
         self._last = key
         colors = self.app.theme_variables
-        ok = Style(color=colors.get("success", "green"))
-        warn = Style(color=colors.get("warning", "yellow"))
+        ok = Style(color=rich_color(colors.get("success", "green")))
+        warn = Style(color=rich_color(colors.get("warning", "yellow")))
         dim = Style(dim=True)
         line1 = Text(no_wrap=True, end="")
         line1.append("openclaw-board", style=Style(bold=True))
@@ -82,10 +86,10 @@ class BoardHeader(Static):
             body.append("Task pressure: ", style=Style(bold=True))
             issues = tp.get("issues", 0)
             body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
-            body.append(f"{issues} issues", style=Style(color=colors.get("status-failed")) if issues else "")
+            body.append(f"{issues} issues", style=Style(color=status_color(colors, "failed")) if issues else "")
         if self.view_note:
             last_line = body.plain.rsplit("\n", 1)[-1]
             pad = width - len(last_line) - len(self.view_note)
             body.append(" " * max(2, pad))
-            body.append(self.view_note, style=Style(color=colors.get("accent", "cyan")))
+            body.append(self.view_note, style=Style(color=rich_color(colors.get("accent", "cyan"))))
         self.update(Text("\n", end="").join([line1, body]))

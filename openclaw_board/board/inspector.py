@@ -150,7 +150,7 @@ class InspectorScreen(Screen[None]):
             ran = duration(a["ended_at"] - a["started_at"]) if a["started_at"] and a["ended_at"] else "-"
             table.add_row(
                 Text(clean(a["label"], 60)), str(a["attempt"]),
-                Text(f"{glyph(a['status'])} {a['status']}", style=status_color(colors, a["status"])),
+                Text(f"{glyph(a['status'])} {a['status']}", style=Style(color=status_color(colors, a["status"]))),
                 ran, "-" if a["exit_code"] is None else str(a["exit_code"]),
                 Text(clean(a["error"], 200)), a["task_id"][:8] + ("" if a["is_latest"] else " (old)"),
             )

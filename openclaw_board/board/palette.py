@@ -8,6 +8,10 @@ falls back to, so `$status-running` works in TCSS with Textual's built-in themes
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+
+from rich.color import Color as RichColor
+from textual.color import Color
 
 STATUS_COLORS: dict[str, str] = {
     "awaiting_approval": "#d7af00",
@@ -43,8 +47,17 @@ def theme_variable_defaults() -> dict[str, str]:
     return {f"status-{name}": color for name, color in STATUS_COLORS.items()}
 
 
-def status_color(variables: Mapping[str, str], status: str) -> str:
-    return variables.get(f"status-{status}") or STATUS_COLORS.get(status, "#8a8a8a")
+def status_color(variables: Mapping[str, str], status: str) -> RichColor:
+    """The theme's colour for a status, as Rich wants it (`ansi_red` becomes Rich's `red`)."""
+    return rich_color(variables.get(f"status-{status}") or STATUS_COLORS.get(status, "#8a8a8a"))
+
+
+@lru_cache(maxsize=256)
+def rich_color(value: str) -> RichColor:
+    try:
+        return Color.parse(value).rich_color
+    except Exception:  # noqa: BLE001 - a strange theme value must not break drawing
+        return RichColor.parse("default")
 
 
 def glyph(status: str) -> str:

@@ -1,0 +1,90 @@
+"""Snapshots of the board's main states (pytest-textual-snapshot).
+
+Deterministic: a prepared ledger moved through the Ledger API at fixed times, a fixed
+clock, seeded ids, no supervisor, no pollers (live=False), no animations, no blink.
+Update with `pytest tests/test_board_snapshots.py --snapshot-update` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from board_support import make_app, prepared_ledger, seeded_ids, task_by_label
+
+from openclaw_board.board.flowlist import FlowList
+
+
+@pytest.fixture
+def demo(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    seeded_ids(monkeypatch)
+    return sqlite_url, prepared_ledger(sqlite_url, tmp_path / "work")
+
+
+def _before(*keys: str, select: str | None = None):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await app.settled()
+        await pilot.pause()
+        if select is not None:
+            assert app.query_one(FlowList).select_key(select)
+        for key in keys:
+            await pilot.press(key)
+            await app.settled()
+            await pilot.pause()
+        await pilot.pause(0.1)
+        await app.settled()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_demo_board(snap_compare, demo):
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(120, 36), run_before=_before())
+
+
+def test_demo_board_80x24(snap_compare, demo):
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(80, 24), run_before=_before())
+
+
+def test_expanded_finished_flow(snap_compare, demo):
+    url, end = demo
+    report = task_by_label(url, "report", "email")
+    assert snap_compare(make_app(url, end), terminal_size=(120, 36),
+                        run_before=_before("space", "j", select=f"f:{report.flow_id}"))
+
+
+def test_inspector_with_a_log(snap_compare, demo):
+    url, end = demo
+    task = task_by_label(url, "research", "fetch-globex")
+    run_dir = Path(task.run_dir)
+    run_dir.mkdir(parents=True)
+    out = [f"globex.example: page {i}/8 done\n::progress {i * 100 // 8} page {i}/8" for i in range(1, 6)]
+    (run_dir / "output.log").write_text("\n".join(out) + "\n[red]not red[/red] \x1b[31mnot red either\n")
+    assert snap_compare(make_app(url, end), terminal_size=(100, 30),
+                        run_before=_before("l", select=f"t:{task.flow_id}:fetch-globex"))
+
+
+def test_confirm_dialog(snap_compare, demo):
+    url, end = demo
+    leads = task_by_label(url, "leads", "enrich-1")
+    assert snap_compare(make_app(url, end), terminal_size=(100, 30),
+                        run_before=_before("c", select=f"f:{leads.flow_id}"))
+
+
+def test_help_screen(snap_compare, demo):
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(100, 36), run_before=_before("question_mark"))
+
+
+def test_filter(snap_compare, demo):
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(100, 30),
+                        run_before=_before("slash", "l", "e", "a", "d"))
+
+
+def test_ansi_theme(snap_compare, demo):
+    url, end = demo
+    assert snap_compare(make_app(url, end, theme="ansi"), terminal_size=(100, 30), run_before=_before())
