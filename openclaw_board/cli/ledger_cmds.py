@@ -180,7 +180,8 @@ def tasks_show(task: str = typer.Argument(..., metavar="TASK", help="Task id or 
         if as_json:
             print_json(task_dict(row) | {"events": [task_event(e) for e in events]})
             return
-        out.print(render.task_detail(row, ledger.command_of(row), ledger.after_of(row), events, ledger.now()))
+        out.print(render.task_detail(row, ledger.command_of(row), ledger.after_of(row), events, ledger.now(),
+                                     width=out.width))
 
 
 def _task_action(verb: str, ref: str, as_json: bool) -> None:

@@ -38,6 +38,8 @@ STATUS_ORDER = (
     "lost", "cancelled",
 )
 
+NOTE_CHARS = 60  # a list shows this much of a task's note; `tasks show` has it whole
+
 
 def short(ident: str | None) -> str:
     return (ident or "")[:8]
@@ -98,12 +100,17 @@ def flow_pressure_line(p: dict[str, int]) -> Text:
     )
 
 
+def clip(text: str, limit: int = NOTE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def task_note(task: Any) -> Text:
-    """The most useful single line about a task: its error, else summary, else progress."""
+    """The most useful short line about a task: its error, else summary, else progress."""
     if task.error:
-        return plain(task.error, "red" if task.status != "cancelled" else "dim")
+        return plain(clip(task.error), "red" if task.status != "cancelled" else "dim")
     if task.terminal_summary:
-        return plain(task.terminal_summary)
+        return plain(clip(task.terminal_summary))
     parts = []
     if task.progress is not None:
         parts.append(f"{task.progress:g}%")
@@ -111,7 +118,7 @@ def task_note(task: Any) -> Text:
         parts.append(task.progress_summary)
     if task.cancel_requested_at is not None and task.status == "running":
         parts.append("cancel requested")
-    return plain(" ".join(parts))
+    return plain(clip(" ".join(parts)))
 
 
 def _table(*columns: tuple[str, dict[str, Any]]) -> Table:
@@ -128,9 +135,9 @@ _TEXT = {"overflow": "fold", "ratio": 1, "min_width": 8}
 
 
 def tasks_table(tasks: Iterable[Any], now: int, *, show_flow: bool = True, width: int = 120) -> Table:
-    """Below ~110 columns the runtime and run time go (see `tasks show`), so labels keep room."""
+    """Narrow terminals lose the runtime and run time (<110 columns), then the flow (<90): see `tasks show`."""
     wide = width >= 110
-    show_flow = show_flow and width >= 70
+    show_flow = show_flow and width >= 90
     columns: list[tuple[str, dict[str, Any]]] = [("Task", _ID)]
     if show_flow:
         columns.append(("Flow", _ID))
@@ -220,7 +227,7 @@ def flow_detail(flow: Any, counts: dict[str, int], tasks: list[Any], now: int, w
 
 
 def task_detail(task: Any, command: list[str] | str, after: list[str], events: list[Any],
-                now: int) -> RenderableType:
+                now: int, width: int = 120) -> RenderableType:
     fields: list[tuple[str, RenderableType]] = [
         ("Task", plain(task.task_id)), ("Flow", plain(task.flow_id)), ("Label", plain(task.label)),
         ("Status", status_text(task.status)), ("Attempt", plain(task.attempt)),
@@ -247,7 +254,7 @@ def task_detail(task: Any, command: list[str] | str, after: list[str], events: l
     if task.run_dir:
         fields.append(("Run dir", plain(task.run_dir)))
     title = Text(f"Events ({len(events)})", style="bold")
-    return Group(_fields(fields), Text(""), title, events_table(events))
+    return Group(_fields(fields), Text(""), title, events_table(events, width))
 
 
 def _progress(task: Any) -> str | None:
@@ -257,15 +264,20 @@ def _progress(task: Any) -> str | None:
     return pct + (task.progress_summary or "")
 
 
-def events_table(events: Iterable[Any]) -> Table:
-    table = _table(("At", _SMALL), ("Kind", _SMALL), ("Change", _SMALL), ("By", {**_SMALL, "max_width": 20}),
-                   ("Detail", _TEXT))
+def events_table(events: Iterable[Any], width: int = 120) -> Table:
+    """Below ~100 columns the actor goes, so the detail keeps room."""
+    wide = width >= 100
+    columns: list[tuple[str, dict[str, Any]]] = [("At (UTC)", _SMALL), ("Kind", _SMALL), ("Change", _SMALL)]
+    if wide:
+        columns.append(("By", {**_SMALL, "max_width": 20}))
+    table = _table(*columns, ("Detail", _TEXT))
     for e in events:
         change = Text()
         if e.from_status or e.to_status:
             change = Text.assemble(status_text(e.from_status), " -> ", status_text(e.to_status))
-        table.add_row(plain(when(e.at).removesuffix(" UTC")), plain(e.kind), change, plain(e.actor),
-                      plain(e.detail or ""))
+        at = datetime.fromtimestamp(e.at / 1000, tz=UTC).strftime("%m-%d %H:%M:%S")
+        row = [plain(at), plain(e.kind), change] + ([plain(e.actor)] if wide else []) + [plain(e.detail or "")]
+        table.add_row(*row)
     return table
 
 
