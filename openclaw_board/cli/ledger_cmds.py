@@ -27,7 +27,7 @@ from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
 from .app import app, fail, flows_app, open_ledger, out, print_json, tasks_app
 
-JSON = typer.Option(False, "--json", help="Print JSON (the shapes in DESIGN.md) instead of a table.")
+JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
 
 def check_status(status: str | None, valid: tuple[str, ...], what: str) -> None:
