@@ -1,0 +1,107 @@
+"""The board live: commits by other processes, the embedded supervisor, a vanishing ledger, bad data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from board_support import screen_text
+
+from openclaw_board.board import BoardApp
+from openclaw_board.board.flowlist import FlowList
+from openclaw_board.ledger import Ledger, command_spec
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _until(pilot, predicate, what: str, seconds: float = 15.0) -> None:
+    """Let the board run (no key presses) until `predicate()`; fail naming `what`."""
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"the board never showed {what}:\n{screen_text(pilot.app)}")
+
+
+def _goals(app) -> set[str]:
+    return {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
+
+
+async def test_a_commit_by_another_process_appears_without_a_key(sqlite_url):
+    with Ledger(sqlite_url) as ledger:
+        ledger.submit(command_spec("already there", ["true"]))
+    app = BoardApp(sqlite_url, title="live", theme="openclaw-dark")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.settled()
+        assert _goals(app) == {"already there"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "openclaw_board", "--db", sqlite_url, "submit", "--goal",
+             "submitted elsewhere", "--", "true"],
+            capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        )
+        assert proc.returncode == 0, proc.stderr
+        await _until(pilot, lambda: "submitted elsewhere" in _goals(app), "the new flow")
+        await _until(pilot, lambda: "2 total" in screen_text(app), "the new pressure line")
+
+
+async def test_embedded_supervisor_runs_work_and_quitting_leaves_it_detached(sqlite_url, tmp_path):
+    marker = tmp_path / "ran"
+    with Ledger(sqlite_url) as ledger:
+        ledger.submit(command_spec("quick", [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]))
+        ledger.submit(command_spec("slow", ["sleep", "3"]))
+    app = BoardApp(sqlite_url, title="live", theme="openclaw-dark", supervise=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.settled()
+
+        def status(goal: str) -> str | None:
+            return next((r.flow.status for r in app.query_one(FlowList).rows
+                         if r.kind == "flow" and r.flow.goal == goal), None)
+
+        await _until(pilot, lambda: status("quick") == "succeeded", "quick succeeded")
+        await _until(pilot, lambda: status("slow") == "running", "slow running")
+        assert "supervisor: embedded" in screen_text(app)
+        await pilot.press("q")
+    assert marker.exists()
+    assert app.return_value == 1  # `slow` left running, detached
+
+
+async def test_a_vanished_ledger_shows_a_banner_and_recovers(sqlite_url, home):
+    with Ledger(sqlite_url) as ledger:
+        ledger.submit(command_spec("before", ["true"]))
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    app = BoardApp(sqlite_url, title="live", theme="openclaw-dark")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.settled()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        banner = app.query_one("#banner")
+        await _until(pilot, lambda: banner.display, "a banner")
+        assert "ledger file" in str(banner.render())
+        with Ledger(sqlite_url) as ledger:
+            ledger.submit(command_spec("after", ["true"]))
+        await _until(pilot, lambda: not banner.display and _goals(app) == {"after"}, "recovery")
+
+
+async def test_bad_data_renders_literally(sqlite_url):
+    goal = "[bold red]not markup[/] \x1b[2J\x1b[31mred? \x07 " + "very long " * 40
+    with Ledger(sqlite_url) as ledger:
+        fid, tasks = ledger.submit(command_spec(goal, ["true"], label="[link=x]l[/link]"))
+        task = ledger.claim("s" * 36, "h")
+        ledger.report_progress(task.task_id, "s" * 36, progress=50, summary="::summary \x1b]0;title\x07 [i]x[/i]")
+    app = BoardApp(sqlite_url, title="live", theme="openclaw-dark", live=False)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.settled()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[bold red]not markup[/] ␛[2J␛[31mred? \\x07" in text
+        assert "[link=x]l[/link]" in text
+        assert "␛]0;title\\x07 [i]x[/i]" in text
+        assert "\x1b" not in text and "\x07" not in text
