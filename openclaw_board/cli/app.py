@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from ..ledger import Ledger, LedgerError
 from ..ledger.db import default_url, redact
+from ..ledger.openclaw import open_any
 
 app = typer.Typer(
     name="openclaw-board",
@@ -47,7 +48,8 @@ state = State()
 def _global(
     db: str | None = typer.Option(
         None, "--db", metavar="URL",
-        help="Ledger: sqlite:///path, a path, or postgresql://... "
+        help="Ledger: sqlite:///path, a path, postgresql://..., or openclaw:///path "
+        "(an OpenClaw install's ledger, read-only; openclaw:// for its default place) "
         "(default: $OPENCLAW_BOARD_DB, else the state directory's ledger.db)",
     ),
 ) -> None:
@@ -74,7 +76,7 @@ def print_json(data: Any) -> None:
 @contextmanager
 def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledger]:
     try:
-        ledger = Ledger(ledger_url(), create=create, readonly=readonly)
+        ledger = open_any(ledger_url(), create=create, readonly=readonly)
     except LedgerError as exc:
         fail(str(exc))
     except pw.DatabaseError as exc:

@@ -25,7 +25,7 @@ from ..ledger.durations import parse_duration
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
-from .app import app, fail, flows_app, open_ledger, out, print_json, tasks_app
+from .app import app, err, fail, flows_app, open_ledger, out, print_json, tasks_app
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -141,7 +141,16 @@ def flows_reopen(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool 
         _flow_done(ledger, row, as_json, "reopened")
 
 
+def _say_external(row: Any) -> None:
+    """An OpenClaw ledger's actions run `openclaw tasks ...`: show what it answered (on stderr,
+    so that --json output stays one document)."""
+    answer = getattr(row, "external_answer", None)
+    if answer:
+        err.print(render.plain(f"openclaw: {answer.strip()}"))
+
+
 def _flow_done(ledger: Any, row: Any, as_json: bool, what: str) -> None:
+    _say_external(row)
     if as_json:
         print_json(flow_json(ledger, row))
     else:
@@ -189,6 +198,7 @@ def _task_action(verb: str, ref: str, as_json: bool) -> None:
         action = {"cancel": ledger.cancel_task, "retry": ledger.retry,
                   "approve": ledger.approve, "deny": ledger.deny}[verb]
         row = action(ref)
+    _say_external(row)
     if as_json:
         print_json(task_dict(row))
     elif verb == "retry":
