@@ -168,7 +168,11 @@ def test_progress_and_summary(led: Ledger) -> None:
     assert row.progress == 100.0 and row.progress_summary == "almost [b]done[/b]"
     led.report_progress(task.task_id, "sup-1", progress=-5)
     assert led.get_task(task.task_id).progress == 0.0
-    assert kinds(led, task.task_id) == ["task_added", "claimed", "started", "progress", "progress"]
+    led.report_progress(task.task_id, "sup-1", progress=1.2e-245)  # found by the state machine on PostgreSQL
+    assert led.get_task(task.task_id).progress == 0.0
+    led.report_progress(task.task_id, "sup-1", progress=33.3333333)
+    assert led.get_task(task.task_id).progress == pytest.approx(33.33)
+    assert kinds(led, task.task_id) == ["task_added", "claimed", "started"] + ["progress"] * 4
     with pytest.raises(StaleOwner):
         led.report_progress(task.task_id, "someone-else", progress=1)
 

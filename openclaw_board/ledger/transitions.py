@@ -315,7 +315,8 @@ class Transitions(LedgerBase):
             changes: dict[Any, Any] = {Task.last_event_at: self.now()}
             parts = []
             if progress is not None:
-                changes[Task.progress] = max(0.0, min(100.0, float(progress)))
+                # Rounded: PostgreSQL stores it as REAL, which refuses values like 1e-245.
+                changes[Task.progress] = round(max(0.0, min(100.0, float(progress))), 2)
                 parts.append(f"{changes[Task.progress]:g}%")
             if summary is not None:
                 changes[Task.progress_summary] = _clip(summary, 500)
