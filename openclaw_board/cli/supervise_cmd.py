@@ -12,7 +12,7 @@ from types import FrameType
 import typer
 
 from ..ledger.durations import parse_duration
-from .app import app, err, fail, ledger_url
+from .app import app, err, fail, ledger_url, open_ledger
 
 
 def _runtime_limits(values: list[str]) -> dict[str, int]:
@@ -45,6 +45,8 @@ def supervise(
         grace = parse_duration(kill_grace)
     except ValueError as exc:
         fail(f"--kill-grace: {exc}", 2)
+    with open_ledger():
+        pass  # a bad --db is one `error:` line here, before anything starts
     echo = None if quiet else (lambda line: err.print(line))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
                      mode="standalone", log=echo)
@@ -61,7 +63,7 @@ def supervise(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if code != 0:
-        fail("the supervisor could not use the ledger (see the log above or <state dir>/supervisor.log)")
+        fail(sup.error or "the supervisor stopped with an error (see <state dir>/supervisor.log)")
     if signals:
         name = signal.Signals(signals[0]).name
         if sup.detached:

@@ -87,6 +87,7 @@ class Supervisor:
         self.supervisor_id: str | None = None
         self.ready = threading.Event()  # set once registered and first recovery done
         self.detached = 0  # tasks left running when the loop stopped
+        self.error: str | None = None  # why run() returned 1
         self.runs: dict[str, Run] = {}
         self.ledger: Ledger | None = None
         self._stop = threading.Event()
@@ -118,15 +119,24 @@ class Supervisor:
         try:
             self.ledger = Ledger(self.url, clock=self.clock)
         except LedgerError as exc:
-            self.journal(f"error: {exc}")
+            self.error = str(exc)
+            self.journal(f"cannot open the ledger: {exc}")
             self.ready.set()
             return 1
         try:
-            ensure_private_dir(self.state)
-            ensure_private_dir(self.runs_root)
-            self._register()
+            try:
+                ensure_private_dir(self.state)
+                ensure_private_dir(self.runs_root)
+                self._register()
+            except (OSError, LedgerError, pw.DatabaseError) as exc:
+                self.error = f"cannot start the supervisor: {exc}"
+                self.journal(self.error)
+                return 1
             self._recovery = Recovery(self)
-            self._recovery.run()
+            try:
+                self._recovery.run()
+            except (LedgerError, pw.DatabaseError) as exc:
+                self.journal(f"recovery failed, will retry: {exc}")
             self.ready.set()
             return self._loop(until_idle)
         finally:

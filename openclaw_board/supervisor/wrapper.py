@@ -118,6 +118,12 @@ class Sink:
 
     def write(self, data: bytes) -> None:
         self.total += len(data)
+        try:
+            self._write(data)
+        except OSError:
+            pass  # a full disk loses output, never the run's result (the exit file is tiny)
+
+    def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             if self.room == 0:
@@ -331,7 +337,10 @@ def run(run_dir: str) -> int:
                 pass
             kill_at = None
         if control.dirty and now >= next_flush:
-            write_atomic(control_path, format_kv(control.values(sink.total)))
+            try:
+                write_atomic(control_path, format_kv(control.values(sink.total)))
+            except OSError:
+                pass
             control.dirty = False
             next_flush = now + CONTROL_EVERY_S
         if status is not None and kill_at is None and (not pipe_open or now >= drain_until):
