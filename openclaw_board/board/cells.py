@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.text import Text
 
 from .palette import glyph, status_color, status_label
-from .text import clean, duration, progress_bar
+from .text import age, clean, duration, progress_bar
 from .views import FlowView, Row, TaskView
 
 
@@ -54,13 +54,13 @@ def task_time(task: TaskView, now: int) -> str:
         return duration(now - task.started_at)
     if task.ended_at is not None:
         return duration(task.ended_at - task.started_at) if task.started_at else "-"
-    return duration(now - task.created_at)
+    return age(now - task.created_at)
 
 
 def flow_time(flow: FlowView, now: int) -> str:
     if flow.ended_at is not None:
         return duration(flow.ended_at - flow.created_at)
-    return duration(now - flow.created_at)
+    return age(now - flow.created_at)
 
 
 def task_detail(task: TaskView, now: int, with_pct: bool) -> str:

@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from .cells import render_row
+from .text import age
 from .views import Row
 
 
@@ -51,6 +52,8 @@ class FlowList(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cache: dict[tuple, Strip] = {}
         self._times: tuple = ()
+        self._style_key: object = None
+        self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
 
     # -- data ---------------------------------------------------------------------------
 
@@ -90,9 +93,15 @@ class FlowList(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         visible = self.rows[top : top + self.size.height]
         sig = tuple(_time_key(r, now) for r in visible)
-        if sig != self._times:
-            self._times = sig
+        if sig == self._times:
+            return
+        old, self._times = self._times, sig
+        if len(old) != len(sig):
             self.refresh()
+            return
+        for y, (a, b) in enumerate(zip(old, sig, strict=True)):
+            if a != b:  # only the lines whose clock moved
+                self.refresh(Region(0, y, self.size.width, 1))
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -107,16 +116,28 @@ class FlowList(ScrollView, can_focus=True):
         key = (row, width, selected, _time_key(row, now), self.app.theme)
         strip = self._cache.get(key)
         if strip is None:
-            dim = self.get_component_rich_style("flowlist--dim", partial=True)
+            base, dim, cursor = self._styles()
             text = render_row(row, width, now, self.app.theme_variables, dim)
             if selected:
-                text.stylize(self.get_component_rich_style("flowlist--cursor", partial=True))
-            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(self.rich_style)
-            strip = strip.crop_extend(0, width, self.rich_style)
+                text.stylize(cursor)
+            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(base)
+            strip = strip.crop_extend(0, width, base)
             if len(self._cache) > 4000:
                 self._cache.clear()
             self._cache[key] = strip
         return strip
+
+    def _styles(self) -> tuple[Style, Style, Style]:
+        """Base, dim and cursor styles, looked up once per theme (they cost on every line)."""
+        key = (self.app.theme, self.has_focus)
+        if self._style_key != key:
+            self._style_key = key
+            self._style_cache = (
+                self.rich_style,
+                self.get_component_rich_style("flowlist--dim", partial=True),
+                self.get_component_rich_style("flowlist--cursor", partial=True),
+            )
+        return self._style_cache
 
     @property
     def has_focus_within(self) -> bool:
@@ -183,14 +204,18 @@ class FlowList(ScrollView, can_focus=True):
 
 
 def _time_key(row: Row, now: int) -> object:
-    """What of `now` this row shows: nothing for settled rows, seconds for live ones."""
+    """The text of `now` this row shows: None for settled rows, so they are never redrawn."""
     if row.task is not None and row.kind == "task":
         t = row.task
         if t.ended_at is None:
-            return (now // 1000, t.not_before)
+            if t.status == "running" and t.started_at:
+                return now // 1000
+            if t.not_before and t.not_before > now:
+                return (now // 1000, t.not_before)
+            return age(now - t.created_at)
         return None
     if row.flow is not None and row.flow.ended_at is None:
-        return now // 1000
+        return age(now - row.flow.created_at)
     return None
 
 

@@ -45,6 +45,19 @@ def duration(ms: int | None) -> str:
     return format_duration(max(0, ms) / 1000)
 
 
+def age(ms: int | None) -> str:
+    """Coarse: seconds for the first minute, then whole minutes/hours, so that a board of
+    waiting work redraws once a minute, not once a second."""
+    if ms is None:
+        return ""
+    seconds = max(0, ms) // 1000
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return format_duration(seconds // 60 * 60)
+
+
 def progress_bar(pct: float, width: int) -> str:
     """`█████▌░░░░ 55%`: eighths of a cell so small changes still show."""
     pct = max(0.0, min(100.0, float(pct)))
