@@ -29,7 +29,7 @@ def _steps(name: str, steps: int, delay: float, unit: str) -> list[str]:
         f"    time.sleep({delay})\n"
         f"    print(f'{name}: {unit} {{i}}/{{n}} done', flush=True)\n"
         f"    print(f'::progress {{100*i//n}} {unit} {{i}}/{{n}}', flush=True)\n"
-        f"print('::summary {name}: {steps} {unit}s processed')\n"
+        f"print('::summary {name}: {steps} x {unit} done')\n"
     )
 
 

@@ -71,6 +71,17 @@ def _demo_ledger() -> tuple[str, Path]:
     return url, where
 
 
+def _cancel_everything(url: str) -> None:
+    from ..ledger import Ledger, LedgerError
+
+    with Ledger(url) as ledger:
+        for flow in ledger.list_flows():
+            try:
+                ledger.cancel_flow(flow.flow_id, actor="demo")
+            except LedgerError:
+                pass  # already finished
+
+
 @app.command()
 def demo(
     headless: bool = typer.Option(False, "--headless", help="No terminal: render and exit (with --screenshot)."),
@@ -108,6 +119,13 @@ def demo(
         await pilot.pause()
         assert screenshot is not None
         screenshot.write_text(board_app.export_screenshot(title="openclaw-board demo"), encoding="utf-8")
+        # Nobody is watching: stop the demo's work rather than leave it running detached.
+        await asyncio.to_thread(_cancel_everything, url)
+        for _ in range(100):
+            sup = board_app.supervisor
+            if sup is None or sup.running_count() == 0:
+                break
+            await asyncio.sleep(0.1)
         board_app.exit(board_app.shutdown())
 
     left = board_app.run(headless=True, size=(width, height), auto_pilot=auto)
