@@ -107,7 +107,8 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_processes_hammering_one_sqlite_ledger(sqlite_url: str, tmp_path: Path) -> None:
+def test_processes_hammering_one_ledger(ledger_url: str, tmp_path: Path) -> None:
+    sqlite_url = ledger_url
     with Ledger(sqlite_url) as ledger:
         for i in range(20):
             ledger.submit(spec(

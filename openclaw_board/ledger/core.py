@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +20,7 @@ from . import db as dbmod
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerUnavailable, NotFound
 from .models import Models, build_models
+from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
 from .states import TERMINAL_FLOW, derive_flow_status
 
@@ -51,6 +53,12 @@ class LedgerBase:
         except LedgerUnavailable:
             self.db.close()
             raise
+        # Per thread: the kinds of change made by the transaction open in that thread.
+        self._tx = threading.local()
+        self.notify_channel: str | None = None
+        if not self.is_sqlite:
+            row = self.db.execute_sql("SELECT current_schema()").fetchone()
+            self.notify_channel = channel_for_schema(row[0] if row else None)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -76,8 +84,22 @@ class LedgerBase:
         return self.clock()
 
     def atomic(self) -> Any:
-        """One write transaction. On SQLite it takes the write lock up front (IMMEDIATE)."""
-        return self.db.atomic()
+        """One write transaction. On SQLite it takes the write lock up front (IMMEDIATE).
+        On PostgreSQL it NOTIFYs listeners of what it changed, delivered on commit."""
+        return _NotifyingAtomic(self)
+
+    def _notify(self, kind: str = CHANGE) -> None:
+        """Record that the open transaction changed something (see notify.py for kinds)."""
+        kinds = getattr(self._tx, "kinds", None)
+        if kinds is not None:
+            kinds.add(kind)
+
+    def reset_connection(self) -> None:
+        """Forget a connection the server dropped; the next query opens a new one."""
+        try:
+            self.db.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+            self.db._state.reset()
 
     def _event(
         self,
@@ -91,6 +113,12 @@ class LedgerBase:
         detail: str | None = None,
         at: int | None = None,
     ) -> None:
+        if dst == "queued":
+            self._notify(QUEUED)
+        elif kind == "cancel_requested":
+            self._notify(CANCEL)
+        else:
+            self._notify(CHANGE)
         self.m.Event.insert(
             at=self.now() if at is None else at,
             flow_id=flow_id,
@@ -101,6 +129,20 @@ class LedgerBase:
             actor=actor[:64],
             detail=detail,
         ).execute()
+
+    def _lock_flow(self, flow_id: str, *, skip_locked: bool = False) -> bool:
+        """Serialize the writes to one flow; False when `skip_locked` and another writer holds it.
+
+        On PostgreSQL every write transaction locks its flow row before it reads what it will
+        change: concurrent writers then never act on a stale view of the flow (a retry racing
+        a cascade cancel) and always lock in the same order, flow then tasks (no deadlocks).
+        SQLite needs nothing: BEGIN IMMEDIATE already serializes every write.
+        """
+        if self.is_sqlite:
+            return True
+        Flow = self.m.Flow
+        query = Flow.select(Flow.flow_id).where(Flow.flow_id == flow_id).for_update(skip_locked=skip_locked)
+        return bool(list(query.tuples()))
 
     # -- lookups --------------------------------------------------------------------
 
@@ -156,6 +198,7 @@ class LedgerBase:
                 changes[Flow.blocked_task_id] = None
             self._event(flow_id, "flow_status", src=flow.status, dst=status, actor=actor)
         Flow.update(changes).where(Flow.flow_id == flow_id).execute()
+        self._notify(CHANGE)
         return status
 
     @staticmethod
@@ -169,6 +212,42 @@ class LedgerBase:
     @staticmethod
     def env_of(task: Any) -> dict[str, str]:
         return json.loads(task.env_json) if task.env_json else {}
+
+
+class _NotifyingAtomic:
+    """`db.atomic()` that sends one pg_notify with the kinds of change collected in the
+    outermost transaction, just before it commits (nothing when nothing changed)."""
+
+    def __init__(self, ledger: LedgerBase) -> None:
+        self.ledger = ledger
+        self.inner = ledger.db.atomic()
+
+    def __enter__(self) -> Any:
+        tx = self.ledger._tx
+        depth = getattr(tx, "depth", 0)
+        if depth == 0:
+            tx.kinds = set() if self.ledger.notify_channel else None
+        tx.depth = depth + 1
+        try:
+            return self.inner.__enter__()
+        except BaseException:
+            tx.depth = depth
+            raise
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        tx = self.ledger._tx
+        tx.depth -= 1
+        kinds = tx.kinds if tx.depth == 0 else None
+        if tx.depth == 0:
+            tx.kinds = None
+        if exc_type is None and kinds:
+            try:
+                self.ledger.db.execute_sql(
+                    "SELECT pg_notify(%s, %s)", (self.ledger.notify_channel, ",".join(sorted(kinds))))
+            except BaseException as err:
+                self.inner.__exit__(type(err), err, err.__traceback__)
+                raise
+        return self.inner.__exit__(exc_type, exc, tb)
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

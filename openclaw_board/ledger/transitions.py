@@ -102,7 +102,7 @@ class Transitions(LedgerBase):
         """Sticky: nothing new starts, queued work is cancelled, running work is stopped."""
         Flow = self.m.Flow
         with self.atomic():
-            flow = self.get_flow(ref)
+            flow = self._flow_for_write(ref)
             if flow.cancel_requested_at is not None and flow.status in ("cancelled",):
                 raise IllegalTransition(f"flow {flow.flow_id[:8]} is already cancelled")
             live = [t for t in self.latest_attempts(flow.flow_id) if t.status in ACTIVE_TASK]
@@ -158,7 +158,7 @@ class Transitions(LedgerBase):
     def reopen(self, ref: str, actor: str = "cli") -> Any:
         Flow = self.m.Flow
         with self.atomic():
-            flow = self.get_flow(ref)
+            flow = self._flow_for_write(ref)
             if flow.status not in REOPENABLE_FLOW:
                 raise IllegalTransition(
                     f"flow {flow.flow_id[:8]} is {flow.status}: only a blocked, failed, "
@@ -253,10 +253,12 @@ class Transitions(LedgerBase):
             )
             if exclude_runtimes:
                 query = query.where(Task.runtime.not_in(list(exclude_runtimes)))
-            if not self.is_sqlite:
-                query = query.for_update(of=Task, skip_locked=True)
             done: dict[str, dict[str, str]] = {}
-            for task in query:
+            for task in list(query):
+                if not self.is_sqlite:
+                    task = self._hold_candidate(task)
+                    if task is None:
+                        continue
                 after = self.after_of(task)
                 if after:
                     if task.flow_id not in done:
@@ -283,8 +285,24 @@ class Transitions(LedgerBase):
                 return Task.get_by_id(task.task_id)
         return None
 
+    def _hold_candidate(self, candidate: Any) -> Any | None:
+        """PostgreSQL: lock the candidate's flow and re-read it; None when it is no longer claimable.
+
+        A flow another writer holds is skipped, not waited for, so that claims never queue up.
+        """
+        if not self._lock_flow(candidate.flow_id, skip_locked=True):
+            return None
+        task = self.m.Task.get_by_id(candidate.task_id)
+        if not task.is_latest or task.status != T.QUEUED:
+            return None
+        if self.m.Flow.get_by_id(task.flow_id).cancel_requested_at is not None:
+            return None
+        return task
+
     def _owned(self, task_id: str, supervisor_id: str | None) -> Any:
         task = self.m.Task.get_by_id(task_id)
+        self._lock_flow(task.flow_id)
+        task = self.m.Task.get_by_id(task_id)  # as it is now that we hold the flow
         if supervisor_id is not None and task.supervisor_id != supervisor_id:
             raise StaleOwner(
                 f"task {task_id[:8]} is owned by supervisor {str(task.supervisor_id)[:8]}, "
@@ -351,8 +369,15 @@ class Transitions(LedgerBase):
 
     # -- helpers ----------------------------------------------------------------------
 
+    def _flow_for_write(self, ref: str) -> Any:
+        flow = self.get_flow(ref)
+        self._lock_flow(flow.flow_id)
+        return self.m.Flow.get_by_id(flow.flow_id)  # as it is now that we hold it
+
     def _latest_for_action(self, ref: str, verb: str) -> Any:
         task = self.get_task(ref)
+        self._lock_flow(task.flow_id)
+        task = self.m.Task.get_by_id(task.task_id)  # as it is now that we hold the flow
         if not task.is_latest:
             latest = (
                 self.m.Task.select()
