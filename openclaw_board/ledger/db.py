@@ -156,6 +156,20 @@ def _tighten_sidecars(path: Path) -> None:
             pass
 
 
+# What psycopg2 says when the server went away (restart, idle timeout, network cut).
+PG_RECONNECT_ERRORS = (
+    (pw.OperationalError, "server closed the connection"),
+    (pw.OperationalError, "terminating connection"),
+    (pw.OperationalError, "connection already closed"),
+    (pw.OperationalError, "could not receive data"),
+    (pw.OperationalError, "could not send data"),
+    (pw.OperationalError, "no connection to the server"),
+    (pw.OperationalError, "ssl connection has been closed"),
+    (pw.InterfaceError, "connection already closed"),
+    (pw.InterfaceError, "cursor already closed"),
+)
+
+
 def _connect_postgres(url: str) -> pw.Database:
     try:
         import psycopg2  # noqa: F401
@@ -167,7 +181,12 @@ def _connect_postgres(url: str) -> pw.Database:
     from playhouse.shortcuts import ReconnectMixin
 
     class ReconnectingPostgres(ReconnectMixin, pw.PostgresqlDatabase):
-        """Survives a server restart: a dropped connection is reopened and retried once."""
+        """Survives a server restart: a dropped connection is reopened and retried once.
+
+        Only outside a transaction (ReconnectMixin never retries inside one: the writes
+        would be lost); a transaction cut by a restart fails, and the caller retries it."""
+
+        reconnect_errors = PG_RECONNECT_ERRORS
 
     parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
     base = url_connect(urlunsplit(parts))

@@ -11,6 +11,7 @@ from typing import Any
 
 from .core import new_id
 from .errors import IllegalTransition
+from .notify import SUPERVISOR
 from .states import TaskStatus as T
 from .transitions import Transitions
 
@@ -29,10 +30,12 @@ class Supervisors(Transitions):
             S.insert(supervisor_id=sid, host=host, pid=pid, pid_start=pid_start, started_at=now,
                      heartbeat_at=now, lease_ms=lease_ms, concurrency=concurrency,
                      mode=mode).execute()
+            self._notify(SUPERVISOR)
         return S.get_by_id(sid)
 
     def heartbeat(self, supervisor_id: str) -> bool:
-        """Renew the lease. False when the row is gone or was declared dead: stop writing."""
+        """Renew the lease. False when the row is gone or was declared dead: stop writing.
+        (No notification: a heartbeat a second per supervisor would wake every listener.)"""
         S = self.m.Supervisor
         with self.atomic():
             n = S.update(heartbeat_at=self.now()).where(
@@ -44,6 +47,7 @@ class Supervisors(Transitions):
         S = self.m.Supervisor
         with self.atomic():
             S.update(stopped_at=self.now()).where(S.supervisor_id == supervisor_id).execute()
+            self._notify(SUPERVISOR)
 
     def supervisors(self, *, live_only: bool = False) -> list[Any]:
         S = self.m.Supervisor
@@ -95,6 +99,8 @@ class Supervisors(Transitions):
                 raise IllegalTransition(
                     f"task {task_id[:8]} is owned by live supervisor {owner.supervisor_id[:8]}"
                 )
+            if generation is None:
+                generation = self._generation_of(supervisor_id)
             Task.update(supervisor_id=supervisor_id, owner_token=generation,
                         last_event_at=self.now()).where(Task.task_id == task_id).execute()
             self._event(task.flow_id, "adopted", task_id=task_id,
@@ -113,6 +119,8 @@ class Supervisors(Transitions):
             n = S.update(stopped_at=self.now(), generation=S.generation + 1).where(
                 (S.supervisor_id == supervisor_id) & S.stopped_at.is_null()
             ).execute()
+            if n:
+                self._notify(SUPERVISOR)
         return n == 1
 
     def work_outlook(self) -> dict[str, int]:
@@ -134,3 +142,45 @@ class Supervisors(Transitions):
                  if self.supervisor_alive(s, now)}
         return {"queued_ready": ready, "queued_later": later,
                 "running_live": sum(1 for o in owners if o in alive)}
+
+    # -- issue 6: leases across hosts ----------------------------------------------------------
+
+    def expire_leases(self, host: str, actor: str = "system") -> list[tuple[Any, list[str]]]:
+        """Declare dead the supervisors on OTHER hosts whose lease ran out, and mark their
+        running tasks `lost` (the ledger retries them where their spec allows).
+
+        Called every few seconds by every live supervisor (`host` is the caller's). Never
+        while the owner heartbeats: the row is changed only if its heartbeat is still older
+        than its lease when the update runs (a heartbeat committed just before wins), and
+        a declared-dead supervisor's heartbeat returns False and its writes are refused
+        (fencing, see Transitions._check_fence). A host with a live supervisor of its own is
+        left alone: there, process-based recovery decides (a live process is never lost).
+        Returns [(supervisor row, [task ids marked lost])] for what it expired."""
+        S, Task = self.m.Supervisor, self.m.Task
+        now = self.now()
+        rows = list(S.select().where(S.stopped_at.is_null()))
+        live_hosts = {s.host for s in rows if now - s.heartbeat_at <= s.lease_ms} | {host}
+        expired = [s for s in rows if s.host not in live_hosts]
+        done: list[tuple[Any, list[str]]] = []
+        for sup in expired:
+            silent_s = (now - sup.heartbeat_at) / 1000
+            reason = (f"owner supervisor {sup.supervisor_id[:8]} on host {sup.host} missed its lease "
+                      f"(no heartbeat for {silent_s:.1f} s, lease {sup.lease_ms / 1000:g} s)")
+            with self.atomic():
+                n = S.update(stopped_at=now, generation=S.generation + 1).where(
+                    (S.supervisor_id == sup.supervisor_id) & S.stopped_at.is_null()
+                    & (S.heartbeat_at + S.lease_ms < now)
+                ).execute()
+                if n != 1:
+                    continue  # it heartbeat meanwhile, or someone else expired it first
+                self._notify(SUPERVISOR)
+                lost: list[str] = []
+                for task in self.owned_by(sup.supervisor_id):
+                    self._lock_flow(task.flow_id)  # same lock order as every other write
+                    task = Task.get_by_id(task.task_id)
+                    if task.status != T.RUNNING or task.supervisor_id != sup.supervisor_id:
+                        continue
+                    self._settle(task, T.LOST, actor, kind="lost", error=reason)
+                    lost.append(task.task_id)
+            done.append((sup, lost))
+        return done

@@ -11,6 +11,7 @@ from typing import Any
 
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition, StaleOwner
+from .notify import QUEUED
 from .spec import FlowSpec
 from .states import (
     ACTIVE_TASK,
@@ -23,6 +24,7 @@ from .states import TaskStatus as T
 
 MAX_BACKOFF_S = 300.0
 MAX_TEXT = 2000
+LOG_TAIL_MAX = 16 * 1024  # characters of a task's latest output kept in the ledger (issue 6)
 
 
 def _clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -253,6 +255,8 @@ class Transitions(LedgerBase):
             )
             if exclude_runtimes:
                 query = query.where(Task.runtime.not_in(list(exclude_runtimes)))
+            if generation is None:
+                generation = self._generation_of(supervisor_id)
             done: dict[str, dict[str, str]] = {}
             for task in list(query):
                 if not self.is_sqlite:
@@ -308,9 +312,35 @@ class Transitions(LedgerBase):
                 f"task {task_id[:8]} is owned by supervisor {str(task.supervisor_id)[:8]}, "
                 f"not {supervisor_id[:8]}: write refused"
             )
+        if supervisor_id is not None:
+            self._check_fence(task, supervisor_id)
         if task.status != T.RUNNING:
             raise IllegalTransition(f"task {task_id[:8]} is {task.status}, not running")
         return task
+
+    def _generation_of(self, supervisor_id: str) -> int | None:
+        S = self.m.Supervisor
+        row = S.select(S.generation).where(S.supervisor_id == supervisor_id).first()
+        return row.generation if row is not None else None
+
+    def _check_fence(self, task: Any, supervisor_id: str) -> None:
+        """Fencing (issue 6): a supervisor that was stopped or declared dead (its lease ran
+        out and its runs were settled elsewhere), or that claimed under an older generation,
+        may not write about the task any more."""
+        S = self.m.Supervisor
+        sup = S.get_or_none(S.supervisor_id == supervisor_id)
+        if sup is None:
+            return  # an unregistered writer (scripts, tests): ownership by id only
+        if sup.stopped_at is not None:
+            raise StaleOwner(
+                f"supervisor {supervisor_id[:8]} on {sup.host} was stopped or declared dead "
+                f"(generation {sup.generation}): its write about task {task.task_id[:8]} is refused"
+            )
+        if task.owner_token is not None and task.owner_token != sup.generation:
+            raise StaleOwner(
+                f"task {task.task_id[:8]} was claimed under generation {task.owner_token} of supervisor "
+                f"{supervisor_id[:8]}, now at generation {sup.generation}: write refused"
+            )
 
     def record_process(
         self, task_id: str, supervisor_id: str, pid: int, pid_start: int | None, run_dir: str
@@ -340,8 +370,9 @@ class Transitions(LedgerBase):
                 changes[Task.progress_summary] = _clip(summary, 500)
                 parts.append(_clip(summary, 500) or "")
             if log_tail is not None:
-                changes[Task.log_tail] = log_tail
+                changes[Task.log_tail] = log_tail.replace("\x00", "")[-LOG_TAIL_MAX:]
             Task.update(changes).where(Task.task_id == task_id).execute()
+            self._notify()
             if parts:
                 self._event(task.flow_id, "progress", task_id=task_id, actor="task",
                             detail=" ".join(parts))
@@ -425,8 +456,17 @@ class Transitions(LedgerBase):
             self._new_attempt(fresh, "system", kind="auto_retry", not_before=now + int(backoff * 1000))
         elif dst != T.SUCCEEDED and cascade:
             self._cancel_dependents(task.flow_id, task.label, dst, actor)
+        elif dst == T.SUCCEEDED and self.notify_channel and self._has_waiting(task.flow_id):
+            self._notify(QUEUED)  # dependents may be claimable now: wake the supervisors
         if recompute:
             self._recompute_flow(task.flow_id, actor)
+
+    def _has_waiting(self, flow_id: str) -> bool:
+        Task = self.m.Task
+        return (Task.select(Task.task_id)
+                .where((Task.flow == flow_id) & (Task.is_latest == True)  # noqa: E712
+                       & (Task.status == T.QUEUED) & (Task.after_json != "[]"))
+                .exists())
 
     def _cancel_dependents(self, flow_id: str, label: str, outcome: str, actor: str) -> None:
         """Work that waits on a task that will not succeed can never run: say so."""

@@ -8,8 +8,16 @@ thread of the board). Each turn: heartbeat (every HEARTBEAT_S), look at cancel r
 (every CANCEL_POLL_S, so a cancel is seen well within a second), look at every watched run
 (progress from its `control` file, its end from its `exit` file), re-attach orphaned runs
 (at start, then every RECOVER_EVERY_S; see recovery.py), claim work up to the limits, then
-wait: on the wrappers' pidfds (so an exit is seen at once) and a wake-up pipe, at most
-poll_interval_s.
+wait: on the wrappers' pidfds (so an exit is seen at once), a wake-up pipe and, on
+PostgreSQL, a LISTEN connection (ledger/notify.py: queued work or a cancel wakes us at
+once), at most poll_interval_s (idle_poll_s when listening and nothing runs: polling is
+then only the fallback for a lost notification).
+
+Several hosts (ownership.py): the heartbeat renews a lease (lease_ms); every
+lease_check_s we expire the leases of supervisors on other hosts (their runs become lost
+and are retried); a supervisor declared dead while it lives is fenced: its writes are
+refused, it re-registers, and kills the runs that were settled elsewhere meanwhile.
+Ledger errors (a server restart) never end the loop: it backs off and tries again.
 
 Limits: `concurrency` tasks at once (default os.cpu_count()); `runtime_limits` caps the
 tasks of one runtime that THIS supervisor runs at once (claims skip a runtime at its cap).
@@ -37,9 +45,12 @@ from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import ensure_private_dir, state_dir
 from ..ledger.errors import IllegalTransition, StaleOwner
+from ..ledger.notify import CANCEL, QUEUED, ChangeListener
+from ..ledger.supervisors import DEFAULT_LEASE_MS
 from . import procs
 from .journal import Journal
 from .outcome import outcome_of
+from .ownership import LEASE_CHECK_S, Ownership
 from .recovery import Recovery
 from .runs import (
     DEFAULT_HEAD_CAP,
@@ -56,7 +67,9 @@ HEARTBEAT_S = 1.0
 CANCEL_POLL_S = 0.25
 RECOVER_EVERY_S = 5.0
 TAIL_EVERY_S = 2.0
-TAIL_BYTES = 4096
+TAIL_BYTES = 4096  # the latest output kept in task.log_tail, for boards on other hosts (ledger cap: 16 KiB)
+IDLE_POLL_S = 1.0  # when notifications work and nothing runs
+MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
 STOP_ESCALATE_S = 5.0  # past kill_grace_s plus this, we kill the group ourselves
 
 
@@ -71,6 +84,8 @@ class Supervisor:
         kill_grace_s: float = 5.0, poll_interval_s: float = 0.2, clock: Clock | None = None,
         log: Callable[[str], None] | None = None, head_cap: int = DEFAULT_HEAD_CAP,
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
+        lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
+        idle_poll_s: float = IDLE_POLL_S,
     ) -> None:
         self.url = url
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
@@ -80,6 +95,13 @@ class Supervisor:
         self.kill_grace_s = kill_grace_s
         self.poll_interval_s = poll_interval_s
         self.clock = clock
+        self.lease_ms = lease_ms
+        self.lease_check_s = lease_check_s
+        self.listen = listen
+        self.idle_poll_s = max(poll_interval_s, idle_poll_s)
+        self.generation: int | None = None
+        self.listener: ChangeListener | None = None
+        self._cancel_due = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
         self.state = state or state_dir()
         self.runs_root = self.state / "runs"
@@ -95,6 +117,7 @@ class Supervisor:
         os.set_blocking(self._wake_w, False)
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self._recovery: Recovery | None = None
+        self._ownership = Ownership(self)
 
     # -- public --------------------------------------------------------------------------
 
@@ -127,15 +150,17 @@ class Supervisor:
             try:
                 ensure_private_dir(self.state)
                 ensure_private_dir(self.runs_root)
-                self._register()
-            except (OSError, LedgerError, pw.DatabaseError) as exc:
+                self.register()
+            except (OSError, LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
                 self.error = f"cannot start the supervisor: {exc}"
                 self.journal(self.error)
                 return 1
+            if self.listen and not self.ledger.is_sqlite:
+                self.listener = ChangeListener(self.url, kinds={QUEUED, CANCEL}, log=self.journal)
             self._recovery = Recovery(self)
             try:
                 self._recovery.run()
-            except (LedgerError, pw.DatabaseError) as exc:
+            except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
                 self.journal(f"recovery failed, will retry: {exc}")
             self.ready.set()
             return self._loop(until_idle)
@@ -144,44 +169,69 @@ class Supervisor:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _register(self) -> None:
+    def register(self) -> None:
         assert self.ledger is not None
         pid, start = procs.self_identity()
         row = self.ledger.register_supervisor(self.host, pid, start, concurrency=self.concurrency,
-                                              mode=self.mode)
+                                              mode=self.mode, lease_ms=self.lease_ms)
         self.supervisor_id = row.supervisor_id
+        self.generation = row.generation
         self.journal.prefix = row.supervisor_id[:8]
         self.journal(f"started on {self.host} pid {pid} ({self.mode}, concurrency {self.concurrency})")
 
     def _loop(self, until_idle: bool) -> int:
         next_beat = next_cancel = 0.0
         next_recover = time.monotonic() + RECOVER_EVERY_S
+        next_leases = time.monotonic() + min(self.lease_check_s, 1.0)
+        beat_s = min(HEARTBEAT_S, self.lease_ms / 4000)  # several heartbeats per lease
+        failures = 0
         while not self._stop.is_set():
             now = time.monotonic()
             claimed_none = False
             try:
                 if now >= next_beat:
                     self._heartbeat()
-                    next_beat = now + HEARTBEAT_S
-                if now >= next_cancel and self.runs:
+                    next_beat = now + beat_s
+                if (now >= next_cancel or self._cancel_due) and self.runs:
+                    self._cancel_due = False
                     self._check_cancels()
                     next_cancel = now + CANCEL_POLL_S
                 self._check_runs()
                 if now >= next_recover and self._recovery is not None:
                     self._recovery.run()
                     next_recover = now + RECOVER_EVERY_S
+                if now >= next_leases:
+                    self._ownership.check_leases()
+                    next_leases = now + self.lease_check_s
                 claimed_none = self._fill()
                 if until_idle and claimed_none and not self.runs and self._idle():
                     self.journal("idle: nothing running here and nothing queued can run")
                     return 0
-            except (LedgerError, pw.DatabaseError) as exc:
-                # The ledger went away for a moment (a restart, a lock): keep watching, retry.
-                self.journal(f"ledger error, retrying: {str(exc).strip().splitlines()[0] if str(exc) else exc!r}")
-            self._wait(self.poll_interval_s)
+                if failures:
+                    self.journal(f"ledger reachable again after {failures} failed attempt(s)")
+                    failures = 0
+            except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
+                # The ledger went away for a moment (a restart, a lock): keep watching, back off, retry.
+                # A transaction cut short rolled back; what it did not record is redone next turn
+                # (recovery re-reads our own running tasks every RECOVER_EVERY_S).
+                failures += 1
+                if failures == 1 or failures % 20 == 0:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                    self.journal(f"ledger error, retrying: {first}")
+                if isinstance(exc, (pw.OperationalError, pw.InterfaceError)) and self.ledger is not None:
+                    self.ledger.reset_connection()
+                next_beat = min(next_beat, now + 0.5)
+                self._wait(min(MAX_BACKOFF_S, self.poll_interval_s * 2 ** min(failures, 6)))
+                continue
+            idle = not self.runs and self.listener is not None and self.listener.listening
+            self._wait(self.idle_poll_s if idle and claimed_none else self.poll_interval_s)
         return 0
 
     def _wait(self, timeout: float) -> None:
         fds = [self._wake_r] + [r.watch_fd for r in self.runs.values() if r.watch_fd is not None]
+        listen_fd = self.listener.fileno() if self.listener is not None else None
+        if listen_fd is not None:
+            fds.append(listen_fd)
         try:
             ready, _, _ = select.select(fds, [], [], timeout)
         except (OSError, ValueError):
@@ -192,21 +242,17 @@ class Supervisor:
                 os.read(self._wake_r, 4096)
             except OSError:
                 pass
+        if self.listener is not None and (listen_fd is None or listen_fd in ready):
+            # Reads what arrived; while not listening, reconnects at most every second.
+            if CANCEL in self.listener.poll():
+                self._cancel_due = True
 
     def _heartbeat(self) -> None:
         assert self.ledger is not None and self.supervisor_id is not None
         if self.ledger.heartbeat(self.supervisor_id):
             return
-        # Declared dead while we live (a long stall): come back under a new id, keep our runs.
-        old = self.supervisor_id
-        self._register()
-        self.journal(f"was declared dead as {old[:8]}: re-registered, re-adopting {len(self.runs)} run(s)")
-        for task_id in list(self.runs):
-            try:
-                self.ledger.adopt(task_id, self.supervisor_id)
-            except (IllegalTransition, LedgerError) as exc:
-                self.journal(f"task {task_id[:8]}: no longer ours ({exc}); stop watching")
-                self._drop(task_id)
+        # Declared dead while we live (cut off, or stalled past our lease): we are fenced.
+        self._ownership.fenced(self.supervisor_id)
 
     def _idle(self) -> bool:
         assert self.ledger is not None
@@ -222,7 +268,8 @@ class Supervisor:
         """Claim until the limits are reached. True when the ledger had nothing for us."""
         assert self.ledger is not None and self.supervisor_id is not None
         while not self._stop.is_set() and len(self.runs) < self.concurrency:
-            task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes())
+            task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
+                                     generation=self.generation)
             if task is None:
                 return True
             self._launch(task)
@@ -293,7 +340,9 @@ class Supervisor:
             run = self.runs[task_id]
             try:
                 self._check_run(run)
-            except (StaleOwner, IllegalTransition) as exc:
+            except StaleOwner as exc:
+                self._ownership.stale_write(task_id, exc)
+            except IllegalTransition as exc:
                 self.journal(f"task {task_id[:8]}: {exc}; stop watching")
                 self._drop(task_id)
 
@@ -374,6 +423,11 @@ class Supervisor:
         if run is not None:
             run.close()
 
+    drop = _drop
+
+    def launch(self, task: Any) -> None:
+        self._launch(task)
+
     # -- stopping ------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
@@ -386,6 +440,8 @@ class Supervisor:
                     self.ledger.supervisor_stopped(self.supervisor_id)
             except (LedgerError, pw.DatabaseError):
                 pass
+            if self.listener is not None:
+                self.listener.close()
             if self.detached:
                 self.journal(f"stopped: {self.detached} task(s) left running detached; "
                              "the next supervisor on this host re-attaches them")

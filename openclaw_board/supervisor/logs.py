@@ -21,6 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,38 @@ def follow(run_dir: str | Path, *, done: Callable[[], bool], interval_s: float =
         if finished:
             return
         time.sleep(interval_s)
+
+
+# -- issue 6: a task's log wherever it ran -------------------------------------------------
+
+@dataclass(frozen=True)
+class LogView:
+    """What `read_log_anywhere` found: the bytes to show, where they came from, and a note
+    for the reader when they are not the whole local log."""
+
+    data: bytes
+    source: str  # "file" | "ledger" | "none"
+    note: str | None = None
+
+
+def read_log_anywhere(ledger: Any, task: Any, *, host: str | None = None,
+                      state: Path | None = None) -> LogView:
+    """The local log file when the task ran on this host and its run directory is here;
+    else the tail the owning supervisor keeps in the ledger (`task.log_tail`, at most
+    LOG_TAIL_MAX characters, refreshed every few seconds while it runs and at its end)."""
+    from .core import default_host
+
+    here = host or default_host()
+    run_dir = run_dir_of(task, state)
+    ran_here = task.host is None or task.host == here
+    if ran_here and run_dir.is_dir():
+        return LogView(read_log(run_dir), "file")
+    fresh = ledger.get_task(task.task_id) if ledger is not None else task
+    tail = fresh.log_tail
+    where = f"host {fresh.host}" if fresh.host else "another host"
+    if not tail:
+        note = (f"no output recorded yet; the full log is on {where}" if fresh.host and not ran_here
+                else "no output recorded")
+        return LogView(b"", "none", note)
+    return LogView(tail.encode("utf-8"), "ledger",
+                   f"the latest output from the ledger (at most {len(tail)} characters); the full log is on {where}")

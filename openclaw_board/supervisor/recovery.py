@@ -13,7 +13,9 @@ For every task running on THIS host that no live supervisor owns:
   4. a run directory younger than START_GRACE_S with no wrapper file yet: the wrapper may be
      starting; look again next pass;
   5. nothing: `lost`, "process vanished with no recorded result". The ledger retries it
-     when its spec allows. A task claimed but never started (no run files) lands here too.
+     when its spec allows. A task claimed but never started (no run files) by ANOTHER
+     supervisor lands here too; one claimed by US (the claim committed but its answer was
+     lost with the connection) is simply started now.
 A task is never called lost while its wrapper or its command lives, whatever heartbeats say.
 """
 
@@ -70,7 +72,13 @@ class Recovery:
         sup, ledger = self.sup, self.sup.ledger
         assert ledger is not None and sup.supervisor_id is not None
         if task.supervisor_id != sup.supervisor_id:
-            task = ledger.adopt(task.task_id, sup.supervisor_id)
+            task = ledger.adopt(task.task_id, sup.supervisor_id, generation=sup.generation)
+        elif task.pid is None and not run_dir_of(task, sup.state).exists():
+            # Our own claim whose answer we never got (the connection dropped as it
+            # committed): nothing was started, so start it now rather than call it lost.
+            sup.journal(f"task {task.task_id[:8]} ({task.label}): claimed by us but never started; starting it")
+            sup.launch(task)
+            return
         run_dir = run_dir_of(task, sup.state)
         run = Run(task.task_id, task.runtime, run_dir, progress=task.progress, summary=task.progress_summary)
         ref = f"task {task.task_id[:8]} ({task.label})"
