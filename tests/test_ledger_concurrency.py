@@ -64,7 +64,7 @@ from openclaw_board.ledger import Ledger, LedgerError
 url, done_flag, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rng = random.Random(seed)
 errors, done, refused = [], {}, 0
-end = time.monotonic() + 1.5
+end = time.monotonic() + 2.0
 with Ledger(url) as ledger:
     def act(name, call):
         global refused
@@ -81,7 +81,8 @@ with Ledger(url) as ledger:
         flows = ledger.list_flows()
         if not tasks:
             break
-        task, flow = rng.choice(tasks), rng.choice(flows)
+        active = [t for t in tasks if t.status in ("queued", "running", "awaiting_approval")]
+        task, flow = rng.choice(active if active and rng.random() < 0.7 else tasks), rng.choice(flows)
         kind = rng.choice(["cancel_task", "cancel_flow", "retry", "reopen", "approve", "approve"])
         if kind == "cancel_task":
             act(kind, lambda: ledger.cancel_task(task.task_id))
@@ -93,7 +94,7 @@ with Ledger(url) as ledger:
             act(kind, lambda: ledger.reopen(flow.flow_id))
         else:
             act(kind, lambda: ledger.approve(task.task_id))
-        time.sleep(0.005)
+        time.sleep(0.002)
     # Nothing new will need approval after this: let every waiting task run.
     for task in ledger.list_tasks(status="awaiting_approval"):
         act("approve", lambda: ledger.approve(task.task_id))
@@ -110,7 +111,7 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
 def test_processes_hammering_one_ledger(ledger_url: str, tmp_path: Path) -> None:
     sqlite_url = ledger_url
     with Ledger(sqlite_url) as ledger:
-        for i in range(20):
+        for i in range(30):
             ledger.submit(spec(
                 {"label": "a", "retries": 1, "retry_backoff": 0},
                 {"label": "b", "after": ["a"], "requires_approval": i % 4 == 0},
