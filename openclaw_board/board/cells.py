@@ -76,7 +76,7 @@ def task_detail(task: TaskView, now: int, with_pct: bool) -> str:
             return f"retry {task.attempt} in {duration(task.not_before - now)}"
         if task.after:
             return "after " + ", ".join(clean(a, 40) for a in task.after)
-        return "waiting for a supervisor"
+        return "ready to run"
     if task.status == "succeeded":
         return clean(task.terminal_summary or task.progress_summary or "")
     text = task.error or task.terminal_summary or ""
