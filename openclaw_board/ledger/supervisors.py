@@ -100,7 +100,8 @@ class Supervisors(Transitions):
                     f"task {task_id[:8]} is owned by live supervisor {owner.supervisor_id[:8]}"
                 )
             if generation is None:
-                generation = self._generation_of(supervisor_id)
+                mine = S.get_or_none(S.supervisor_id == supervisor_id)
+                generation = mine.generation if mine is not None else None
             Task.update(supervisor_id=supervisor_id, owner_token=generation,
                         last_event_at=self.now()).where(Task.task_id == task_id).execute()
             self._event(task.flow_id, "adopted", task_id=task_id,

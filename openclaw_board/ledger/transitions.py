@@ -255,8 +255,11 @@ class Transitions(LedgerBase):
             )
             if exclude_runtimes:
                 query = query.where(Task.runtime.not_in(list(exclude_runtimes)))
-            if generation is None:
-                generation = self._generation_of(supervisor_id)
+            sup = self.m.Supervisor.get_or_none(self.m.Supervisor.supervisor_id == supervisor_id)
+            if sup is not None and sup.stopped_at is not None:
+                raise StaleOwner(f"supervisor {supervisor_id[:8]} was stopped or declared dead: it may not claim")
+            if generation is None and sup is not None:
+                generation = sup.generation
             done: dict[str, dict[str, str]] = {}
             for task in list(query):
                 if not self.is_sqlite:
@@ -317,11 +320,6 @@ class Transitions(LedgerBase):
         if task.status != T.RUNNING:
             raise IllegalTransition(f"task {task_id[:8]} is {task.status}, not running")
         return task
-
-    def _generation_of(self, supervisor_id: str) -> int | None:
-        S = self.m.Supervisor
-        row = S.select(S.generation).where(S.supervisor_id == supervisor_id).first()
-        return row.generation if row is not None else None
 
     def _check_fence(self, task: Any, supervisor_id: str) -> None:
         """Fencing (issue 6): a supervisor that was stopped or declared dead (its lease ran
