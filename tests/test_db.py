@@ -124,6 +124,15 @@ def test_non_sqlite_file_is_refused(tmp_path: Path) -> None:
     assert bogus.read_text().startswith("these are my notes")
 
 
+def test_corrupt_sqlite_file_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "corrupt.db"
+    bogus.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    os.chmod(bogus, 0o600)
+    with pytest.raises(LedgerUnavailable) as info:
+        Ledger(str(bogus))
+    assert str(bogus) in str(info.value) and "\n" not in str(info.value)
+
+
 def test_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LedgerUnavailable, match="is a directory"):
         Ledger(str(tmp_path))

@@ -69,6 +69,14 @@ def test_stale_running_follows_the_heartbeat(led: Ledger, clock: ManualClock) ->
     assert codes(led) == {("stale_running", ids["a"])}
 
 
+def test_finding_json_shape(led: Ledger, clock: ManualClock) -> None:
+    flow_id, ids = led.submit(spec({"label": "a"}))
+    clock.advance(STALE_QUEUED_MS)
+    (finding,) = led.audit()
+    assert finding.as_json() == {"code": "stale_queued", "severity": "warn", "flow_id": flow_id,
+                                 "task_id": ids["a"], "message": finding.message}
+
+
 def test_stale_running_without_supervisor_record(led: Ledger) -> None:
     _, ids = led.submit(spec({"label": "a"}))
     led.claim("never-registered", "host-z")

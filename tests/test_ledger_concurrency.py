@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from ledger_testkit import spec
 
 from openclaw_board.ledger import Ledger
@@ -108,6 +109,7 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_processes_hammering_one_ledger(ledger_url: str, tmp_path: Path) -> None:
     sqlite_url = ledger_url
     with Ledger(sqlite_url) as ledger:
