@@ -224,7 +224,9 @@ class Supervisor:
                 self._wait(min(MAX_BACKOFF_S, self.poll_interval_s * 2 ** min(failures, 6)))
                 continue
             idle = not self.runs and self.listener is not None and self.listener.listening
-            self._wait(self.idle_poll_s if idle and claimed_none else self.poll_interval_s)
+            timeout = self.idle_poll_s if idle and claimed_none else self.poll_interval_s
+            # Heartbeats and lease checks keep their own pace, however long the poll interval.
+            self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
         return 0
 
     def _wait(self, timeout: float) -> None:
