@@ -13,7 +13,6 @@ from typing import Any
 import peewee as pw
 
 from ..ledger import Ledger
-from ..ledger.states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
 from .rows import build_rows, expanded_flows, flow_sort_key
 from .views import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
 
@@ -41,27 +40,6 @@ class Reader:
 
     # -- queries --------------------------------------------------------------------
 
-    def _flow_query(self, spec: ViewSpec) -> Any:
-        m = self.ledger.m
-        Flow, Task = m.Flow, m.Task
-        query = Flow.select()
-        latest = Task.is_latest == True  # noqa: E712
-        if spec.status == "active":
-            query = query.where(Flow.status.in_(list(ACTIVE_FLOW)))
-        elif spec.status in ("issues", "blocked"):
-            statuses = list(ISSUE_TASK) if spec.status == "issues" else ["blocked"]
-            flow_statuses = ["blocked", "failed", "lost"] if spec.status == "issues" else ["blocked"]
-            with_issue = Task.select(Task.flow).where(latest & Task.status.in_(statuses))
-            query = query.where(Flow.status.in_(flow_statuses) | Flow.flow_id.in_(with_issue))
-        text = spec.text.strip()
-        if text:
-            by_task = Task.select(Task.flow).where(latest & Task.label.contains(text))
-            query = query.where(
-                Flow.goal.contains(text) | Flow.label.contains(text)
-                | Flow.flow_id.startswith(text.lower()) | Flow.flow_id.in_(by_task)
-            )
-        return query
-
     def _counts(self, ids: list[str]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         for chunk in _chunks(ids):
@@ -69,13 +47,11 @@ class Reader:
         return counts
 
     def _load_tasks(self, ids: list[str]) -> dict[str, tuple[TaskView, ...]]:
-        Task = self.ledger.m.Task
-        out: dict[str, list[TaskView]] = {i: [] for i in ids}
+        out: dict[str, tuple[TaskView, ...]] = {}
         for chunk in _chunks(ids):
-            rows = Task.select().where(Task.flow.in_(chunk) & (Task.is_latest == True))  # noqa: E712
-            for t in rows:
-                out[t.flow_id].append(TaskView.of(t))
-        return {k: tuple(v) for k, v in out.items()}
+            for flow_id, tasks in self.ledger.latest_tasks_of(chunk).items():
+                out[flow_id] = tuple(TaskView.of(t) for t in tasks)
+        return out
 
     def _read_pressure(self) -> Pressure:
         return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure())
@@ -87,18 +63,10 @@ class Reader:
 
     def full(self, spec: ViewSpec) -> Board:
         """Everything, from scratch (first frame, a new filter, after the ledger came back)."""
-        Flow = self.ledger.m.Flow
         self.spec = spec
         self.last_id = self.ledger.last_event_id()
-        base = self._flow_query(spec)
-        active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
-                      .order_by(Flow.created_at.desc()).limit(ACTIVE_CAP))
-        terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
-        terminal = list(terminal_q.order_by(Flow.updated_at.desc(), Flow.flow_id).limit(spec.terminal_limit))
-        if len(terminal) < spec.terminal_limit:
-            self.more = 0
-        else:
-            self.more = max(0, terminal_q.count() - len(terminal))
+        active, terminal, self.more = self.ledger.board_flows(
+            spec.status, spec.text, active_cap=ACTIVE_CAP, terminal_limit=spec.terminal_limit)
         raw = active + terminal
         counts = self._counts([f.flow_id for f in raw])
         self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {})) for f in raw}
@@ -152,10 +120,9 @@ class Reader:
         return self.board()
 
     def _reload_flows(self, ids: list[str]) -> None:
-        Flow = self.ledger.m.Flow
         matching: dict[str, Any] = {}
         for chunk in _chunks(ids):
-            for f in self._flow_query(self.spec).where(Flow.flow_id.in_(chunk)):
+            for f in self.ledger.flows_by_ids(chunk, self.spec.status, self.spec.text):
                 matching[f.flow_id] = f
         counts = self._counts(list(matching))
         for flow_id in ids:

@@ -20,6 +20,7 @@ import peewee as pw
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import parse_url
+from ..ledger.openclaw import is_openclaw_url, open_any, resolve_path
 from .reader import Reader, data_version
 from .views import Board, ViewSpec
 
@@ -166,7 +167,7 @@ class Service:
 
     def _reader(self) -> Reader:
         if self.reader is None:
-            self.ledger = Ledger(self.url, clock=self.clock, create=False)
+            self.ledger = open_any(self.url, clock=self.clock, create=False)
             if self.ledger.is_sqlite:
                 # The board only reads here; a long lock should show a banner, not freeze us.
                 self.ledger.db.execute_sql("PRAGMA busy_timeout = 2000")
@@ -176,10 +177,10 @@ class Service:
         return self.reader
 
     def _file_identity(self) -> tuple[int, int] | None:
-        parsed = parse_url(self.url)
-        if not parsed.is_sqlite or parsed.path is None:
+        path = sqlite_path(self.url)
+        if path is None:
             return None
-        st = os.stat(parsed.path)  # FileNotFoundError is an OSError: the banner says so
+        st = os.stat(path)  # FileNotFoundError is an OSError: the banner says so
         return (st.st_dev, st.st_ino)
 
     def _check(self, force: bool) -> None:
@@ -188,7 +189,7 @@ class Service:
             self._emit(self._reader().full(self.spec), 0)
             return
         if self._inode is not None and self._file_identity() != self._inode:
-            raise LedgerError(f"ledger file {parse_url(self.url).path} was replaced or removed")
+            raise LedgerError(f"ledger file {sqlite_path(self.url)} was replaced or removed")
         assert self.ledger is not None
         version = data_version(self.ledger)
         if not force and version is not None and version == self._version:
@@ -236,7 +237,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
+    """The SQLite file behind a ledger URL (ours, or an OpenClaw install's), to watch."""
     try:
+        if is_openclaw_url(url):
+            return resolve_path(url)
         parsed = parse_url(url)
     except LedgerError:
         return None

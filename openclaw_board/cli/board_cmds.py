@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from ..ledger.openclaw import is_openclaw
 from .app import app, err, fail, ledger_url, open_ledger, out
 
 DEMO_CONCURRENCY = 8
@@ -55,7 +56,9 @@ def board(
     with open_ledger(create=not readonly, readonly=readonly):
         pass  # a missing, unsafe or unreadable ledger is one `error:` line, before the screen
     _check_theme(theme)
-    board_app = BoardApp(url, supervise=not (no_supervise or readonly), readonly=readonly, theme=theme)
+    # An OpenClaw ledger's runs belong to its gateway: never run them from here.
+    supervise = not (no_supervise or readonly or is_openclaw(url))
+    board_app = BoardApp(url, supervise=supervise, readonly=readonly, theme=theme)
     _left_running(board_app.run())
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import peewee as pw
 
-from .states import ACTIVE_FLOW, ISSUE_TASK
+from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
 from .supervisors import Supervisors
 
 
@@ -120,3 +120,60 @@ class Queries(Supervisors):
     def last_event_id(self) -> int:
         Event = self.m.Event
         return Event.select(pw.fn.MAX(Event.id)).scalar() or 0
+
+    # -- the board's view -----------------------------------------------------------
+    # The board asks for flows through these three so that it can show any ledger that
+    # implements them (ours, or an OpenClaw install's) without knowing its tables.
+
+    def _flows_filtered(self, status_filter: str, text: str) -> Any:
+        """Flows for a board filter (all, active, issues, blocked) and search text."""
+        Flow, Task = self.m.Flow, self.m.Task
+        query = Flow.select()
+        latest = Task.is_latest == True  # noqa: E712
+        if status_filter == "active":
+            query = query.where(Flow.status.in_(list(ACTIVE_FLOW)))
+        elif status_filter in ("issues", "blocked"):
+            statuses = list(ISSUE_TASK) if status_filter == "issues" else ["blocked"]
+            flow_statuses = ["blocked", "failed", "lost"] if status_filter == "issues" else ["blocked"]
+            with_issue = Task.select(Task.flow).where(latest & Task.status.in_(statuses))
+            query = query.where(Flow.status.in_(flow_statuses) | Flow.flow_id.in_(with_issue))
+        text = text.strip()
+        if text:
+            by_task = Task.select(Task.flow).where(latest & Task.label.contains(text))
+            query = query.where(
+                Flow.goal.contains(text) | Flow.label.contains(text)
+                | Flow.flow_id.startswith(text.lower()) | Flow.flow_id.in_(by_task)
+            )
+        return query
+
+    def board_flows(self, status_filter: str, text: str, *, active_cap: int,
+                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
+        """Active flows (newest first, at most `active_cap`), the `terminal_limit` most
+        recently updated terminal ones, and how many older terminal ones were left out."""
+        Flow = self.m.Flow
+        base = self._flows_filtered(status_filter, text)
+        active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
+                      .order_by(Flow.created_at.desc()).limit(active_cap))
+        terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
+        terminal = list(terminal_q.order_by(Flow.updated_at.desc(), Flow.flow_id).limit(terminal_limit))
+        more = 0 if len(terminal) < terminal_limit else max(0, terminal_q.count() - len(terminal))
+        return active, terminal, more
+
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[Any]:
+        """Those of `ids` that still exist and still match the filter."""
+        Flow = self.m.Flow
+        if not ids:
+            return []
+        return list(self._flows_filtered(status_filter, text).where(Flow.flow_id.in_(ids)))
+
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[Any]]:
+        """{flow_id: latest attempts, oldest first} for the flows asked for."""
+        Task = self.m.Task
+        out: dict[str, list[Any]] = {i: [] for i in flow_ids}
+        if not flow_ids:
+            return out
+        rows = (Task.select().where(Task.flow.in_(flow_ids) & (Task.is_latest == True))  # noqa: E712
+                .order_by(Task.created_at, Task.label))
+        for t in rows:
+            out[t.flow_id].append(t)
+        return out

@@ -198,12 +198,12 @@ class OpenClawLedger(OpenClawWrites):
                     todo.append(child)
         return sorted((tasks[i] for i in members if i in tasks), key=lambda t: (t.attempt, t.created_at))
 
-    # -- for the board's reader (it queries our models directly; these are the same filters) --
+    # -- the board's view: the same three reads as ledger/queries.py offers --
 
     def flows_matching(self, status: str = "all", text: str = "") -> list[FlowRow]:
         """Flows for the board's filter (`all`, `active`, `issues`, `blocked`) and search text.
 
-        The same rules as board/reader.py's `_flow_query`: active flows; flows that are
+        The same rules as ledger/queries.py's `_flows_filtered`: active flows; flows that are
         blocked/failed/lost or have a latest task with an issue (or blocked); text in the
         goal, the label, a latest task's label, or a flow id prefix. Newest first.
         """
@@ -230,6 +230,18 @@ class OpenClawLedger(OpenClawWrites):
         out.sort(key=lambda f: f.flow_id)
         out.sort(key=lambda f: f.created_at, reverse=True)
         return out
+
+    def board_flows(self, status_filter: str, text: str, *, active_cap: int,
+                    terminal_limit: int) -> tuple[list[FlowRow], list[FlowRow], int]:
+        flows = self.flows_matching(status_filter, text)
+        active = [f for f in flows if f.status in BOARD_ACTIVE_FLOW][:active_cap]
+        terminal = sorted((f for f in flows if f.status not in BOARD_ACTIVE_FLOW),
+                          key=lambda f: (-f.updated_at, f.flow_id))
+        return active, terminal[:terminal_limit], max(0, len(terminal) - terminal_limit)
+
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[FlowRow]:
+        wanted = set(ids)
+        return [f for f in self.flows_matching(status_filter, text) if f.flow_id in wanted]
 
     def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskRow]]:
         """{flow_id: latest attempts, oldest first} for the flows asked for."""
