@@ -214,4 +214,4 @@ def read_log_anywhere(ledger: Any, task: Any, *, host: str | None = None,
                 else "no output recorded")
         return LogView(b"", "none", note)
     return LogView(tail.encode("utf-8"), "ledger",
-                   f"the latest output from the ledger (at most {len(tail)} characters); the full log is on {where}")
+                   f"the last {len(tail)} characters of output, from the ledger; the full log is on {where}")
