@@ -162,13 +162,19 @@ class LedgerMachine(RuleBasedStateMachine):
     def cancel_task(self, n: int, any_row: bool) -> None:
         task = self.choose(self.tasks(), n, lambda t: t.is_latest and t.status in ACTIVE_TASK, any_row)
         if task is not None:
-            self.attempt(lambda: self.ledger.cancel_task(task.task_id))
+            after = self.attempt(lambda: self.ledger.cancel_task(task.task_id))
+            if after is not None:
+                assert after.status == "cancelled" or (after.status == "running" and after.cancel_requested_at)
 
     @rule(n=pick, any_row=wild)
     def cancel_flow(self, n: int, any_row: bool) -> None:
         flow = self.choose(self.flows(), n, lambda f: f.status in ACTIVE_FLOW, any_row)
         if flow is not None:
-            self.attempt(lambda: self.ledger.cancel_flow(flow.flow_id))
+            after = self.attempt(lambda: self.ledger.cancel_flow(flow.flow_id))
+            if after is not None:
+                assert after.cancel_requested_at is not None
+                assert all(t.status in ("running", "cancelled") or t.status in TERMINAL_TASK
+                           for t in self.ledger.latest_attempts(flow.flow_id))
 
     @rule(n=pick, any_row=wild)
     def retry(self, n: int, any_row: bool) -> None:
@@ -191,13 +197,23 @@ class LedgerMachine(RuleBasedStateMachine):
     def approve(self, n: int, any_row: bool) -> None:
         task = self.choose(self.tasks(), n, lambda t: t.status == "awaiting_approval", any_row)
         if task is not None:
-            self.attempt(lambda: self.ledger.approve(task.task_id))
+            after = self.attempt(lambda: self.ledger.approve(task.task_id))
+            assert after is None or (after.status == "queued" and after.approved_at is not None)
 
     @rule(n=pick, any_row=wild)
     def deny(self, n: int, any_row: bool) -> None:
         task = self.choose(self.tasks(), n, lambda t: t.status == "awaiting_approval", any_row)
         if task is not None:
-            self.attempt(lambda: self.ledger.deny(task.task_id, reason="no"))
+            after = self.attempt(lambda: self.ledger.deny(task.task_id, reason="no"))
+            assert after is None or after.status == "cancelled"
+
+    @rule(apply=st.booleans())
+    def maintenance(self, apply: bool) -> None:
+        """On a healthy ledger with nothing old enough to prune, maintenance changes nothing."""
+        before = dump(self.ledger)
+        report = self.ledger.maintenance(apply=apply)
+        assert report["repairs"] == [] and report["pruned_flows"] == 0
+        assert dump(self.ledger) == before
 
     # Time passes; now and then it steps back, as the clocks of two hosts sharing a ledger do.
     @rule(ms=st.sampled_from([1_000, 60_000, -5_000]))
