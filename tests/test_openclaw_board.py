@@ -63,3 +63,37 @@ async def test_a_full_board_session_writes_nothing_to_the_file(tmp_path: Path, h
         await pilot.press("escape")
         await app.settled()
     assert _fingerprint(db) == before
+
+
+async def test_side_by_side_each_row_says_where_it_comes_from(tmp_path: Path, sqlite_url: str) -> None:
+    from openclaw_board.ledger import Ledger, command_spec
+
+    std = standard_ledger(tmp_path / "openclaw.sqlite")
+    with Ledger(sqlite_url) as ours:
+        ours.submit(command_spec("Our own nightly job", ["sleep", "60"]))
+    app = BoardApp((sqlite_url, std.url), title="both", theme="openclaw-dark", live=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.settled()
+        flows = {r.flow.goal: r.flow.source for r in app.query_one(FlowList).rows if r.kind == "flow"}
+        assert flows["Our own nightly job"] == "board"
+        assert flows["Nightly lead enrichment"] == "openclaw"
+        assert "[openclaw] Nightly lead enrichment" in screen_text(app)
+        # A commit to either ledger shows up without a key press.
+        with Ledger(sqlite_url) as ours:
+            ours.submit(command_spec("Submitted while watching", ["true"]))
+        std.file.add_flow(goal="Gateway flow while watching", status="queued")
+        await _until(pilot, lambda: {"Submitted while watching", "Gateway flow while watching"} <= _goals(app),
+                     "both new flows")
+
+
+def test_cli_refuses_two_ledgers_outside_the_board(tmp_path: Path, sqlite_url: str, home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    std = standard_ledger(tmp_path / "openclaw.sqlite")
+    proc = subprocess.run([sys.executable, "-m", "openclaw_board", "--db", sqlite_url, "--db", std.url,
+                           "tasks", "list"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "OPENCLAW_BOARD_HOME": str(home)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error:") and "board" in proc.stderr

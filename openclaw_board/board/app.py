@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from ..ledger.clock import Clock, system_clock
+from ..ledger.db import redact
 from . import actions as act
 from .commands import BoardCommands
 from .dialogs import ConfirmScreen, HelpScreen
@@ -64,7 +65,7 @@ class BoardApp(App[int]):
 
     def __init__(
         self,
-        url: str,
+        url: str | tuple[str, ...],
         *,
         clock: Clock | None = None,
         live: bool = True,
@@ -82,7 +83,9 @@ class BoardApp(App[int]):
         self.supervise = supervise
         self.readonly = readonly
         self.theme_name = theme
-        self.title_text = title or url
+        # The ledger's URL, never with its password; side by side, every ledger's.
+        urls = (url,) if isinstance(url, str) else url
+        self.title_text = title or " + ".join(redact(u) for u in urls)
         self.supervisor_factory = supervisor_factory
         self.supervisor: Any = None
         self.page_size = page_size

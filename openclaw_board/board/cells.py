@@ -120,6 +120,8 @@ def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: S
         assert row.flow is not None
         flow = row.flow
         status, name_txt = flow.status, clean(flow.goal, 300)
+        if flow.source:
+            name_txt = f"[{flow.source}] {name_txt}"
         if flow.label:
             name_txt += f" ({clean(flow.label, 60)})"
         lead = ("▾ " if row.expanded else "▸ ")

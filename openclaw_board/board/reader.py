@@ -53,6 +53,11 @@ class Reader:
                 out[flow_id] = tuple(TaskView.of(t) for t in tasks)
         return out
 
+    def _source(self, flow_id: str) -> str | None:
+        """Where a flow comes from, when the board watches several ledgers side by side."""
+        source_of = getattr(self.ledger, "source_of", None)
+        return source_of(flow_id) if source_of is not None else None
+
     def _read_pressure(self) -> Pressure:
         return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure())
 
@@ -69,7 +74,7 @@ class Reader:
             spec.status, spec.text, active_cap=ACTIVE_CAP, terminal_limit=spec.terminal_limit)
         raw = active + terminal
         counts = self._counts([f.flow_id for f in raw])
-        self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {})) for f in raw}
+        self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {}), self._source(f.flow_id)) for f in raw}
         self.tasks = {}
         self._ensure_tasks()
         self.pressure = self._read_pressure()
@@ -131,7 +136,7 @@ class Reader:
                 self.flows.pop(flow_id, None)
                 self.tasks.pop(flow_id, None)
                 continue
-            self.flows[flow_id] = FlowView.of(f, counts.get(flow_id, {}))
+            self.flows[flow_id] = FlowView.of(f, counts.get(flow_id, {}), self._source(flow_id))
             self.tasks.pop(flow_id, None)  # re-read below if it is open
         self._ensure_tasks()
 

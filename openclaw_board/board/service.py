@@ -20,7 +20,8 @@ import peewee as pw
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import parse_url
-from ..ledger.openclaw import is_openclaw_url, open_any, resolve_path
+from ..ledger.multi import open_ledgers
+from ..ledger.openclaw import is_openclaw_url, resolve_path
 from .reader import Reader, data_version
 from .views import Board, ViewSpec
 
@@ -56,7 +57,7 @@ Deliver = Callable[[object], None]
 
 
 class Service:
-    def __init__(self, url: str, deliver: Deliver, *, clock: Clock | None = None,
+    def __init__(self, url: str | tuple[str, ...], deliver: Deliver, *, clock: Clock | None = None,
                  poll_s: float | None = 3.0) -> None:
         self.url = url
         self.clock = clock
@@ -167,7 +168,7 @@ class Service:
 
     def _reader(self) -> Reader:
         if self.reader is None:
-            self.ledger = open_any(self.url, clock=self.clock, create=False)
+            self.ledger = open_ledgers(self.url, clock=self.clock, create=False)
             if self.ledger.is_sqlite:
                 # The board only reads here; a long lock should show a banner, not freeze us.
                 self.ledger.db.execute_sql("PRAGMA busy_timeout = 2000")
@@ -236,8 +237,11 @@ def _describe(exc: BaseException) -> str:
     return first
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The SQLite file behind a ledger URL (ours, or an OpenClaw install's), to watch."""
+def sqlite_path(url: str | tuple[str, ...]) -> Path | None:
+    """The SQLite file behind a ledger URL (ours, or an OpenClaw install's), to watch.
+    None for several ledgers side by side: those are polled."""
+    if not isinstance(url, str):
+        return None
     try:
         if is_openclaw_url(url):
             return resolve_path(url)

@@ -54,13 +54,15 @@ class FlowView:
     updated_at: int
     ended_at: int | None
     counts: tuple[tuple[str, int], ...] = ()
+    source: str | None = None  # which ledger, when the board watches several
 
     @classmethod
-    def of(cls, f: Any, counts: dict[str, int]) -> FlowView:
+    def of(cls, f: Any, counts: dict[str, int], source: str | None = None) -> FlowView:
         return cls(
             flow_id=f.flow_id, goal=f.goal, label=f.label, status=f.status,
             cancel_requested_at=f.cancel_requested_at, created_at=f.created_at,
             updated_at=f.updated_at, ended_at=f.ended_at, counts=tuple(sorted(counts.items())),
+            source=source,
         )
 
     @property

@@ -38,7 +38,11 @@ err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap
 
 
 class State:
-    db_url: str | None = None
+    db_urls: tuple[str, ...] = ()
+
+    @property
+    def db_url(self) -> str | None:
+        return self.db_urls[0] if self.db_urls else None
 
 
 state = State()
@@ -46,14 +50,20 @@ state = State()
 
 @app.callback()
 def _global(
-    db: str | None = typer.Option(
+    db: list[str] | None = typer.Option(
         None, "--db", metavar="URL",
         help="Ledger: sqlite:///path, a path, postgresql://..., or openclaw:///path "
         "(an OpenClaw install's ledger, read-only; openclaw:// for its default place) "
-        "(default: $OPENCLAW_BOARD_DB, else the state directory's ledger.db)",
+        "(default: $OPENCLAW_BOARD_DB, else the state directory's ledger.db). "
+        "`board` takes it twice to watch two ledgers side by side.",
     ),
 ) -> None:
-    state.db_url = db
+    state.db_urls = tuple(db or ())
+
+
+def ledger_urls() -> tuple[str, ...]:
+    """Every --db given (the board shows them side by side), else the default ledger."""
+    return state.db_urls or (default_url(),)
 
 
 def ledger_url() -> str:
@@ -75,6 +85,8 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledger]:
+    if len(state.db_urls) > 1:
+        fail("--db can be given more than once only for `board` (side by side)", 2)
     try:
         ledger = open_any(ledger_url(), create=create, readonly=readonly)
     except LedgerError as exc:

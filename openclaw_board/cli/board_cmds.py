@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from ..ledger.openclaw import is_openclaw
-from .app import app, err, fail, ledger_url, open_ledger, out
+from .app import app, err, fail, ledger_urls, open_ledger, out, state
 
 DEMO_CONCURRENCY = 8
 
@@ -52,13 +52,27 @@ def board(
     """The live board: flows and tasks; inspect, cancel, retry, approve, reopen."""
     from ..board import BoardApp
 
-    url = ledger_url()
-    with open_ledger(create=not readonly, readonly=readonly):
-        pass  # a missing, unsafe or unreadable ledger is one `error:` line, before the screen
+    urls = ledger_urls()
+    for one in urls:
+        # A missing, unsafe or unreadable ledger is one `error:` line, before the screen.
+        state.db_urls = (one,)
+        with open_ledger(create=not readonly, readonly=readonly):
+            pass
+    state.db_urls = urls
     _check_theme(theme)
-    # An OpenClaw ledger's runs belong to its gateway: never run them from here.
-    supervise = not (no_supervise or readonly or is_openclaw(url))
-    board_app = BoardApp(url, supervise=supervise, readonly=readonly, theme=theme)
+    # An OpenClaw ledger's runs belong to its gateway: never run them from here. Side by
+    # side, the embedded supervisor runs the work of our own ledger (the first one given).
+    ours = [u for u in urls if not is_openclaw(u)]
+    supervise = not (no_supervise or readonly or not ours)
+    factory = None
+    if supervise and len(urls) > 1:
+        from ..supervisor import Supervisor
+
+        def factory() -> Supervisor:
+            return Supervisor(ours[0], mode="embedded")
+
+    target = urls[0] if len(urls) == 1 else urls
+    board_app = BoardApp(target, supervise=supervise, readonly=readonly, theme=theme, supervisor_factory=factory)
     _left_running(board_app.run())
 
 

@@ -1,0 +1,233 @@
+"""Several ledgers read as one: the board watching our ledger and an OpenClaw install at once.
+
+Reads fan out to every source and merge; lookups and actions go to the source that holds
+the id. Each source keeps its own event ids, so this adapter hands out ids of its own:
+`events_since` asks every source for what is new since that source's cursor and numbers
+the results on one counter. `source_of(flow_id)` names where a flow comes from, so that
+each row on the board can show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Ambiguous, NotFound
+
+
+@dataclass(frozen=True)
+class MergedEvent:
+    id: int
+    flow_id: str
+    task_id: str | None
+    kind: str
+    at: int
+    source: str
+
+
+def source_name(url: str, kind: str, taken: set[str]) -> str:
+    base = "openclaw" if kind == "openclaw" else "board"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{n}", n + 1
+    return name
+
+
+class MultiLedger:
+    """Read API of Ledger over several ledgers; `sources` is [(name, ledger)]."""
+
+    kind = "multi"
+    is_sqlite = False
+
+    def __init__(self, sources: list[tuple[str, Any]]) -> None:
+        if len(sources) < 2:
+            raise ValueError("MultiLedger needs at least two ledgers")
+        self.sources = sources
+        self.readonly = all(getattr(led, "readonly", False) for _, led in sources)
+        self._flow_source: dict[str, str] = {}
+        self._cursors = {name: led.last_event_id() for name, led in sources}
+        self._counter = 0
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def display_url(self) -> str:
+        return " + ".join(led.display_url for _, led in self.sources)
+
+    def now(self) -> int:
+        return self.sources[0][1].now()
+
+    def close(self) -> None:
+        for _, led in self.sources:
+            led.close()
+
+    def __enter__(self) -> MultiLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def source_of(self, flow_id: str) -> str | None:
+        return self._flow_source.get(flow_id)
+
+    def _note(self, name: str, flows: list[Any]) -> list[Any]:
+        for f in flows:
+            self._flow_source[f.flow_id] = name
+        return flows
+
+    def _owner(self, flow_id: str) -> Any:
+        name = self._flow_source.get(flow_id)
+        for src, led in self.sources:
+            if src == name:
+                return led
+        return None
+
+    # -- lookups and actions: the first source that knows the id -------------------------
+
+    def _first(self, call: Callable[[Any], Any], ref: str, what: str) -> Any:
+        found, ambiguous = [], None
+        for name, led in self.sources:
+            try:
+                found.append((name, call(led)))
+            except Ambiguous as exc:
+                ambiguous = exc
+            except NotFound:
+                continue
+        if len(found) > 1:
+            raise Ambiguous(f"{what} id {ref!r} matches in {found[0][0]} and {found[1][0]}; give more characters")
+        if found:
+            return found[0][1]
+        if ambiguous is not None:
+            raise ambiguous
+        raise NotFound(f"no {what} {ref!r}")
+
+    def get_task(self, ref: str) -> Any:
+        return self._first(lambda led: led.get_task(ref), ref, "task")
+
+    def get_flow(self, ref: str) -> Any:
+        return self._first(lambda led: led.get_flow(ref), ref, "flow")
+
+    def _ledger_of_task(self, ref: str) -> Any:
+        return self._first(lambda led: (led.get_task(ref), led)[1], ref, "task")
+
+    def _ledger_of_flow(self, ref: str) -> Any:
+        return self._first(lambda led: (led.get_flow(ref), led)[1], ref, "flow")
+
+    def __getattr__(self, name: str) -> Any:
+        # Actions (cancel_task, retry, approve, deny, cancel_flow, reopen) and per-record
+        # reads (task_events, attempts_of, command_of...) go to the ledger holding the id.
+        task_calls = {"cancel_task", "retry", "approve", "deny", "task_events"}
+        flow_calls = {"cancel_flow", "reopen", "flow_events", "flow_attempts", "latest_attempts"}
+        if name in task_calls:
+            return lambda ref, *a, **kw: getattr(self._ledger_of_task(ref), name)(ref, *a, **kw)
+        if name in flow_calls:
+            return lambda ref, *a, **kw: getattr(self._ledger_of_flow(ref), name)(ref, *a, **kw)
+        if name in {"attempts_of", "command_of", "after_of", "env_of"}:
+            return lambda task, *a, **kw: getattr(self._ledger_of_task(task.task_id), name)(task, *a, **kw)
+        raise AttributeError(name)
+
+    # -- merged reads -------------------------------------------------------------------
+
+    def board_flows(self, status_filter: str, text: str, *, active_cap: int,
+                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
+        active: list[Any] = []
+        terminal: list[Any] = []
+        more = 0
+        for name, led in self.sources:
+            a, t, m = led.board_flows(status_filter, text, active_cap=active_cap,
+                                      terminal_limit=terminal_limit)
+            active += self._note(name, a)
+            terminal += self._note(name, t)
+            more += m
+        active.sort(key=lambda f: f.created_at, reverse=True)
+        terminal.sort(key=lambda f: (-f.updated_at, f.flow_id))
+        more += max(0, len(terminal) - terminal_limit)
+        return active[:active_cap], terminal[:terminal_limit], more
+
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[Any]:
+        out: list[Any] = []
+        for name, led in self.sources:
+            out += self._note(name, led.flows_by_ids(ids, status_filter, text))
+        return out
+
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {i: [] for i in flow_ids}
+        for _, led in self.sources:
+            for flow_id, tasks in led.latest_tasks_of(flow_ids).items():
+                if tasks:
+                    out[flow_id] = tasks
+        return out
+
+    def task_counts(self, flow_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for _, led in self.sources:
+            out.update(led.task_counts(flow_ids))
+        return out
+
+    def _summed(self, method: str) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for _, led in self.sources:
+            for key, n in getattr(led, method)().items():
+                total[key] = total.get(key, 0) + n
+        return total
+
+    def task_pressure(self) -> dict[str, int]:
+        return self._summed("task_pressure")
+
+    def flow_pressure(self) -> dict[str, int]:
+        return self._summed("flow_pressure")
+
+    def supervisors(self, **kw: Any) -> list[Any]:
+        return [s for _, led in self.sources for s in led.supervisors(**kw)]
+
+    def list_flows(self, **kw: Any) -> list[Any]:
+        flows = [f for name, led in self.sources for f in self._note(name, led.list_flows(**kw))]
+        return sorted(flows, key=lambda f: f.created_at, reverse=True)
+
+    def list_tasks(self, **kw: Any) -> list[Any]:
+        tasks = [t for _, led in self.sources for t in led.list_tasks(**kw)]
+        return sorted(tasks, key=lambda t: t.created_at, reverse=True)
+
+    # -- change feed on one counter -------------------------------------------------------
+
+    def last_event_id(self) -> int:
+        for name, led in self.sources:
+            newest = led.last_event_id()
+            if newest != self._cursors[name]:
+                self._cursors[name] = newest
+                self._counter += 1
+        return self._counter
+
+    def events_since(self, after_id: int, limit: int = 10_000) -> list[MergedEvent]:
+        """What is new in any source since this adapter last looked (after_id is ours)."""
+        out: list[MergedEvent] = []
+        for name, led in self.sources:
+            events = led.events_since(self._cursors[name], limit=limit)
+            if events:
+                self._cursors[name] = events[-1].id
+            for ev in events:
+                self._counter += 1
+                out.append(MergedEvent(self._counter, ev.flow_id, ev.task_id, ev.kind, ev.at, name))
+        return out
+
+
+def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> Any:
+    """One URL: that ledger (ours or OpenClaw's). Several: a MultiLedger over all of them."""
+    from .openclaw import open_any
+
+    if isinstance(urls, str):
+        return open_any(urls, **kw)
+    if len(urls) == 1:
+        return open_any(urls[0], **kw)
+    opened: list[tuple[str, Any]] = []
+    try:
+        for url in urls:
+            led = open_any(url, **kw)
+            name = source_name(url, getattr(led, "kind", "ours"), {n for n, _ in opened})
+            opened.append((name, led))
+    except Exception:
+        for _, led in opened:
+            led.close()
+        raise
+    return MultiLedger(opened)
