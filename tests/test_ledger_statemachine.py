@@ -46,7 +46,7 @@ def flow_specs(draw: Any) -> dict[str, Any]:
             "command": ["true"],
             "after": draw(st.lists(st.sampled_from([f"t{j}" for j in range(i)]), unique=True, max_size=2))
             if i else [],
-            "requires_approval": draw(st.booleans().map(lambda b: b and draw(st.booleans()))),
+            "requires_approval": draw(st.booleans()) and draw(st.booleans()),  # one in four
             "retries": draw(st.integers(0, 2)),
             "retry_backoff": draw(st.sampled_from([0, 1, 30])),
         })
