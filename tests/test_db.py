@@ -138,9 +138,10 @@ def test_directory_is_refused(tmp_path: Path) -> None:
         Ledger(str(tmp_path))
 
 
-def test_missing_ledger_without_create(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kwargs", [{"create": False}, {"readonly": True}])
+def test_missing_ledger_is_not_created(tmp_path: Path, kwargs: dict) -> None:
     with pytest.raises(LedgerUnavailable, match="no ledger at"):
-        Ledger(str(tmp_path / "none.db"), create=False)
+        Ledger(str(tmp_path / "none.db"), **kwargs)
     assert not (tmp_path / "none.db").exists()
 
 

@@ -317,6 +317,27 @@ def test_cancel_running_task_is_recorded_by_its_owner(led: Ledger, clock: Manual
     assert led.get_flow(flow_id).status == "cancelled"
 
 
+def test_cancel_running_task_twice_is_one_request(led: Ledger, clock: ManualClock) -> None:
+    _, ids = led.submit(spec({"label": "a"}))
+    run(led)
+    first = led.cancel_task(ids["a"]).cancel_requested_at
+    clock.advance(50)
+    assert led.cancel_task(ids["a"]).cancel_requested_at == first
+    assert kinds(led, ids["a"]).count("cancel_requested") == 1
+
+
+def test_retry_keeps_a_given_approval_and_asks_again_after_a_denial(led: Ledger) -> None:
+    flow_id, ids = led.submit(spec({"label": "ok", "requires_approval": True},
+                                   {"label": "no", "requires_approval": True}))
+    led.approve(ids["ok"])
+    led.deny(ids["no"])
+    task = led.claim("s", "h")
+    led.finish(task.task_id, "failed", supervisor_id="s")
+    assert led.retry(ids["ok"]).status == "queued"
+    assert led.retry(ids["no"]).status == "awaiting_approval"
+    assert led.get_flow(flow_id).status == "waiting"
+
+
 def test_cancel_terminal_task_refused(led: Ledger) -> None:
     _, ids = led.submit(spec({"label": "a"}))
     led.cancel_task(ids["a"])
