@@ -291,6 +291,22 @@ def test_dependents_of_a_failed_task_are_cancelled(led: Ledger) -> None:
     assert flow.status == "failed" and flow.blocked_task_id == ids["a"]
 
 
+@pytest.mark.parametrize("outcomes,flow_status,culprit", [
+    (("blocked", "failed"), "failed", "y"),
+    (("failed", "lost"), "lost", "y"),
+    (("succeeded", "blocked"), "blocked", "y"),
+    (("timed_out", "blocked"), "failed", "x"),
+])
+def test_flow_names_the_task_that_gave_its_status(led: Ledger, outcomes: tuple[str, str], flow_status: str,
+                                                  culprit: str) -> None:
+    flow_id, ids = led.submit(spec({"label": "x"}, {"label": "y"}))
+    for outcome in outcomes:
+        task = led.claim("s", "h")
+        led.finish(task.task_id, outcome, supervisor_id="s")
+    flow = led.get_flow(flow_id)
+    assert flow.status == flow_status and flow.blocked_task_id == ids[culprit]
+
+
 # -- cancel -----------------------------------------------------------------------------
 
 

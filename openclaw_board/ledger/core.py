@@ -189,7 +189,9 @@ class LedgerBase:
             changes[Flow.status] = status
             if status in TERMINAL_FLOW:
                 changes[Flow.ended_at] = max(now, flow.created_at)
-                culprit = next(
+                # The task whose outcome gave the flow its status (a failed flow names its failed
+                # task, not a blocked one that happens to come first).
+                culprit = next((t.task_id for t in latest if t.status in _CAUSES.get(status, ())), None) or next(
                     (t.task_id for t in latest if t.status not in ("succeeded", "cancelled")), None
                 )
                 changes[Flow.blocked_task_id] = culprit if status != "succeeded" else None
@@ -248,6 +250,10 @@ class _NotifyingAtomic:
                 self.inner.__exit__(type(err), err, err.__traceback__)
                 raise
         return self.inner.__exit__(exc_type, exc, tb)
+
+
+# Flow status -> the task statuses that cause it (derive_flow_status).
+_CAUSES: dict[str, tuple[str, ...]] = {"lost": ("lost",), "failed": ("failed", "timed_out"), "blocked": ("blocked",)}
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
