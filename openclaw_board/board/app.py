@@ -27,6 +27,8 @@ from .flowlist import FlowList
 from .header import BoardHeader
 from .inspector import InspectorScreen
 from .palette import theme_variable_defaults
+from .replay_screen import ReplayScreen
+from .replay_steps import Replayed
 from .rows import SORTS
 from .service import ActionDone, Inspected, Loaded, Service, Trouble, sqlite_path
 from .views import Board, Row, ViewSpec
@@ -59,6 +61,8 @@ class BoardApp(App[int]):
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("m", "more", "More", show=False),
+        Binding("t", "time_travel", "Time travel", show=False),
+        Binding("ctrl+s", "save_screenshot", "Screenshot", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         *[Binding(k, f"status_filter('{v}')", v.capitalize(), show=False) for k, v in STATUS_KEYS.items()],
     ]
@@ -75,13 +79,15 @@ class BoardApp(App[int]):
         title: str | None = None,
         supervisor_factory: Callable[[], Any] | None = None,
         page_size: int = 200,
+        at: int | None = None,
     ) -> None:
         super().__init__()
         self.url = url
         self.clock: Clock = clock or system_clock
         self.live = live
         self.supervise = supervise
-        self.readonly = readonly
+        self.at = at  # time travel: the board as it was at this moment (read-only)
+        self.readonly = readonly or at is not None
         self.theme_name = theme
         # The ledger's URL, never with its password; side by side, every ledger's.
         urls = (url,) if isinstance(url, str) else url
@@ -123,7 +129,13 @@ class BoardApp(App[int]):
         flt.cursor_blink = self.live
         self.query_one(FlowList).focus()
         poll = (2.0 if sqlite_path(self.url) else 0.5) if self.live else None
-        self.service = Service(self.url, self._deliver, clock=self.clock, poll_s=poll)
+        if self.at is not None:
+            from .snapshot_ledger import past_service
+
+            poll = None  # a past moment never changes
+            self.service = past_service(self.at)(self.url, self._deliver, clock=self.clock, poll_s=None)
+        else:
+            self.service = Service(self.url, self._deliver, clock=self.clock, poll_s=poll)
         self.service.start()
         self._request_load()
         if self.live:
@@ -136,6 +148,15 @@ class BoardApp(App[int]):
             self.query_one(BoardHeader).starting = True
             self.run_worker(self._start_supervisor, thread=True, group="supervisor", exit_on_error=False)
         self._draw_columns()
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _theme_chosen(self, theme: Any) -> None:
+        from .themes import remember_theme
+
+        try:
+            remember_theme(theme.name)
+        except OSError as exc:
+            self.notify(f"could not remember the theme: {exc}", severity="warning")
 
     def _apply_theme(self) -> None:
         from .themes import ThemeError, choose_theme, load_themes, register_themes
@@ -191,6 +212,10 @@ class BoardApp(App[int]):
             screen = self.screen
             if isinstance(screen, InspectorScreen) and screen.ref == p.ref:
                 screen.show(p.data, p.error)
+        elif isinstance(p, Replayed):
+            screen = self.screen
+            if isinstance(screen, ReplayScreen) and screen.flow_id == p.flow_id:
+                screen.show(p)
 
     def _show_board(self, board: Board) -> None:
         self.board = board
@@ -291,8 +316,8 @@ class BoardApp(App[int]):
             if self.readonly or not (on_board or in_inspector):
                 return False
             return act.applies(action, self.target())
-        if action in ("inspect", "logs"):
-            if not on_board:
+        if action in ("inspect", "logs", "time_travel"):
+            if not on_board or (action == "logs" and self.at is not None):
                 return False
             row = self.selected
             if action == "logs":
@@ -346,6 +371,9 @@ class BoardApp(App[int]):
     def action_inspect(self) -> None:
         row = self.selected
         if row is None:
+            return
+        if self.at is not None and row.kind != "more":
+            self.action_time_travel()  # the inspector shows today; in the past, replay the flow
             return
         if row.kind == "more":
             self.action_more()
@@ -416,7 +444,11 @@ class BoardApp(App[int]):
             bits.append(f"filter “{self.spec.text[:30]}”")
         if self.spec.sort != "status":
             bits.append(f"sort {self.spec.sort}")
-        if self.readonly:
+        if self.at is not None:
+            from ..ledger.clock import iso
+
+            bits.append(f"as of {iso(self.at)}")
+        elif self.readonly:
             bits.append("read-only")
         header = self.query_one(BoardHeader)
         header.view_note = " · ".join(bits)
@@ -433,6 +465,26 @@ class BoardApp(App[int]):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._draw_columns)
+
+    def action_time_travel(self) -> None:
+        """Replay the selected flow event by event (from the board's moment when it has one)."""
+        row = self.selected
+        if row is not None and row.flow is not None and self.service is not None:
+            from .replay_steps import history_request
+
+            self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
+            self.service.submit("call", history_request(row.flow.flow_id, self._deliver))
+
+    def action_save_screenshot(self) -> None:
+        from .capture import save_screen_of
+
+        save_screen_of(self)
+
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's own screenshot command saves elsewhere; ours (ctrl+s) replaces it."""
+        for command in super().get_system_commands(screen):
+            if command.title.lower() != "screenshot":
+                yield command
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

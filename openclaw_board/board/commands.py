@@ -27,6 +27,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Show blocked flows", "status_filter('blocked')", "blocked flows and tasks"),
     ("Change the sort order", "sort", "status, updated, created, goal"),
     ("Show more older flows", "more", "200 more finished flows"),
+    ("Time travel: replay the selected flow", "time_travel", "step through its events, as it was then"),
+    ("Save a screenshot of the screen", "save_screenshot", "an SVG in <state dir>/screenshots"),
     ("Help: every key", "help", "the key reference"),
     ("Quit the board", "quit_board", "running tasks keep running, detached"),
 ]

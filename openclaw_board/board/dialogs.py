@@ -24,6 +24,8 @@ KEYS: list[tuple[str, str]] = [
     ("1 2 3 4", "show all / active / issues / blocked"),
     ("s", "sort: status, updated, created, goal"),
     ("m", "show more older finished flows"),
+    ("t", "time travel: replay the flow event by event"),
+    ("ctrl+s", "save a screenshot (SVG) in <state dir>/screenshots"),
     ("Esc", "clear the filter; close a screen"),
     ("ctrl+p", "command palette (every action by name)"),
     ("?", "this help"),
@@ -33,6 +35,11 @@ KEYS: list[tuple[str, str]] = [
     ("1 2 3 4", "tabs: details, events, attempts, log"),
     ("p", "pause / follow the log"),
     ("/  n  N", "search the log, next, previous match"),
+    ("", ""),
+    ("In time travel", ""),
+    ("← →  h l", "the previous / next event"),
+    ("g G  Home End", "the first / last event"),
+    ("PgUp PgDn", "ten events back / forward"),
 ]
 
 

@@ -48,9 +48,17 @@ def state_at(ledger: Any, at: int, flow_id: str | None = None) -> Snapshot:
         flow_q = flow_q.where(m.Flow.flow_id == flow_id)
         task_q = task_q.where(m.Task.flow == flow_id)
         event_q = event_q.where(m.Event.flow_id == flow_id)
-    flows = {f.flow_id: copy.copy(f) for f in flow_q}
-    tasks = {t.task_id: copy.copy(t) for t in task_q.order_by(m.Task.created_at, m.Task.attempt)}
-    events = list(event_q.order_by(m.Event.id))
+    return rebuild(list(flow_q), list(task_q.order_by(m.Task.created_at, m.Task.attempt)),
+                   list(event_q.order_by(m.Event.id)), at)
+
+
+def rebuild(flow_rows: list[Any], task_rows: list[Any], events: list[Any], at: int) -> Snapshot:
+    """The fold behind `state_at`, on rows already read: copies of the rows created by `at`,
+    put back to their state after `events` (oldest first). The rows given are not changed,
+    so a replay can call this again and again on one read (board/replay_screen.py)."""
+    flows = {f.flow_id: copy.copy(f) for f in flow_rows if f.created_at <= at}
+    tasks = {t.task_id: copy.copy(t) for t in task_rows if t.created_at <= at}
+    events = [ev for ev in events if ev.at <= at]
 
     for task in tasks.values():
         _reset_task(task, at)
