@@ -162,7 +162,7 @@ def _one(kind: str, backend: str, writers: int, n: int) -> float:
 
 
 def run(quick: bool, runs: int) -> list[Row]:
-    n = 200 if quick else 2000
+    n = 100 if quick else 1000
     rows = []
     reason = pg_reason()
     for backend in ("sqlite", "postgresql"):
