@@ -12,7 +12,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import peewee as pw
 
@@ -181,7 +181,11 @@ class LedgerBase:
         """Store the flow status derived from its latest attempts; log it when it moves."""
         Flow = self.m.Flow
         flow = Flow.get_by_id(flow_id)
-        latest = self.latest_attempts(flow_id)
+        Task = self.m.Task
+        # (task_id, status) pairs only, in latest_attempts' order: a flow may have many tasks.
+        latest = [_Latest(*row) for row in Task.select(Task.task_id, Task.status)
+                  .where((Task.flow == flow_id) & (Task.is_latest == True))  # noqa: E712
+                  .order_by(Task.created_at, Task.label).tuples()]
         status = derive_flow_status((t.status for t in latest), flow.cancel_requested_at is not None)
         now = self.now()
         changes: dict[Any, Any] = {Flow.updated_at: max(now, flow.created_at), Flow.revision: flow.revision + 1}
@@ -214,6 +218,11 @@ class LedgerBase:
     @staticmethod
     def env_of(task: Any) -> dict[str, str]:
         return json.loads(task.env_json) if task.env_json else {}
+
+
+class _Latest(NamedTuple):
+    task_id: str
+    status: str
 
 
 class _NotifyingAtomic:
