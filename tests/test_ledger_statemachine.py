@@ -353,7 +353,7 @@ def _run(make_url: Callable[[], tuple[str, Callable[[], None]]], examples: int, 
 
 @pytest.mark.slow
 def test_ledger_state_machine_sqlite() -> None:
-    _run(_sqlite_urls, examples=40, steps=35)
+    _run(_sqlite_urls, examples=30, steps=30)
 
 
 @pytest.mark.slow
@@ -363,4 +363,4 @@ def test_ledger_state_machine_postgres() -> None:
         pytest.skip(PG_SKIP_REASON)
     # Not shrunk: each example makes a schema, so shrinking a failure could take minutes;
     # the failing steps are printed as found.
-    _run(_pg_urls, examples=15, steps=30, shrink=False)
+    _run(_pg_urls, examples=10, steps=30, shrink=False)
