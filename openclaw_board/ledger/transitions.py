@@ -270,10 +270,14 @@ class Transitions(LedgerBase):
             if generation is None and sup is not None:
                 generation = sup.generation
             done: dict[str, dict[str, str]] = {}
+            self.claim_contended = False
+            busy: set[str] = set()  # flows another writer holds: skip all their candidates at once
             for row in list(query.tuples()):
                 task = _Candidate(*row)
                 if not self.is_sqlite:
-                    task = self._hold_candidate(task)
+                    if task.flow_id in busy:
+                        continue
+                    task = self._hold_candidate(task, busy)
                     if task is None:
                         continue
                 after = self.after_of(task)
@@ -302,12 +306,17 @@ class Transitions(LedgerBase):
                 return Task.get_by_id(task.task_id)
         return None
 
-    def _hold_candidate(self, candidate: Any) -> Any | None:
+    def _hold_candidate(self, candidate: Any, busy: set[str] | None = None) -> Any | None:
         """PostgreSQL: lock the candidate's flow and re-read it; None when it is no longer claimable.
 
         A flow another writer holds is skipped, not waited for, so that claims never queue up.
+        Then `claim_contended` is set: a claim that found nothing may have missed work held by
+        others for a moment (a supervisor then looks again soon instead of going idle).
         """
         if not self._lock_flow(candidate.flow_id, skip_locked=True):
+            self.claim_contended = True
+            if busy is not None:
+                busy.add(candidate.flow_id)
             return None
         task = self.m.Task.get_by_id(candidate.task_id)
         if not task.is_latest or task.status != T.QUEUED:

@@ -70,6 +70,7 @@ TAIL_EVERY_S = 2.0
 TAIL_BYTES = 4096  # the latest output kept in task.log_tail, for boards on other hosts (ledger cap: 16 KiB)
 IDLE_POLL_S = 1.0  # when notifications work and nothing runs
 MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
+CONTENDED_RETRY_S = 0.02  # a claim found work only held by other claimers: look again this soon
 STOP_ESCALATE_S = 5.0  # past kill_grace_s plus this, we kill the group ourselves
 
 
@@ -102,6 +103,7 @@ class Supervisor:
         self.generation: int | None = None
         self.listener: ChangeListener | None = None
         self._cancel_due = False
+        self._contended = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
         self.state = state or state_dir()
         self.runs_root = self.state / "runs"
@@ -225,6 +227,8 @@ class Supervisor:
                 continue
             idle = not self.runs and self.listener is not None and self.listener.listening
             timeout = self.idle_poll_s if idle and claimed_none else self.poll_interval_s
+            if self._contended and len(self.runs) < self.concurrency:
+                timeout = CONTENDED_RETRY_S
             # Heartbeats and lease checks keep their own pace, however long the poll interval.
             self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
         return 0
@@ -269,11 +273,14 @@ class Supervisor:
     def _fill(self) -> bool:
         """Claim until the limits are reached. True when the ledger had nothing for us."""
         assert self.ledger is not None and self.supervisor_id is not None
+        self._contended = False
         while not self._stop.is_set() and len(self.runs) < self.concurrency:
             task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
                                      generation=self.generation)
             if task is None:
-                return True
+                # Nothing for us, or only work other claimers held that instant: then look again soon.
+                self._contended = bool(getattr(self.ledger, "claim_contended", False))
+                return not self._contended
             self._launch(task)
         return False
 
