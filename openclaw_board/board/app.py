@@ -148,11 +148,16 @@ class BoardApp(App[int]):
             self.query_one(BoardHeader).starting = True
             self.run_worker(self._start_supervisor, thread=True, group="supervisor", exit_on_error=False)
         self._draw_columns()
+        self._theme_at_start: str | None = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
 
     def _theme_chosen(self, theme: Any) -> None:
+        """The operator picked a theme (palette): remember it. Starting with one is not a pick."""
         from .themes import remember_theme
 
+        if theme.name == self._theme_at_start:
+            return
+        self._theme_at_start = None  # from now on every pick counts, even going back
         try:
             remember_theme(theme.name)
         except OSError as exc:
@@ -441,7 +446,9 @@ class BoardApp(App[int]):
         if self.spec.status != "all":
             bits.append(f"showing {self.spec.status}")
         if self.spec.text:
-            bits.append(f"filter “{self.spec.text[:30]}”")
+            text = self.spec.text
+            # `screenshot --flow` filters on a whole flow id: name the flow, not a 36-character filter
+            bits.append(f"flow {text[:8]}" if text in self.spec.expanded else f"filter “{text[:30]}”")
         if self.spec.sort != "status":
             bits.append(f"sort {self.spec.sort}")
         if self.at is not None:

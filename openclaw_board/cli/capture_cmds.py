@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from .app import app, err, fail, ledger_url, open_ledger, out
+from .app import app, err, fail, ledger_url, open_ledger
 from .board_cmds import _check_theme, _size
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -73,7 +73,8 @@ def screenshot(
         write_picture(svg, output)
     except PictureError as exc:
         fail(str(exc))
-    out.print(f"screenshot: {output}" + (f" (as of {iso(moment)})" if moment is not None else ""))
+    # Plain write: a long path must not be wrapped into two lines by the console.
+    sys.stdout.write(f"screenshot: {output}" + (f" (as of {iso(moment)})" if moment is not None else "") + "\n")
 
 
 def is_loopback(host: str) -> bool:
