@@ -9,7 +9,9 @@
 Modules: `core` (the loop), `recovery` (re-attaching orphaned runs), `wrapper` (the
 per-task process that keeps output and exit code on disk), `runs` (starting a wrapper,
 reading its files), `outcome` (exit file -> status), `logs` (reading/following a task's
-capped log), `procs` (pid + start-time identity, signals), `journal` (supervisor.log).
+capped log, and `read_log_anywhere`: the local file, or the ledger's tail of a run on
+another host), `procs` (pid + start-time identity, signals), `journal` (supervisor.log),
+`ownership` (several hosts: lease expiry of other hosts' supervisors, fencing).
 This package imports the ledger, never the board or the CLI.
 """
 
