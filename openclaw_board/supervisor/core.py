@@ -57,21 +57,17 @@ from .runs import (
     DEFAULT_TAIL_CAP,
     Run,
     child_identity,
-    clean_tail,
-    control_changed,
     start_wrapper,
     write_spec,
 )
+from .watching import check_cancels, report
 
 HEARTBEAT_S = 1.0
 CANCEL_POLL_S = 0.25
 RECOVER_EVERY_S = 5.0
-TAIL_EVERY_S = 2.0
-TAIL_BYTES = 4096  # the latest output kept in task.log_tail, for boards on other hosts (ledger cap: 16 KiB)
 IDLE_POLL_S = 1.0  # when notifications work and nothing runs
 MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
 CONTENDED_RETRY_S = 0.02  # a claim found work only held by other claimers: look again this soon
-STOP_ESCALATE_S = 5.0  # past kill_grace_s plus this, we kill the group ourselves
 
 
 def default_host() -> str:
@@ -322,27 +318,7 @@ class Supervisor:
     # -- watching ------------------------------------------------------------------------
 
     def _check_cancels(self) -> None:
-        assert self.ledger is not None and self.supervisor_id is not None
-        for task in self.ledger.cancel_requests(self.supervisor_id):
-            run = self.runs.get(task.task_id)
-            if run is None:
-                continue
-            now = time.monotonic()
-            if run.stop_sent_at is None:
-                run.stop_sent_at = now
-                if run.orphan is not None:
-                    procs.signal_group(run.orphan[0], run.orphan[1], procs.TERM)
-                else:
-                    procs.signal_pid(run.pid, run.start, procs.TERM)  # the wrapper stops the group
-                self.journal(f"task {task.task_id[:8]}: cancel requested, stopping it")
-            elif not run.killed and now - run.stop_sent_at > self.kill_grace_s + (
-                    0 if run.orphan else STOP_ESCALATE_S):
-                # The wrapper did not manage (or is gone): kill the command's group ourselves.
-                child = run.orphan or child_identity(run.run_dir)
-                if child:
-                    procs.signal_group(child[0], child[1], procs.KILL)
-                run.killed = True
-                self.journal(f"task {task.task_id[:8]}: still running after the grace period, killed")
+        check_cancels(self)
 
     def _check_runs(self) -> None:
         for task_id in list(self.runs):
@@ -389,31 +365,7 @@ class Supervisor:
         self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
 
     def _report(self, run: Run, final: dict[str, str] | None = None) -> None:
-        """Progress and summary when they changed; the log tail at most every TAIL_EVERY_S."""
-        assert self.ledger is not None
-        kv = final if final is not None else control_changed(run)
-        now = time.monotonic()
-        progress = summary = log_tail = None
-        if kv is not None:
-            try:
-                value = float(kv["progress"]) if kv.get("progress") else None
-            except ValueError:
-                value = None
-            if value is not None and value != run.progress:
-                progress = run.progress = value
-            text = kv.get("summary") or None
-            if text is not None and text != run.summary:
-                summary = run.summary = text
-            written = int(kv["bytes"]) if (kv.get("bytes") or "").isdigit() else 0
-            if written != run.tail_bytes and (final is not None or now - run.tail_at >= TAIL_EVERY_S):
-                from .logs import read_tail
-
-                log_tail = clean_tail(read_tail(run.run_dir, TAIL_BYTES), cut=written > TAIL_BYTES)
-                run.tail_bytes, run.tail_at = written, now
-        if progress is None and summary is None and log_tail is None:
-            return
-        self.ledger.report_progress(run.task_id, self.supervisor_id, progress=progress, summary=summary,
-                                    log_tail=log_tail)
+        report(self, run, final)
 
     def finish_from_exit(self, run: Run, kv: dict[str, str]) -> None:
         assert self.ledger is not None
