@@ -136,9 +136,10 @@ def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: S
         progress = task.progress if task.status == "running" else None
         detail = task_detail(task, now, with_pct=not c.bar)
     color = Style(color=status_color(colors, status))
-    name = Text(lead, style=dim, no_wrap=True, end="")
+    name = Text(no_wrap=True, end="")
+    name.append(lead, style=dim)  # the tree lines are furniture; the name is what matters
     name.append(glyph(status) + " ", style=color + Style(bold=True))
-    name.append(name_txt)
+    name.append(name_txt, style=Style(bold=row.kind == "flow"))
     name.truncate(c.name, overflow="ellipsis", pad=True)
     out = Text(no_wrap=True, end="")
     out.append_text(name)

@@ -134,10 +134,21 @@ class FlowList(ScrollView, can_focus=True):
             self._style_key = key
             self._style_cache = (
                 self.rich_style,
-                self.get_component_rich_style("flowlist--dim", partial=True),
-                self.get_component_rich_style("flowlist--cursor", partial=True),
+                # Not partial: a muted colour is the foreground at part opacity, and only the
+                # full style blends it over the background (partial gave white on light themes).
+                self._without_background(self.get_component_rich_style("flowlist--dim", partial=False)),
+                self._background_only(self.get_component_rich_style("flowlist--cursor", partial=False)),
             )
         return self._style_cache
+
+    @staticmethod
+    def _without_background(style: Style) -> Style:
+        return Style(color=style.color, bold=style.bold, italic=style.italic, dim=style.dim)
+
+    @staticmethod
+    def _background_only(style: Style) -> Style:
+        """The cursor: its blended background and weight; each cell keeps its own colour."""
+        return Style(bgcolor=style.bgcolor, bold=style.bold)
 
     @property
     def has_focus_within(self) -> bool:
