@@ -40,6 +40,10 @@ def test_read_commands_and_refused_action_on_an_openclaw_ledger(home: Path, tmp_
     some = tasks["tasks"][0]["task_id"]
     shown = cli(home, "--db", url, "tasks", "show", some, "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["task_id"] == some
+    # OpenClaw's own columns ride along under "openclaw"; our shape's keys stay as they are.
+    assert {"delivery_status", "notify_policy", "owner_key"} <= set(json.loads(shown.stdout)["openclaw"])
+    human = cli(home, "--db", url, "tasks", "show", some)
+    assert "Delivery status" in human.stdout and "Notify policy" in human.stdout
 
     # No `openclaw` executable on PATH: refused, naming the command to run, nothing written.
     refused = cli(home, "--db", url, "tasks", "cancel", some, path_env="/nonexistent")

@@ -16,6 +16,12 @@ def _attempt(t: Any) -> dict[str, Any]:
     }
 
 
+def _extras(row: Any) -> dict[str, Any]:
+    """An OpenClaw record's own columns (delivery status, notify policy...): every field."""
+    extra = getattr(row, "extra_fields", None)
+    return extra() if extra is not None else {}
+
+
 def _events(rows: list[Any]) -> list[dict[str, Any]]:
     out = []
     for e in rows:
@@ -33,6 +39,7 @@ def task_details(ledger: Ledger, ref: str) -> dict[str, Any]:
         "retries": task.retries, "after": ledger.after_of(task), "run_dir": task.run_dir,
         "requires_approval": bool(task.requires_approval),
     })
+    fields.update(_extras(task))
     flow = ledger.get_flow(task.flow_id)
     return {
         "fields": fields,
@@ -51,6 +58,7 @@ def flow_details(ledger: Ledger, ref: str) -> dict[str, Any]:
     fields = flow_dict(flow, counts)
     fields["spec_source"] = flow.spec_source
     fields["blocked_task_id"] = flow.blocked_task_id
+    fields.update(_extras(flow))
     return {
         "fields": fields,
         "attempts": [_attempt(t) for t in ledger.flow_attempts(flow.flow_id)],

@@ -42,6 +42,13 @@ def task_event(event: Any) -> dict[str, Any]:
     return {key: full[key] for key in ("at", "kind", "from", "to", "detail", "actor")}
 
 
+def extras(row: Any) -> dict[str, Any]:
+    """An OpenClaw record's own columns (delivery status, notify policy...) under "openclaw";
+    nothing for our own rows, whose shape DESIGN.md fixes."""
+    extra = getattr(row, "extra_fields", None)
+    return {"openclaw": extra()} if extra is not None else {}
+
+
 def say(line: str) -> None:
     """One literal line of human output; a narrow terminal may wrap it, Rich must not split it."""
     out.print(render.plain(line), soft_wrap=True)
@@ -119,7 +126,7 @@ def flows_show(flow: str = typer.Argument(..., metavar="FLOW", help="Flow id or 
         row = ledger.get_flow(flow)
         tasks = ledger.flow_attempts(row.flow_id)
         if as_json:
-            print_json(flow_json(ledger, row) | {"tasks": [task_dict(t) for t in tasks]})
+            print_json(flow_json(ledger, row) | extras(row) | {"tasks": [task_dict(t) for t in tasks]})
             return
         counts = ledger.task_counts([row.flow_id]).get(row.flow_id, {})
         out.print(render.flow_detail(row, counts, tasks, ledger.now(), width=out.width))
@@ -187,7 +194,7 @@ def tasks_show(task: str = typer.Argument(..., metavar="TASK", help="Task id or 
         row = ledger.get_task(task)
         events = ledger.task_events(row.task_id)
         if as_json:
-            print_json(task_dict(row) | {"events": [task_event(e) for e in events]})
+            print_json(task_dict(row) | extras(row) | {"events": [task_event(e) for e in events]})
             return
         out.print(render.task_detail(row, ledger.command_of(row), ledger.after_of(row), events, ledger.now(),
                                      width=out.width))

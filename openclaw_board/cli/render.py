@@ -222,6 +222,7 @@ def flow_detail(flow: Any, counts: dict[str, int], tasks: list[Any], now: int, w
         fields.append(("Cancel requested", plain(when_and_age(flow.cancel_requested_at, now))))
     if flow.spec_source:
         fields.append(("Spec", plain(flow.spec_source)))
+    fields += _extra_fields(flow)
     title = Text(f"Attempts ({len(tasks)}, oldest first)", style="bold")
     return Group(_fields(fields), Text(""), title, tasks_table(tasks, now, show_flow=False, width=width))
 
@@ -253,8 +254,18 @@ def task_detail(task: Any, command: list[str] | str, after: list[str], events: l
                                       f"supervisor {short(task.supervisor_id) or '-'}")))
     if task.run_dir:
         fields.append(("Run dir", plain(task.run_dir)))
+    fields += _extra_fields(task)
     title = Text(f"Events ({len(events)})", style="bold")
     return Group(_fields(fields), Text(""), title, events_table(events, width))
+
+
+def _extra_fields(row: Any) -> list[tuple[str, RenderableType]]:
+    """An OpenClaw record's own columns (delivery, notify policy...), those that are set."""
+    extra = getattr(row, "extra_fields", None)
+    if extra is None:
+        return []
+    return [(name.replace("_", " ").capitalize(), plain(value)) for name, value in extra().items()
+            if value not in (None, "", False)]
 
 
 def _progress(task: Any) -> str | None:

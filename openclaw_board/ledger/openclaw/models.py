@@ -16,6 +16,8 @@ from typing import Any
 
 import peewee as pw
 
+from ..clock import iso
+
 INT, TEXT = "int", "text"
 
 # Every column LEDGER.md lists, with its type. Columns not here (a newer release) are ignored.
@@ -145,6 +147,19 @@ class TaskRow:
     source: str = "openclaw"
     external_answer: str | None = None  # what `openclaw ...` answered, after an action
 
+    def extra_fields(self) -> dict[str, Any]:
+        """OpenClaw's own columns that our task shape has no place for, for `show` views."""
+        return {
+            "delivery_status": self.delivery_status, "notify_policy": self.notify_policy,
+            "terminal_outcome": self.terminal_outcome, "raw_status": self.raw_status,
+            "owner_key": self.owner_key, "scope_kind": self.scope_kind, "task_kind": self.task_kind,
+            "run_id": self.run_id, "agent_id": self.agent_id,
+            "requester_session_key": self.requester_session_key,
+            "child_session_key": self.child_session_key, "tool_use_count": self.tool_use_count,
+            "last_tool_name": self.last_tool_name, "cleanup_after": iso(self.cleanup_after),
+            "last_notified_event_at": iso(self.last_notified_event_at),
+        }
+
 
 @dataclass
 class FlowRow:
@@ -176,6 +191,15 @@ class FlowRow:
     requester_origin_json: str | None = None
     source: str = "openclaw"
     external_answer: str | None = None
+
+    def extra_fields(self) -> dict[str, Any]:
+        """OpenClaw's own flow columns that our flow shape has no place for."""
+        return {
+            "notify_policy": self.notify_policy, "shape": self.shape, "sync_mode": self.sync_mode,
+            "owner_key": self.owner_key, "controller_id": self.controller_id,
+            "current_step": self.current_step, "blocked_summary": self.blocked_summary,
+            "standalone": self.standalone,
+        }
 
 
 @dataclass
