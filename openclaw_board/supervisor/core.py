@@ -183,10 +183,16 @@ class Supervisor:
         next_leases = time.monotonic() + min(self.lease_check_s, 1.0)
         beat_s = min(HEARTBEAT_S, self.lease_ms / 4000)  # several heartbeats per lease
         failures = 0
+        said_at = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             claimed_none = False
             try:
+                if failures:
+                    # Back from an outage, every heartbeat looks old: give the others their own
+                    # longest back-off plus one lease from now to come back before we judge theirs
+                    # (else the first one back would expire every live host).
+                    next_leases = max(next_leases, now + MAX_BACKOFF_S + self.lease_ms / 1000)
                 if now >= next_beat:
                     self._heartbeat()
                     next_beat = now + beat_s
@@ -213,13 +219,17 @@ class Supervisor:
                 # A transaction cut short rolled back; what it did not record is redone next turn
                 # (recovery re-reads our own running tasks every RECOVER_EVERY_S).
                 failures += 1
-                if failures == 1 or failures % 20 == 0:
+                if failures == 1 or now - said_at >= 10:
+                    said_at = now
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                    self.journal(f"ledger error, retrying: {first}")
+                    self.journal(f"ledger error ({type(exc).__name__}), retrying: {first}"
+                                 + (f" [{failures} failed attempts]" if failures > 1 else ""))
                 if isinstance(exc, (pw.OperationalError, pw.InterfaceError)) and self.ledger is not None:
                     self.ledger.reset_connection()
                 next_beat = min(next_beat, now + 0.5)
-                self._wait(min(MAX_BACKOFF_S, self.poll_interval_s * 2 ** min(failures, 6)))
+                # Only a stop request cuts the back-off short: an exited run's pidfd stays readable
+                # until the ledger hears of it, and would make this a busy loop.
+                self._wait(min(MAX_BACKOFF_S, self.poll_interval_s * 2 ** min(failures, 6)), quiet=True)
                 continue
             idle = not self.runs and self.listener is not None and self.listener.listening
             timeout = self.idle_poll_s if idle and claimed_none else self.poll_interval_s
@@ -229,9 +239,9 @@ class Supervisor:
             self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
         return 0
 
-    def _wait(self, timeout: float) -> None:
-        fds = [self._wake_r] + [r.watch_fd for r in self.runs.values() if r.watch_fd is not None]
-        listen_fd = self.listener.fileno() if self.listener is not None else None
+    def _wait(self, timeout: float, quiet: bool = False) -> None:
+        fds = [self._wake_r] + ([] if quiet else [r.watch_fd for r in self.runs.values() if r.watch_fd is not None])
+        listen_fd = self.listener.fileno() if self.listener is not None and not quiet else None
         if listen_fd is not None:
             fds.append(listen_fd)
         try:
