@@ -184,14 +184,17 @@ class Supervisor:
         beat_s = min(HEARTBEAT_S, self.lease_ms / 4000)  # several heartbeats per lease
         failures = 0
         said_at = 0.0
+        last_turn = time.time()  # wall clock: it also counts time spent suspended or stopped
         while not self._stop.is_set():
             now = time.monotonic()
             claimed_none = False
+            stalled = time.time() - last_turn > self.lease_ms / 2000
+            last_turn = time.time()
             try:
-                if failures:
-                    # Back from an outage, every heartbeat looks old: give the others their own
-                    # longest back-off plus one lease from now to come back before we judge theirs
-                    # (else the first one back would expire every live host).
+                if failures or stalled:
+                    # Back from an outage (or a stall of our own: suspended, stopped), every heartbeat
+                    # looks old: give the others their own longest back-off plus one lease from now to
+                    # come back before we judge theirs (else the first one back would expire them all).
                     next_leases = max(next_leases, now + MAX_BACKOFF_S + self.lease_ms / 1000)
                 if now >= next_beat:
                     self._heartbeat()
