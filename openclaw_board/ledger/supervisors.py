@@ -12,13 +12,13 @@ from typing import Any
 from .core import new_id
 from .errors import IllegalTransition
 from .notify import SUPERVISOR
+from .runs import Runs
 from .states import TaskStatus as T
-from .transitions import Transitions
 
 DEFAULT_LEASE_MS = 15_000
 
 
-class Supervisors(Transitions):
+class Supervisors(Runs):
     def register_supervisor(
         self, host: str, pid: int, pid_start: int | None, *, concurrency: int = 1,
         mode: str = "standalone", lease_ms: int = DEFAULT_LEASE_MS,
@@ -154,7 +154,7 @@ class Supervisors(Transitions):
         while the owner heartbeats: the row is changed only if its heartbeat is still older
         than its lease when the update runs (a heartbeat committed just before wins), and
         a declared-dead supervisor's heartbeat returns False and its writes are refused
-        (fencing, see Transitions._check_fence). A host with a live supervisor of its own is
+        (fencing, see Runs._check_fence). A host with a live supervisor of its own is
         left alone: there, process-based recovery decides (a live process is never lost).
         Returns [(supervisor row, [task ids marked lost])] for what it expired."""
         S, Task = self.m.Supervisor, self.m.Task
