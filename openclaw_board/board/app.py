@@ -19,7 +19,8 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from ..ledger.clock import Clock, system_clock
-from ..ledger.db import redact
+from ..ledger.db import is_postgres, redact
+from ..ledger.notify import ChangeWatcher
 from . import actions as act
 from .commands import BoardCommands
 from .dialogs import ConfirmScreen, HelpScreen
@@ -98,7 +99,7 @@ class BoardApp(App[int]):
         self.spec = ViewSpec(terminal_limit=page_size)
         self.board: Board | None = None
         self.service: Service | None = None
-        self.watch: FileWatch | None = None
+        self.watch: FileWatch | ChangeWatcher | None = None
         self.left_running = 0
         self._posted = 0
         self._handled = 0
@@ -142,6 +143,10 @@ class BoardApp(App[int]):
             path = sqlite_path(self.url)
             if path is not None:
                 self.watch = FileWatch(path, self.service.poke)
+                self.watch.start()
+            elif isinstance(self.url, str) and is_postgres(self.url):
+                # Another host's commit reaches us over LISTEN/NOTIFY; the poll stays as the net.
+                self.watch = ChangeWatcher(self.url, self.service.poke)
                 self.watch.start()
             self.set_interval(1.0, self._tick, name="tick")
         if self.supervise:

@@ -103,7 +103,7 @@ class InspectorScreen(Screen[None]):
         self.query_one("#attempt-list", Static).update(self._attempts(data["attempts"]))
         if self.kind == "task" and data.get("run_dir") != self._run_dir:
             self._run_dir = data.get("run_dir")
-            self.query_one(LogView).show_run(data.get("run_dir"), data.get("log_tail"))
+            self.query_one(LogView).show_run(data.get("run_dir"), data.get("log_tail"), f.get("host"))
         self.app.refresh_bindings()
 
     def _fields(self, f: dict[str, Any]) -> Text:

@@ -103,16 +103,21 @@ class LogView(ScrollView, can_focus=True):
 
     # -- sources ------------------------------------------------------------------------
 
-    def show_run(self, run_dir: str | None, fallback: str | None) -> None:
-        """Follow the log files in `run_dir`; show `fallback` text (the ledger's tail) if none."""
+    def show_run(self, run_dir: str | None, fallback: str | None, host: str | None = None) -> None:
+        """Follow the log files in `run_dir`; show `fallback` text (the ledger's tail) if none:
+        a task that ran on another host has its full log there, and its tail in the ledger."""
         self.run_dir = run_dir
         if log_files(run_dir):
             self.memory = None
             self._start_index()
             if self.live:
                 self.set_interval(0.5, self._start_index, name="log-follow")
+        elif fallback:
+            where = f" on host {host}" if host else ""
+            self.show_text(f"(the latest output, kept in the ledger; the full log is{where} in {run_dir})\n"
+                           + fallback)
         else:
-            self.show_text(fallback or "(no output recorded)")
+            self.show_text("(no output recorded)")
 
     def show_text(self, text: str) -> None:
         self.memory = text.splitlines() or [""]

@@ -260,8 +260,13 @@ def tasks_logs(
             fail(f"task {ref} has no log yet ({row.status})")
         path = logs.log_path(row.run_dir)
         if not path.exists() and not (follow and row.status not in TERMINAL_TASK):
-            elsewhere = row.host and row.host != local_host()
-            fail(f"task {ref} has no log at {path}" + (f": it ran on {row.host}; read it there" if elsewhere else ""))
+            # Ran on another host: its full log is there, its latest output is in the ledger.
+            view = logs.read_log_anywhere(ledger, row, host=local_host())
+            if view.source != "ledger":
+                fail(f"task {ref} has no log at {path}" + (f" ({view.note})" if view.note else ""))
+            err.print(render.plain(f"({view.note})"))
+            emit(view.data)
+            return
         if not follow:
             emit(logs.read_log(row.run_dir))
             return

@@ -59,7 +59,7 @@ class LedgerURL:
 
 
 def parse_url(url: str) -> LedgerURL:
-    if url.startswith(("postgresql://", "postgres://")):
+    if is_postgres(url):
         return LedgerURL("postgresql", None, url)
     if url.startswith("sqlite://"):
         rest = url[len("sqlite://") :]
@@ -72,6 +72,10 @@ def parse_url(url: str) -> LedgerURL:
             f"unknown ledger URL scheme {scheme!r}: use sqlite:///path, a path, or postgresql://..."
         )
     return LedgerURL("sqlite", Path(url).expanduser(), None)
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
 
 
 def redact(url: str) -> str:
