@@ -35,6 +35,10 @@ def supervise(
         [], "--runtime-limit", metavar="RUNTIME=N", help="At most N tasks of this runtime at once (repeatable)."),
     kill_grace: str = typer.Option(
         "5s", "--kill-grace", metavar="DURATION", help="SIGTERM to SIGKILL delay on timeout or cancel."),
+    lease: str = typer.Option(
+        "15s", "--lease", metavar="DURATION",
+        help="How long other hosts wait after this supervisor's last heartbeat before they call "
+        "its runs lost and retry them (several hosts on one PostgreSQL ledger)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not echo the supervisor log to stderr."),
 ) -> None:
     """Claim queued tasks and run them detached; re-attach runs left by a dead supervisor."""
@@ -45,11 +49,17 @@ def supervise(
         grace = parse_duration(kill_grace)
     except ValueError as exc:
         fail(f"--kill-grace: {exc}", 2)
+    try:
+        lease_ms = int(parse_duration(lease) * 1000)
+    except ValueError as exc:
+        fail(f"--lease: {exc}", 2)
+    if lease_ms < 2000:
+        fail("--lease: at least 2s (heartbeats come every second or so)", 2)
     with open_ledger():
         pass  # a bad --db is one `error:` line here, before anything starts
     echo = None if quiet else (lambda line: err.print(line))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
-                     mode="standalone", log=echo)
+                     mode="standalone", log=echo, lease_ms=lease_ms)
     signals: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
