@@ -48,3 +48,19 @@ def task_by_label(url: str, flow_label: str, label: str):
 def flow_by_label(url: str, flow_label: str):
     with Ledger(url) as ledger:
         return next(f for f in ledger.list_flows() if f.label == flow_label)
+
+
+def flow_goals(app: BoardApp) -> set[str]:
+    """The goals of the flows the board lists right now."""
+    from openclaw_board.board.flowlist import FlowList
+
+    return {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
+
+
+async def until(pilot, predicate, what: str, seconds: float = 15.0) -> None:
+    """Let the board run (no key presses) until `predicate()`; fail naming `what`."""
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"the board never showed {what}:\n{screen_text(pilot.app)}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from board_support import screen_text
+from board_support import flow_goals, screen_text, until
 
 from openclaw_board.board import BoardApp
 from openclaw_board.board.flowlist import FlowList
@@ -22,34 +22,21 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _until(pilot, predicate, what: str, seconds: float = 15.0) -> None:
-    """Let the board run (no key presses) until `predicate()`; fail naming `what`."""
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"the board never showed {what}:\n{screen_text(pilot.app)}")
-
-
-def _goals(app) -> set[str]:
-    return {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
-
-
 async def test_a_commit_by_another_process_appears_without_a_key(sqlite_url):
     with Ledger(sqlite_url) as ledger:
         ledger.submit(command_spec("already there", ["true"]))
     app = BoardApp(sqlite_url, title="live", theme="openclaw-dark")
     async with app.run_test(size=(120, 30)) as pilot:
         await app.settled()
-        assert _goals(app) == {"already there"}
+        assert flow_goals(app) == {"already there"}
         proc = subprocess.run(
             [sys.executable, "-m", "openclaw_board", "--db", sqlite_url, "submit", "--goal",
              "submitted elsewhere", "--", "true"],
             capture_output=True, text=True, timeout=60, env=os.environ.copy(),
         )
         assert proc.returncode == 0, proc.stderr
-        await _until(pilot, lambda: "submitted elsewhere" in _goals(app), "the new flow")
-        await _until(pilot, lambda: "2 total" in screen_text(app), "the new pressure line")
+        await until(pilot, lambda: "submitted elsewhere" in flow_goals(app), "the new flow")
+        await until(pilot, lambda: "2 total" in screen_text(app), "the new pressure line")
 
 
 async def test_embedded_supervisor_runs_work_and_quitting_leaves_it_detached(sqlite_url, tmp_path):
@@ -65,8 +52,8 @@ async def test_embedded_supervisor_runs_work_and_quitting_leaves_it_detached(sql
             return next((r.flow.status for r in app.query_one(FlowList).rows
                          if r.kind == "flow" and r.flow.goal == goal), None)
 
-        await _until(pilot, lambda: status("quick") == "succeeded", "quick succeeded")
-        await _until(pilot, lambda: status("slow") == "running", "slow running")
+        await until(pilot, lambda: status("quick") == "succeeded", "quick succeeded")
+        await until(pilot, lambda: status("slow") == "running", "slow running")
         assert "supervisor: embedded" in screen_text(app)
         await pilot.press("q")
     assert marker.exists()
@@ -83,12 +70,12 @@ async def test_a_vanished_ledger_shows_a_banner_and_recovers(sqlite_url, home):
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         banner = app.query_one("#banner")
-        await _until(pilot, lambda: banner.display, "a banner")
+        await until(pilot, lambda: banner.display, "a banner")
         # Usually "ledger file ... is gone"; SQLite may first report the I/O error it met.
         assert str(banner.render()).startswith("⚠ ")
         with Ledger(sqlite_url) as ledger:
             ledger.submit(command_spec("after", ["true"]))
-        await _until(pilot, lambda: not banner.display and _goals(app) == {"after"}, "recovery")
+        await until(pilot, lambda: not banner.display and flow_goals(app) == {"after"}, "recovery")
 
 
 async def test_bad_data_renders_literally(sqlite_url):

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from board_support import screen_text
+from board_support import flow_goals, until
 
 from openclaw_board.board import BoardApp
-from openclaw_board.board.flowlist import FlowList
 from openclaw_board.ledger import Ledger, command_spec
 from openclaw_board.ledger.notify import ChangeWatcher
 
@@ -38,10 +37,4 @@ async def test_a_commit_elsewhere_reaches_the_board_over_listen_notify(pg_url: s
                                "from another host", "--", "true"], capture_output=True, text=True,
                               timeout=60, env={**os.environ, "OPENCLAW_BOARD_HOST": "elsewhere"})
         assert proc.returncode == 0, proc.stderr
-        for _ in range(200):
-            goals = {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
-            if "from another host" in goals:
-                break
-            await pilot.pause(0.05)
-        else:
-            raise AssertionError(f"the board never showed the new flow:\n{screen_text(app)}")
+        await until(pilot, lambda: "from another host" in flow_goals(app), "the new flow")

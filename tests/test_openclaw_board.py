@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from board_support import screen_text
+from board_support import flow_goals, screen_text, until
 from openclaw_fixtures import NOW, standard_ledger
 
 from openclaw_board.board import BoardApp
@@ -21,18 +21,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _goals(app: BoardApp) -> set[str]:
-    return {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
-
-
-async def _until(pilot, predicate, what: str, seconds: float = 15.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"the board never showed {what}:\n{screen_text(pilot.app)}")
-
-
 def _fingerprint(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
 
@@ -42,11 +30,11 @@ async def test_the_gateways_writes_appear_live(tmp_path: Path, home: Path) -> No
     app = BoardApp(std.url, title="openclaw", theme="openclaw-dark", clock=fixed_clock(NOW))
     async with app.run_test(size=(140, 40)) as pilot:
         await app.settled()
-        assert {"Nightly lead enrichment", "Weekly digest", "Refund review"} <= _goals(app)
+        assert {"Nightly lead enrichment", "Weekly digest", "Refund review"} <= flow_goals(app)
         # The gateway, in its own connection, adds a flow with a task: no key press needed.
         flow = std.file.add_flow(goal="Written by the gateway just now", status="running")
         std.file.add_task(parent_flow_id=flow, label="fresh", status="running", started_at=NOW)
-        await _until(pilot, lambda: "Written by the gateway just now" in _goals(app), "the gateway's flow")
+        await until(pilot, lambda: "Written by the gateway just now" in flow_goals(app), "the gateway's flow")
 
 
 async def test_a_full_board_session_writes_nothing_to_the_file(tmp_path: Path, home: Path) -> None:
@@ -82,7 +70,7 @@ async def test_side_by_side_each_row_says_where_it_comes_from(tmp_path: Path, sq
         with Ledger(sqlite_url) as ours:
             ours.submit(command_spec("Submitted while watching", ["true"]))
         std.file.add_flow(goal="Gateway flow while watching", status="queued")
-        await _until(pilot, lambda: {"Submitted while watching", "Gateway flow while watching"} <= _goals(app),
+        await until(pilot, lambda: {"Submitted while watching", "Gateway flow while watching"} <= flow_goals(app),
                      "both new flows")
 
 
