@@ -1,0 +1,119 @@
+"""What the board's keys do to the view: move, open, filter, sort, page, inspect, replay.
+
+A mixin of BoardApp (kept apart so that app.py stays about wiring): it reads and sets
+`self.spec` and asks for a reload; the ledger is only ever touched by the service thread.
+Input handlers decorated with `@on` stay in app.py, where Textual's metaclass finds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from .dialogs import HelpScreen
+from .flowlist import FlowList
+from .inspector import InspectorScreen
+from .replay_screen import ReplayScreen
+from .rows import SORTS
+from .views import ViewSpec
+
+
+class ViewActions:
+    """Key actions that change what the board shows (no ledger writes here)."""
+
+    def action_toggle(self) -> None:
+        row = self.selected
+        if row is None or row.flow is None:
+            return
+        flow_id = row.flow.flow_id
+        opened = row.expanded if row.kind == "flow" else True
+        expanded, collapsed = set(self.spec.expanded), set(self.spec.collapsed)
+        if opened:
+            expanded.discard(flow_id)
+            collapsed.add(flow_id)
+        else:
+            collapsed.discard(flow_id)
+            expanded.add(flow_id)
+        self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
+        if row.kind == "task":
+            self.query_one(FlowList).select_key(f"f:{flow_id}")
+        self._request_load(full=False)
+
+    def _spec(self, **changes: Any) -> ViewSpec:
+        from dataclasses import replace
+
+        return replace(self.spec, **changes)
+
+    def action_inspect(self) -> None:
+        row = self.selected
+        if row is None:
+            return
+        if self.at is not None and row.kind != "more":
+            self.action_time_travel()  # the inspector shows today; in the past, replay the flow
+            return
+        if row.kind == "more":
+            self.action_more()
+            return
+        if row.kind == "task" and row.task is not None:
+            self._open_inspector("task", row.task.task_id, "details")
+        elif row.flow is not None:
+            self._open_inspector("flow", row.flow.flow_id, "details")
+
+    def action_logs(self) -> None:
+        row = self.selected
+        if row is not None and row.kind == "task" and row.task is not None:
+            self._open_inspector("task", row.task.task_id, "log")
+
+    def _open_inspector(self, kind: str, ref: str, tab: str) -> None:
+        assert self.service is not None
+        self.push_screen(InspectorScreen(kind, ref, tab=tab, live=self.live))
+        self.service.submit("inspect", kind, ref)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.spec.text
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one(FlowList).focus()
+        if self.spec.text or self.spec.status != "all":
+            self.spec = self._spec(text="", status="all")
+            self._request_load()
+
+    def action_status_filter(self, status: str) -> None:
+        if status != self.spec.status:
+            self.spec = self._spec(status=status)
+            self._request_load()
+
+    def action_sort(self) -> None:
+        nxt = SORTS[(SORTS.index(self.spec.sort) + 1) % len(SORTS)]
+        self.spec = self._spec(sort=nxt)
+        self._request_load(full=False)
+        self.notify(f"sorted by {nxt}", timeout=2)
+
+    def action_more(self) -> None:
+        self.spec = self._spec(terminal_limit=self.spec.terminal_limit + self.page_size)
+        self._request_load()
+
+    def action_time_travel(self) -> None:
+        """Replay the selected flow event by event (from the board's moment when it has one)."""
+        row = self.selected
+        if row is not None and row.flow is not None and self.service is not None:
+            from .replay_steps import history_request
+
+            self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
+            self.service.submit("call", history_request(row.flow.flow_id, self._deliver))
+
+    def action_save_screenshot(self) -> None:
+        from .capture import save_screen_of
+
+        save_screen_of(self)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.readonly))
