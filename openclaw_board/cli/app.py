@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -81,6 +81,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_json_list(key: str, count: int, items: Iterable[dict[str, Any]]) -> None:
+    """`{"count": N, key: [...]}` written item by item, byte for byte what print_json writes,
+    so that a list of 100,000 rows never sits in memory whole."""
+    write = sys.stdout.write
+    write(f'{{\n  "count": {count},\n  {json.dumps(key)}: [')
+    first = True
+    for item in items:
+        body = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        write(("\n    " if first else ",\n    ") + body)
+        first = False
+    write("]\n}\n" if first else "\n  ]\n}\n")
 
 
 @contextmanager

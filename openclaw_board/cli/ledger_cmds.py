@@ -25,7 +25,7 @@ from ..ledger.durations import parse_duration
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
-from .app import app, err, fail, flows_app, open_ledger, out, print_json, tasks_app
+from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, tasks_app
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -178,10 +178,16 @@ def tasks_list(
     """Tasks, newest first (the latest attempt of each), headed by the task pressure line."""
     check_status(status, TASK_STATUSES, "task")
     with open_ledger() as ledger:
-        tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
         if as_json:
-            print_json({"count": len(tasks), "tasks": [task_dict(t) for t in tasks]})
+            stream = getattr(ledger, "stream_tasks", None)
+            if stream is not None:
+                count, rows = stream(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+            else:  # an OpenClaw ledger is read whole anyway
+                listed = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+                count, rows = len(listed), iter(listed)
+            print_json_list("tasks", count, (task_dict(t) for t in rows))
             return
+        tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
         out.print(render.task_pressure_line(ledger.task_pressure()))
         out.print(render.tasks_table(tasks, ledger.now(), width=out.width) if tasks else "No tasks.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import peewee as pw
@@ -17,6 +18,19 @@ class Queries(Supervisors):
         flow: str | None = None, all_attempts: bool = False, limit: int | None = None,
     ) -> list[Any]:
         """Newest first; the latest attempt of each task unless `all_attempts`."""
+        return list(self._tasks_query(status, runtime, flow, all_attempts, limit))
+
+    def stream_tasks(
+        self, *, status: str | None = None, runtime: str | None = None,
+        flow: str | None = None, all_attempts: bool = False,
+    ) -> tuple[int, Iterator[Any]]:
+        """The same as list_tasks, as (count, rows one at a time): `tasks list --json` over
+        100,000 tasks should not hold them all in memory."""
+        query = self._tasks_query(status, runtime, flow, all_attempts, None)
+        return query.count(), query.iterator()
+
+    def _tasks_query(self, status: str | None, runtime: str | None, flow: str | None,
+                     all_attempts: bool, limit: int | None) -> Any:
         Task = self.m.Task
         query = Task.select()
         if not all_attempts:
@@ -30,7 +44,7 @@ class Queries(Supervisors):
         query = query.order_by(Task.created_at.desc(), Task.label.desc(), Task.attempt.desc())
         if limit:
             query = query.limit(limit)
-        return list(query)
+        return query
 
     def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[Any]:
         Flow = self.m.Flow
