@@ -55,6 +55,9 @@ class LedgerBase:
             raise
         # Per thread: the kinds of change made by the transaction open in that thread.
         self._tx = threading.local()
+        # SQL text of the hot statements, built once (see `_run`): building it with Peewee on
+        # every call was most of the supervisor's cost per task.
+        self._stmts: dict[Any, Any] = {}
         self.notify_channel: str | None = None
         if not self.is_sqlite:
             row = self.db.execute_sql("SELECT current_schema()").fetchone()
@@ -119,16 +122,63 @@ class LedgerBase:
             self._notify(CANCEL)
         else:
             self._notify(CHANGE)
-        self.m.Event.insert(
-            at=self.now() if at is None else at,
-            flow_id=flow_id,
-            task_id=task_id,
-            kind=kind,
-            from_status=src,
-            to_status=dst,
-            actor=actor[:64],
-            detail=detail,
-        ).execute()
+        self._run(
+            'INSERT INTO "event" ("at", "flow_id", "task_id", "kind", "from_status", "to_status", "actor", "detail") '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.now() if at is None else at, flow_id, task_id, kind, src, dst, actor[:64], detail),
+        )
+
+    # -- compiled statements ------------------------------------------------------------
+    # The supervisor's writes (claim, record_process, finish) run these for every task. Their
+    # SQL text is written once and kept, with `?` turned into the driver's placeholder; the
+    # tables are the models' (unqualified, like Peewee's own: PostgreSQL finds them on the
+    # search_path).
+
+    def _run(self, sql: str, params: Any = ()) -> Any:
+        """Execute `sql` (written with `?` placeholders) and return the cursor."""
+        text = self._stmts.get(sql)
+        if text is None:
+            text = self._stmts[sql] = sql.replace("?", self.db.param)
+        return self.db.execute_sql(text, params)
+
+    def _fetch(self, model: type[pw.Model], pk_value: Any) -> Any:
+        """`model.get_by_id(pk_value)` without building its SELECT again: Peewee's own query,
+        compiled once, and Peewee's own row conversion (the same instance get_by_id gives)."""
+        entry = self._stmts.get(model)
+        if entry is None:
+            template = model.select().where(model._meta.primary_key == "")
+            entry = self._stmts[model] = (template, template.sql()[0])
+        template, sql = entry
+        rows = list(template._get_cursor_wrapper(self.db.execute_sql(sql, (pk_value,))))
+        if not rows:
+            raise model.DoesNotExist(f"{model.__name__} {pk_value!r} does not exist")
+        return rows[0]
+
+    def _update_by_id(self, model: type[pw.Model], pk_value: Any, changes: dict[str, Any]) -> int:
+        """UPDATE one row by primary key; `changes` maps field names to values. Rows changed."""
+        meta = model._meta
+        key = (meta.table_name, tuple(changes))
+        sql = self._stmts.get(key)
+        if sql is None:
+            sets = ", ".join(f'"{meta.fields[name].column_name}" = ?' for name in changes)
+            sql = self._stmts[key] = (
+                f'UPDATE "{meta.table_name}" SET {sets} WHERE "{meta.primary_key.column_name}" = ?'
+            ).replace("?", self.db.param)
+        params = [meta.fields[name].db_value(value) for name, value in changes.items()]
+        params.append(pk_value)
+        return self.db.execute_sql(sql, params).rowcount
+
+    def _flow_cancel_requested(self, flow_id: str) -> bool:
+        row = self._run('SELECT "cancel_requested_at" FROM "flow" WHERE "flow_id" = ?', (flow_id,)).fetchone()
+        if row is None:
+            raise self.m.Flow.DoesNotExist(f"Flow {flow_id!r} does not exist")
+        return row[0] is not None
+
+    def _latest_pairs(self, flow_id: str, column: str = "task_id") -> list[tuple[Any, str]]:
+        """(column, status) of the flow's latest attempts, in latest_attempts' order."""
+        return self._run(
+            f'SELECT "{column}", "status" FROM "task" WHERE "flow_id" = ? AND "is_latest" = ? '
+            'ORDER BY "created_at", "label"', (flow_id, True)).fetchall()
 
     def _lock_flow(self, flow_id: str, *, skip_locked: bool = False) -> bool:
         """Serialize the writes to one flow; False when `skip_locked` and another writer holds it.
@@ -179,31 +229,31 @@ class LedgerBase:
 
     def _recompute_flow(self, flow_id: str, actor: str = "system") -> str:
         """Store the flow status derived from its latest attempts; log it when it moves."""
-        Flow = self.m.Flow
-        flow = Flow.get_by_id(flow_id)
-        Task = self.m.Task
+        row = self._run('SELECT "status", "cancel_requested_at", "created_at", "revision" FROM "flow" '
+                        'WHERE "flow_id" = ?', (flow_id,)).fetchone()
+        if row is None:
+            raise self.m.Flow.DoesNotExist(f"Flow {flow_id!r} does not exist")
+        flow = _FlowHead(*row)
         # (task_id, status) pairs only, in latest_attempts' order: a flow may have many tasks.
-        latest = [_Latest(*row) for row in Task.select(Task.task_id, Task.status)
-                  .where((Task.flow == flow_id) & (Task.is_latest == True))  # noqa: E712
-                  .order_by(Task.created_at, Task.label).tuples()]
+        latest = [_Latest(*pair) for pair in self._latest_pairs(flow_id)]
         status = derive_flow_status((t.status for t in latest), flow.cancel_requested_at is not None)
         now = self.now()
-        changes: dict[Any, Any] = {Flow.updated_at: max(now, flow.created_at), Flow.revision: flow.revision + 1}
+        changes: dict[str, Any] = {"updated_at": max(now, flow.created_at), "revision": flow.revision + 1}
         if status != flow.status:
-            changes[Flow.status] = status
+            changes["status"] = status
             if status in TERMINAL_FLOW:
-                changes[Flow.ended_at] = max(now, flow.created_at)
+                changes["ended_at"] = max(now, flow.created_at)
                 # The task whose outcome gave the flow its status (a failed flow names its failed
                 # task, not a blocked one that happens to come first).
                 culprit = next((t.task_id for t in latest if t.status in _CAUSES.get(status, ())), None) or next(
                     (t.task_id for t in latest if t.status not in ("succeeded", "cancelled")), None
                 )
-                changes[Flow.blocked_task_id] = culprit if status != "succeeded" else None
+                changes["blocked_task_id"] = culprit if status != "succeeded" else None
             else:
-                changes[Flow.ended_at] = None
-                changes[Flow.blocked_task_id] = None
+                changes["ended_at"] = None
+                changes["blocked_task_id"] = None
             self._event(flow_id, "flow_status", src=flow.status, dst=status, actor=actor)
-        Flow.update(changes).where(Flow.flow_id == flow_id).execute()
+        self._update_by_id(self.m.Flow, flow_id, changes)
         self._notify(CHANGE)
         return status
 
@@ -223,6 +273,13 @@ class LedgerBase:
 class _Latest(NamedTuple):
     task_id: str
     status: str
+
+
+class _FlowHead(NamedTuple):
+    status: str
+    cancel_requested_at: int | None
+    created_at: int
+    revision: int
 
 
 class _NotifyingAtomic:

@@ -22,6 +22,26 @@ class _Candidate(NamedTuple):
     created_at: int
 
 
+class _SupervisorHead(NamedTuple):
+    host: str
+    stopped_at: int | None
+    generation: int
+
+
+# The claimable tasks: latest attempts, queued, their wait over, in a flow not being cancelled.
+# Parameters: True, "queued", now.
+_RUNNABLE = (
+    'FROM "task" AS t JOIN "flow" AS f ON f."flow_id" = t."flow_id" '
+    'WHERE t."is_latest" = ? AND t."status" = ? AND (t."not_before" IS NULL OR t."not_before" <= ?) '
+    'AND f."cancel_requested_at" IS NULL'
+)
+
+
+def _not_in(runtimes: frozenset[str]) -> str:
+    """The runtimes a claim skips (their parameters follow _RUNNABLE's, sorted)."""
+    return ' AND t."runtime" NOT IN (' + ", ".join("?" * len(runtimes)) + ")" if runtimes else ""
+
+
 class Runs(Transitions):
     def claim(
         self,
@@ -32,39 +52,31 @@ class Runs(Transitions):
         generation: int | None = None,
     ) -> Any | None:
         """The next runnable task, moved to running and owned by this supervisor; or None."""
-        Task, Flow = self.m.Task, self.m.Flow
         now = self.now()
         self.claim_contended = False
         if self.is_sqlite and not self._anything_runnable(now, exclude_runtimes):
             # SQLite has one write lock for the whole file: an idle supervisor polling with
             # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first.
             return None
+        actor = f"supervisor:{supervisor_id[:8]}"
         with self.atomic():
-            # Only the columns a pick needs, as plain tuples: building 200 full rows per claim
-            # was most of a claim's cost (the one picked is re-read whole below).
-            query = (
-                Task.select(Task.task_id, Task.flow, Task.after_json, Task.created_at)
-                .join(Flow)
-                .where(
-                    (Task.is_latest == True)  # noqa: E712
-                    & (Task.status == T.QUEUED)
-                    & (Task.not_before.is_null() | (Task.not_before <= now))
-                    & Flow.cancel_requested_at.is_null()
-                )
-                # Oldest first; the label breaks ties so that the order is the same every time.
-                .order_by(Task.created_at, Task.attempt, Task.label)
-                .limit(200)
-            )
-            if exclude_runtimes:
-                query = query.where(Task.runtime.not_in(list(exclude_runtimes)))
-            sup = self.m.Supervisor.get_or_none(self.m.Supervisor.supervisor_id == supervisor_id)
+            sup = self._supervisor_head(supervisor_id)
             if sup is not None and sup.stopped_at is not None:
                 raise StaleOwner(f"supervisor {supervisor_id[:8]} was stopped or declared dead: it may not claim")
             if generation is None and sup is not None:
                 generation = sup.generation
+            # Only the columns a pick needs, as plain tuples: building 200 full rows per claim
+            # was most of a claim's cost (the one picked is re-read whole below).
+            candidates = self._run(
+                'SELECT t."task_id", t."flow_id", t."after_json", t."created_at" '
+                + _RUNNABLE + _not_in(exclude_runtimes)
+                # Oldest first; the label breaks ties so that the order is the same every time.
+                + ' ORDER BY t."created_at", t."attempt", t."label" LIMIT 200',
+                (True, T.QUEUED, now, *sorted(exclude_runtimes)),
+            ).fetchall()
             done: dict[str, dict[str, str]] = {}
             busy: set[str] = set()  # flows another writer holds: skip all their candidates at once
-            for row in list(query.tuples()):
+            for row in candidates:
                 task = _Candidate(*row)
                 if not self.is_sqlite:
                     if task.flow_id in busy:
@@ -75,52 +87,45 @@ class Runs(Transitions):
                 after = self.after_of(task)
                 if after:
                     if task.flow_id not in done:
-                        done[task.flow_id] = {
-                            t.label: t.status for t in self.latest_attempts(task.flow_id)
-                        }
+                        done[task.flow_id] = dict(self._latest_pairs(task.flow_id, "label"))
                     if any(done[task.flow_id].get(label) != T.SUCCEEDED for label in after):
                         continue
                 started = max(now, task.created_at)
-                updated = (
-                    Task.update(
-                        status=T.RUNNING, supervisor_id=supervisor_id, host=host,
-                        started_at=started, last_event_at=started, owner_token=generation,
-                        ended_at=None,
-                    )
-                    .where((Task.task_id == task.task_id) & (Task.status == T.QUEUED))
-                    .execute()
-                )
+                updated = self._run(
+                    'UPDATE "task" SET "status" = ?, "supervisor_id" = ?, "host" = ?, "started_at" = ?, '
+                    '"last_event_at" = ?, "owner_token" = ?, "ended_at" = ? WHERE "task_id" = ? AND "status" = ?',
+                    (T.RUNNING, supervisor_id, host, started, started, generation, None, task.task_id, T.QUEUED),
+                ).rowcount
                 if updated != 1:
                     continue
                 self._event(task.flow_id, "claimed", task_id=task.task_id, src=T.QUEUED,
-                            dst=T.RUNNING, actor=f"supervisor:{supervisor_id[:8]}", detail=host)
-                self._recompute_flow(task.flow_id, f"supervisor:{supervisor_id[:8]}")
-                return Task.get_by_id(task.task_id)
+                            dst=T.RUNNING, actor=actor, detail=host)
+                self._recompute_flow(task.flow_id, actor)
+                return self._fetch(self.m.Task, task.task_id)
         return None
 
     def _anything_runnable(self, now: int, exclude_runtimes: frozenset[str]) -> bool:
         """A read, outside any write transaction: is there a queued task whose wait is over
         and whose dependencies all succeeded? (The claim checks again under the lock.)"""
-        Task, Flow = self.m.Task, self.m.Flow
-        query = (
-            Task.select(Task.flow, Task.after_json).join(Flow)
-            .where((Task.is_latest == True) & (Task.status == T.QUEUED)  # noqa: E712
-                   & (Task.not_before.is_null() | (Task.not_before <= now))
-                   & Flow.cancel_requested_at.is_null())
-            .limit(200)
+        cursor = self._run(
+            'SELECT t."flow_id", t."after_json" ' + _RUNNABLE + _not_in(exclude_runtimes) + " LIMIT 200",
+            (True, T.QUEUED, now, *sorted(exclude_runtimes)),
         )
-        if exclude_runtimes:
-            query = query.where(Task.runtime.not_in(list(exclude_runtimes)))
         done: dict[str, dict[str, str]] = {}
-        for flow_id, after_json in query.tuples():
+        for flow_id, after_json in cursor.fetchall():
             after = json.loads(after_json or "[]")
             if not after:
                 return True
             if flow_id not in done:
-                done[flow_id] = {t.label: t.status for t in self.latest_attempts(flow_id)}
+                done[flow_id] = dict(self._latest_pairs(flow_id, "label"))
             if all(done[flow_id].get(label) == T.SUCCEEDED for label in after):
                 return True
         return False
+
+    def _supervisor_head(self, supervisor_id: str) -> _SupervisorHead | None:
+        row = self._run('SELECT "host", "stopped_at", "generation" FROM "supervisor" WHERE "supervisor_id" = ?',
+                        (supervisor_id,)).fetchone()
+        return None if row is None else _SupervisorHead(*row)
 
     def _hold_candidate(self, candidate: Any, busy: set[str] | None = None) -> Any | None:
         """PostgreSQL: lock the candidate's flow and re-read it; None when it is no longer claimable.
@@ -134,17 +139,21 @@ class Runs(Transitions):
             if busy is not None:
                 busy.add(candidate.flow_id)
             return None
-        task = self.m.Task.get_by_id(candidate.task_id)
+        task = self._fetch(self.m.Task, candidate.task_id)
         if not task.is_latest or task.status != T.QUEUED:
             return None
-        if self.m.Flow.get_by_id(task.flow_id).cancel_requested_at is not None:
+        if self._flow_cancel_requested(task.flow_id):
             return None
         return task
 
     def _owned(self, task_id: str, supervisor_id: str | None) -> Any:
-        task = self.m.Task.get_by_id(task_id)
-        self._lock_flow(task.flow_id)
-        task = self.m.Task.get_by_id(task_id)  # as it is now that we hold the flow
+        if not self.is_sqlite:
+            row = self._run('SELECT "flow_id" FROM "task" WHERE "task_id" = ?', (task_id,)).fetchone()
+            if row is None:
+                raise self.m.Task.DoesNotExist(f"Task {task_id!r} does not exist")
+            self._lock_flow(row[0])
+        # Read once the flow is held (SQLite: BEGIN IMMEDIATE already holds everything).
+        task = self._fetch(self.m.Task, task_id)
         if supervisor_id is not None and task.supervisor_id != supervisor_id:
             raise StaleOwner(
                 f"task {task_id[:8]} is owned by supervisor {str(task.supervisor_id)[:8]}, "
@@ -160,8 +169,7 @@ class Runs(Transitions):
         """Fencing (issue 6): a supervisor that was stopped or declared dead (its lease ran
         out and its runs were settled elsewhere), or that claimed under an older generation,
         may not write about the task any more."""
-        S = self.m.Supervisor
-        sup = S.get_or_none(S.supervisor_id == supervisor_id)
+        sup = self._supervisor_head(supervisor_id)
         if sup is None:
             return  # an unregistered writer (scripts, tests): ownership by id only
         if sup.stopped_at is not None:
@@ -178,11 +186,10 @@ class Runs(Transitions):
     def record_process(
         self, task_id: str, supervisor_id: str, pid: int, pid_start: int | None, run_dir: str
     ) -> None:
-        Task = self.m.Task
         with self.atomic():
             task = self._owned(task_id, supervisor_id)
-            Task.update(pid=pid, pid_start=pid_start, run_dir=run_dir,
-                        last_event_at=self.now()).where(Task.task_id == task_id).execute()
+            self._run('UPDATE "task" SET "pid" = ?, "pid_start" = ?, "run_dir" = ?, "last_event_at" = ? '
+                      'WHERE "task_id" = ?', (pid, pid_start, run_dir, self.now(), task_id))
             self._event(task.flow_id, "started", task_id=task_id,
                         actor=f"supervisor:{supervisor_id[:8]}", detail=f"pid {pid}")
 
@@ -223,10 +230,10 @@ class Runs(Transitions):
             task = self._owned(task_id, supervisor_id)
             self._settle(task, status, actor, kind="finished", error=error,
                          exit_code=exit_code, terminal_summary=terminal_summary)
-        return self.m.Task.get_by_id(task_id)
+        return self._fetch(self.m.Task, task_id)
 
     def mark_lost(self, task_id: str, reason: str, actor: str = "system") -> Any:
         with self.atomic():
             task = self._owned(task_id, None)
             self._settle(task, T.LOST, actor, kind="lost", error=reason)
-        return self.m.Task.get_by_id(task_id)
+        return self._fetch(self.m.Task, task_id)

@@ -255,10 +255,9 @@ class Transitions(LedgerBase):
                     extra: dict[str, Any] | None = None, detail: str | None = None) -> None:
         if not can_transition(task.status, dst):
             raise IllegalTransition(f"task {task.task_id[:8]}: {task.status} -> {dst} is not allowed")
-        Task = self.m.Task
         now = max(self.now(), task.created_at)
         changes: dict[str, Any] = {"status": dst, "last_event_at": now, **(extra or {})}
-        Task.update(**changes).where(Task.task_id == task.task_id).execute()
+        self._update_by_id(self.m.Task, task.task_id, changes)
         self._event(task.flow_id, kind, task_id=task.task_id, src=task.status, dst=dst,
                     actor=actor, detail=detail)
 
@@ -275,12 +274,11 @@ class Transitions(LedgerBase):
             extra["terminal_summary"] = _clip(terminal_summary, 500)
         detail = error if exit_code is None else f"exit {exit_code}" + (f": {error}" if error else "")
         self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500))
-        flow = self.m.Flow.get_by_id(task.flow_id)
         # No automatic retry of a run the operator asked to stop (task or sticky flow cancel).
         if (dst in RETRYABLE_TASK and task.attempt <= task.retries
-                and flow.cancel_requested_at is None and task.cancel_requested_at is None):
+                and not self._flow_cancel_requested(task.flow_id) and task.cancel_requested_at is None):
             backoff = min(MAX_BACKOFF_S, task.retry_backoff_s * (2 ** (task.attempt - 1)))
-            fresh = self.m.Task.get_by_id(task.task_id)
+            fresh = self._fetch(self.m.Task, task.task_id)
             self._new_attempt(fresh, "system", kind="auto_retry", not_before=now + int(backoff * 1000))
         elif dst != T.SUCCEEDED and cascade:
             self._cancel_dependents(task.flow_id, task.label, dst, actor)
