@@ -25,7 +25,7 @@ WRAPPER = str(Path(__file__).with_name("wrapper.py"))
 # compiled on every start). `-I -S`: no site, no user paths, no environment: the wrapper is
 # stdlib-only and starts in ~10 ms.
 _HERE = str(Path(__file__).parent)
-_LAUNCH = f"import sys; sys.path.insert(0, {_HERE!r}); import wrapper; sys.exit(wrapper.run(sys.argv[1]))"
+_LAUNCH = f"import sys; sys.path.insert(0, {_HERE!r}); import wrapper; wrapper.main(sys.argv[1])"
 
 
 def wrapper_argv(run_dir: Path) -> list[str]:

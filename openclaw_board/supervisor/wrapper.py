@@ -4,8 +4,9 @@ The supervisor starts it as `python -I -S -c "...import wrapper..." RUN_DIR` (se
 `runs.wrapper_argv`: imported, so its cached bytecode is used) in a session of its own
 (so it outlives the supervisor, and a terminal's Ctrl-C or hang-up never reaches it).
 It is deliberately stdlib-only and imports as little as it can (`_signal`, not `signal`;
-`marshal`, not `json`): it runs once per task and its start-up cost is the per-task cost
-(measured in bench/supervisor_bench.py).
+`marshal`, not `json`; `posix`, which `os` wraps on Linux, not `os`): it runs once per task
+and its start-up cost is the per-task cost (measured in bench/supervisor_bench.py). For the
+same reason `main` leaves with `_exit` once everything is on disk (no interpreter teardown).
 
 What it does, in order:
 1. writes `wrapper` ("PID STARTTICKS") so a later supervisor can recognise it;
@@ -28,7 +29,7 @@ A command that cannot start (missing program, missing cwd) gets an `exit` file w
 
 import _signal
 import marshal
-import os
+import posix as os  # `os` itself costs a millisecond of start-up a task; this is what it wraps
 import select
 import sys
 import time
@@ -45,6 +46,17 @@ CONTROL_EVERY_S = 0.25
 DRAIN_AFTER_EXIT_S = 1.0  # a background grandchild may hold the pipe open: stop waiting
 MAX_CONTROL_LINE = 4096
 MAX_TEXT = 500
+
+
+def _join(directory: str, name: str) -> str:
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
+def _isdir(path: str) -> bool:
+    try:
+        return (os.stat(path).st_mode & 0o170000) == 0o040000  # S_ISDIR
+    except (OSError, ValueError):
+        return False
 
 
 # -- helpers shared with the supervisor (imported from there; keep them stdlib-only) ------
@@ -105,7 +117,7 @@ class Sink:
     """Head file up to head_cap bytes, then tail segments of tail_cap bytes; keeps the last two."""
 
     def __init__(self, run_dir: str, head_cap: int, tail_cap: int) -> None:
-        self.base = os.path.join(run_dir, LOG_FILE)
+        self.base = _join(run_dir, LOG_FILE)
         self.head_cap, self.tail_cap = max(0, head_cap), max(1, tail_cap)
         self.total = 0
         self.seg = 0  # 0 is the head file
@@ -223,11 +235,14 @@ def _spawn(spec: dict, out_fd: int) -> int:
         raise RuntimeError("empty command")
     cwd = spec.get("cwd")
     if cwd:
-        if not os.path.isdir(cwd):
+        if not _isdir(cwd):
             raise RuntimeError(f"cwd does not exist: {cwd}")
         os.chdir(cwd)
+    # posix.environ is bytes (os.environ decodes it): the additions are encoded the same way.
+    enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
     env = dict(os.environ)
-    env.update(spec.get("env") or {})
+    for key, value in (spec.get("env") or {}).items():
+        env[key.encode(enc, errors)] = value.encode(enc, errors)
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_DUP2, out_fd, 1),
@@ -259,11 +274,11 @@ def run(run_dir: str) -> int:
     for sig in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
         _signal.signal(sig, _noop)
     me = os.getpid()
-    write_atomic(os.path.join(run_dir, WRAPPER_FILE), f"{me} {start_ticks(me)}\n")
-    with open(os.path.join(run_dir, SPEC_FILE), "rb") as fh:
+    write_atomic(_join(run_dir, WRAPPER_FILE), f"{me} {start_ticks(me)}\n")
+    with open(_join(run_dir, SPEC_FILE), "rb") as fh:
         spec = marshal.loads(fh.read())
-    exit_path = os.path.join(run_dir, EXIT_FILE)
-    control_path = os.path.join(run_dir, CONTROL_FILE)
+    exit_path = _join(run_dir, EXIT_FILE)
+    control_path = _join(run_dir, CONTROL_FILE)
 
     out_r, out_w = os.pipe()
     sink = Sink(run_dir, int(spec.get("head_cap", 8 << 20)), int(spec.get("tail_cap", 8 << 20)))
@@ -274,7 +289,7 @@ def run(run_dir: str) -> int:
         return 0
     finally:
         os.close(out_w)
-    write_atomic(os.path.join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
+    write_atomic(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
 
     control = Control()
     poller = select.poll()
@@ -367,5 +382,15 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def main(run_dir: str) -> None:
+    """The process's entry point: run, then leave at once. Everything the run leaves is
+    already on disk (plain os.write calls, files closed); tearing the interpreter down
+    would only cost time. A crash still goes the normal way (traceback to wrapper.err)."""
+    code = run(run_dir)
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1]))
+    main(sys.argv[1])
