@@ -147,12 +147,18 @@ class LedgerBase:
         entry = self._stmts.get(model)
         if entry is None:
             template = model.select().where(model._meta.primary_key == "")
-            entry = self._stmts[model] = (template, template.sql()[0])
-        template, sql = entry
-        rows = list(template._get_cursor_wrapper(self.db.execute_sql(sql, (pk_value,))))
-        if not rows:
+            entry = self._stmts[model] = [template, template.sql()[0], None]
+        template, sql, convert = entry
+        cursor = self.db.execute_sql(sql, (pk_value,))
+        if convert is None:
+            # Peewee's row-to-model converter, set up once: the columns never change.
+            convert = template._get_cursor_wrapper(cursor)
+            convert.initialize()
+            entry[2] = convert
+        row = cursor.fetchone()
+        if row is None:
             raise model.DoesNotExist(f"{model.__name__} {pk_value!r} does not exist")
-        return rows[0]
+        return convert.process_row(row)
 
     def _update_by_id(self, model: type[pw.Model], pk_value: Any, changes: dict[str, Any]) -> int:
         """UPDATE one row by primary key; `changes` maps field names to values. Rows changed."""
