@@ -7,8 +7,10 @@ other's rows, and they are skipped with a reason when no server answers.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,19 @@ def _pg_answers() -> str | None:
 
 
 PG_SKIP_REASON = _pg_answers()
+
+# One test restarts the PostgreSQL server; with -n 2 the other worker's PostgreSQL tests
+# would see "the database system is shutting down". Every test holds this lock shared; the
+# restart test holds it exclusively, so it waits for the test in flight and runs alone.
+_SERVER_LOCK = Path(tempfile.gettempdir()) / "openclaw-board-tests-postgres.lock"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_restart_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    exclusive = request.node.get_closest_marker("restarts_postgres") is not None
+    with open(_SERVER_LOCK, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
 
 
 @pytest.fixture

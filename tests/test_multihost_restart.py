@@ -73,6 +73,7 @@ DOWN_S = 4.0  # longer than the lease
 
 @pytest.mark.slow  # ~15 s: the server down for 4 s in the middle of 40 tasks
 @pytest.mark.postgres
+@pytest.mark.restarts_postgres
 def test_supervisors_and_listeners_survive_a_server_restart(restartable_url: str, home: Path, tmp_path: Path) -> None:
     url = restartable_url
     ran = tmp_path / "ran"
