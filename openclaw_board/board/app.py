@@ -32,6 +32,7 @@ from .palette import theme_variable_defaults
 from .replay_screen import ReplayScreen
 from .replay_steps import Replayed
 from .service import ActionDone, Inspected, Loaded, Service, Trouble, sqlite_path
+from .theming import Theming
 from .views import Board, Row, ViewSpec
 from .watch import FileWatch
 
@@ -44,7 +45,7 @@ class Delivered(Message):
         super().__init__()
 
 
-class BoardApp(ViewActions, App[int]):
+class BoardApp(ViewActions, Theming, App[int]):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -155,45 +156,6 @@ class BoardApp(ViewActions, App[int]):
         self._draw_columns()
         self._theme_at_start: str | None = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
-
-    def _theme_chosen(self, theme: Any) -> None:
-        """The operator picked a theme (palette): remember it. Starting with one is not a pick."""
-        from .themes import remember_theme
-
-        if theme.name == self._theme_at_start:
-            return
-        self._theme_at_start = None  # from now on every pick counts, even going back
-        try:
-            remember_theme(theme.name)
-        except OSError as exc:
-            self.notify(f"could not remember the theme: {exc}", severity="warning")
-
-    def _apply_theme(self) -> None:
-        from .themes import ThemeError, choose_theme, load_themes, register_themes
-
-        theme_set = load_themes()
-        register_themes(self, theme_set)
-        for problem in theme_set.errors:
-            self.notify(problem, severity="warning", timeout=8)
-        try:
-            self.theme = choose_theme(theme_set, self.theme_name)
-        except ThemeError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-        if self.live:
-            self.run_worker(self._watch_themes(theme_set), group="themes", exit_on_error=False)
-
-    async def _watch_themes(self, theme_set: Any) -> None:
-        from .themes import apply_theme, watch_theme_changes
-
-        try:
-            async for _path, result in watch_theme_changes(theme_set):
-                if isinstance(result, str):
-                    self.notify(result, severity="warning", timeout=8)
-                else:
-                    apply_theme(self, result)
-                    self.query_one(BoardHeader).redraw()
-        except Exception as exc:  # noqa: BLE001 - live theme reload is a nicety
-            self.log(f"theme watching stopped: {exc}")
 
     # -- the service's answers --------------------------------------------------------------
 
