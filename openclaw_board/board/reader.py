@@ -145,7 +145,10 @@ def data_version(ledger: Ledger) -> int | None:
     """SQLite's counter of commits by other connections; None on other databases."""
     if not ledger.is_sqlite:
         return None
+    own = getattr(ledger, "data_version", None)
     try:
+        if callable(own):  # an OpenClaw ledger may span two files (older releases' split layout)
+            return int(own())
         return int(ledger.db.execute_sql("PRAGMA data_version").fetchone()[0])
     except pw.DatabaseError:
         return None

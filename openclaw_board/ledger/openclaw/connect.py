@@ -10,6 +10,10 @@ so that the gateway can still open them.
 
 Each read runs in its own short transaction (a WAL read never blocks the gateway's writes;
 on a rollback-journal database it holds a shared lock only for that read).
+
+An older release's split ledger (tasks/runs.sqlite + flows/registry.sqlite) is one
+connection to runs.sqlite with the registry ATTACHed read-only as schema `flows` on every
+connect: one read transaction then covers both files, and SQLite refuses writes to either.
 """
 
 from __future__ import annotations
@@ -35,6 +39,21 @@ from .models import (
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 SIDECARS = ("-wal", "-shm")
+FLOWS_SCHEMA = "flows"  # the attached registry of a split (older) ledger
+
+
+class _SplitDatabase(pw.SqliteDatabase):
+    """A read-only connection to runs.sqlite with flows/registry.sqlite attached read-only."""
+
+    def __init__(self, database: str, registry_uri: str, **kw: object) -> None:
+        self.registry_uri = registry_uri
+        super().__init__(database, **kw)
+
+    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
+        super()._add_conn_hooks(conn)
+        # A bound parameter, not peewee's attach(): the path is never parsed as SQL. The
+        # main connection was opened as a URI, so `mode=ro` applies to the registry too.
+        conn.execute(f"ATTACH DATABASE ? AS {FLOWS_SCHEMA}", (self.registry_uri,))
 
 
 def ro_uri(path: Path) -> str:
@@ -79,24 +98,42 @@ def _give_sidecars_to_owner(path: Path, existed: set[str]) -> None:
             pass
 
 
-def _columns(db: pw.Database, table: str) -> frozenset[str]:
-    return frozenset(r[1] for r in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall())
+def _columns(db: pw.Database, table: str, schema: str = "main") -> frozenset[str]:
+    return frozenset(r[1] for r in db.execute_sql(f'PRAGMA {schema}.table_info("{table}")').fetchall())
 
 
-def open_readonly(path: Path) -> tuple[pw.SqliteDatabase, Schema]:
-    """The database, connected read-only, and its schema; LedgerUnavailable if it is not OpenClaw's."""
+def _tables(db: pw.Database, schema: str = "main") -> set[str]:
+    return {r[0] for r in db.execute_sql(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'").fetchall()}
+
+
+def open_readonly(path: Path, registry: Path | None = None) -> tuple[pw.SqliteDatabase, Schema]:
+    """The database, connected read-only, and its schema; LedgerUnavailable if it is not OpenClaw's.
+
+    `registry`: an older release's flows/registry.sqlite, attached read-only for its flow_runs.
+    """
     _check_file(path)
+    if registry is not None:
+        _check_file(registry)
     existed = {s for s in SIDECARS if Path(str(path) + s).exists()}
-    db = pw.SqliteDatabase(
-        ro_uri(path), uri=True, pragmas={"query_only": 1, "busy_timeout": BUSY_TIMEOUT_MS},
-        timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, thread_safe=False,
-        autoconnect=True,
-    )
+    reg_existed = {s for s in SIDECARS if registry is not None and Path(str(registry) + s).exists()}
+    kw: dict = dict(uri=True, pragmas={"query_only": 1, "busy_timeout": BUSY_TIMEOUT_MS},
+                    timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, thread_safe=False,
+                    autoconnect=True)
+    db = (_SplitDatabase(ro_uri(path), ro_uri(registry), **kw) if registry is not None
+          else pw.SqliteDatabase(ro_uri(path), **kw))
+    flow_schema: str | None = None
     try:
         db.connect(reuse_if_open=True)
-        tables = {r[0] for r in db.execute_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        tables = _tables(db)
         _give_sidecars_to_owner(path, existed)
+        if registry is not None:
+            try:
+                reg_tables = _tables(db, FLOWS_SCHEMA)
+            except (pw.DatabaseError, sqlite3.Error) as exc:
+                raise LedgerUnavailable(f"{registry} cannot be read as OpenClaw's flow registry: {exc}") from exc
+            _give_sidecars_to_owner(registry, reg_existed)
+            if "flow_runs" in reg_tables:
+                flow_schema = FLOWS_SCHEMA
         if "task_runs" not in tables:
             what = "it is our own ledger (use sqlite:///...)" if "ledger_meta" in tables else "no task_runs table"
             raise LedgerUnavailable(f"{path} is not an OpenClaw ledger: {what}")
@@ -105,7 +142,10 @@ def open_readonly(path: Path) -> tuple[pw.SqliteDatabase, Schema]:
         if missing:
             raise LedgerUnavailable(
                 f"{path} is not an OpenClaw ledger we can read: task_runs has no {', '.join(sorted(missing))}")
-        flow_cols = _columns(db, "flow_runs") if "flow_runs" in tables else frozenset()
+        if flow_schema is not None:
+            flow_cols = _columns(db, "flow_runs", flow_schema)
+        else:
+            flow_cols = _columns(db, "flow_runs") if "flow_runs" in tables else frozenset()
         if flow_cols and REQUIRED_FLOW_COLUMNS - flow_cols:
             flow_cols = frozenset()  # unreadable flows: show the tasks, each as its own flow
         delivery_cols = (_columns(db, "task_delivery_state")
@@ -119,9 +159,11 @@ def open_readonly(path: Path) -> tuple[pw.SqliteDatabase, Schema]:
         db.close()
         raise LedgerUnavailable(f"{path} cannot be read as an OpenClaw ledger: {exc}") from exc
     schema = Schema(
-        task_columns=task_cols, flow_columns=flow_cols, delivery_columns=delivery_cols,
+        flows_attached=registry is not None, task_columns=task_cols, flow_columns=flow_cols,
+        delivery_columns=delivery_cols,
         Task=build_model(db, "task_runs", TASK_COLUMNS, set(task_cols), "task_id"),
-        Flow=build_model(db, "flow_runs", FLOW_COLUMNS, set(flow_cols), "flow_id") if flow_cols else None,
+        Flow=(build_model(db, "flow_runs", FLOW_COLUMNS, set(flow_cols), "flow_id", schema=flow_schema)
+              if flow_cols else None),
         Delivery=(build_model(db, "task_delivery_state", DELIVERY_COLUMNS, set(delivery_cols), "task_id")
                   if delivery_cols else None),
     )

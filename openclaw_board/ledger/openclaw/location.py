@@ -3,6 +3,10 @@
 `openclaw://` with no path means `$OPENCLAW_STATE_DIR/state/openclaw.sqlite`, else
 `~/.openclaw/state/openclaw.sqlite` (LEDGER.md). A directory is taken as a state
 directory.
+
+Older releases (3.31 to 4.1) split the ledger in two: tasks in `<state dir>/tasks/runs.sqlite`
+and flows in `<state dir>/flows/registry.sqlite`. Where the single file does not exist but
+`tasks/runs.sqlite` does, that is the ledger, and `registry_of` finds its flows next to it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,26 @@ def default_state_dir() -> Path:
 
 
 def default_path() -> Path:
-    return default_state_dir() / "state" / "openclaw.sqlite"
+    single = default_state_dir() / "state" / "openclaw.sqlite"
+    older = default_state_dir() / "tasks" / "runs.sqlite"
+    return older if not single.exists() and older.exists() else single
+
+
+def _in_state_dir(state_dir: Path) -> Path | None:
+    """The ledger file of a state directory: the single file, else an older release's runs.sqlite."""
+    for candidate in (state_dir / "state" / "openclaw.sqlite", state_dir / "openclaw.sqlite",
+                      state_dir / "tasks" / "runs.sqlite"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def registry_of(tasks_path: Path) -> Path | None:
+    """An older release's flows/registry.sqlite beside its tasks/runs.sqlite, when it exists."""
+    if tasks_path.name != "runs.sqlite" or tasks_path.parent.name != "tasks":
+        return None
+    registry = tasks_path.parent.parent / "flows" / "registry.sqlite"
+    return registry if registry.is_file() else None
 
 
 def resolve_path(url: str) -> Path:
@@ -42,8 +65,5 @@ def resolve_path(url: str) -> Path:
         )
     path = Path(rest).expanduser()
     if path.is_dir():
-        for candidate in (path / "state" / "openclaw.sqlite", path / "openclaw.sqlite"):
-            if candidate.exists():
-                return candidate
-        return path / "state" / "openclaw.sqlite"
+        return _in_state_dir(path) or path / "state" / "openclaw.sqlite"
     return path

@@ -54,12 +54,13 @@ def _field(kind: str, primary: bool) -> pw.Field:
 
 
 def build_model(db: pw.Database, table: str, known: dict[str, str], present: set[str],
-                pk: str) -> type[pw.Model]:
-    """A read-only model of `table` with a field for each known column that exists."""
+                pk: str, schema: str | None = None) -> type[pw.Model]:
+    """A read-only model of `table` (in attached database `schema`, if given) with a field for
+    each known column that exists."""
     attrs: dict[str, Any] = {
         name: _field(kind, name == pk) for name, kind in known.items() if name in present
     }
-    attrs["Meta"] = type("Meta", (), {"database": db, "table_name": table})
+    attrs["Meta"] = type("Meta", (), {"database": db, "table_name": table, "schema": schema})
     return type(f"OpenClaw_{table}", (pw.Model,), attrs)
 
 
@@ -73,6 +74,7 @@ class Schema:
     Task: type[pw.Model]
     Flow: type[pw.Model] | None
     Delivery: type[pw.Model] | None
+    flows_attached: bool = False  # an older release's flows/registry.sqlite is attached as `flows`
 
     @property
     def has_cleanup_after(self) -> bool:

@@ -20,7 +20,7 @@ from ..states import ISSUE_TASK as BOARD_ISSUE_TASK
 from . import actions
 from .audit import audit_tasks
 from .connect import open_readonly
-from .location import resolve_path
+from .location import registry_of, resolve_path
 from .models import EventRow, FlowRow, TaskRow
 from .rules import ACTIVE_FLOW, ISSUE_SHOWN
 from .snapshot import Snapshot, snapshot_of
@@ -39,8 +39,10 @@ class OpenClawLedger(OpenClawWrites):
         # created and always read-only.
         self.url = url
         self.path = resolve_path(url)
+        # An older release's split ledger: flows in flows/registry.sqlite beside tasks/runs.sqlite.
+        self.registry = registry_of(self.path)
         self.clock: Clock = clock or system_clock
-        self.db, self.schema = open_readonly(self.path)
+        self.db, self.schema = open_readonly(self.path, self.registry)
         self._lock = threading.RLock()
         self._snap: Snapshot | None = None
         self._version: int | None = None
@@ -68,10 +70,22 @@ class OpenClawLedger(OpenClawWrites):
     def now(self) -> int:
         return self.clock()
 
+    def data_version(self) -> int:
+        """Changes whenever another connection committed to the ledger, in either file of a split one.
+
+        `PRAGMA data_version` counts commits to the main database only; an attached
+        registry has its own counter (`PRAGMA flows.data_version`), so the two are combined.
+        """
+        with self._lock:
+            version = int(self.db.execute_sql("PRAGMA data_version").fetchone()[0])
+            if self.schema.flows_attached:
+                version |= int(self.db.execute_sql("PRAGMA flows.data_version").fetchone()[0]) << 32
+            return version
+
     def snapshot(self) -> Snapshot:
         """The ledger as of now: re-read only when the gateway committed since the last read."""
         with self._lock:
-            version = self.db.execute_sql("PRAGMA data_version").fetchone()[0]
+            version = self.data_version()
             if self._snap is not None and version == self._version:
                 return self._snap
             new = snapshot_of(self.db, self.schema)
