@@ -99,3 +99,20 @@ def ledger(ledger_url: str):
 
     with Ledger(ledger_url) as led:
         yield led
+
+
+@pytest.fixture
+def clock():
+    """A clock that moves only when the test says so (ledger_testkit.ManualClock)."""
+    from ledger_testkit import ManualClock
+
+    return ManualClock()
+
+
+@pytest.fixture
+def led(ledger_url: str, clock):
+    """An open ledger on `ledger_url` (SQLite, and PostgreSQL where it answers) on `clock`."""
+    from openclaw_board.ledger import Ledger
+
+    with Ledger(ledger_url, clock=clock) as ledger:
+        yield ledger

@@ -46,3 +46,14 @@ def run(ledger: Ledger, sid: str = "sup-1", host: str = "host-a") -> Any:
     assert task is not None, "nothing to claim"
     ledger.record_process(task.task_id, sid, 4242, 1, f"/tmp/run/{task.task_id}")
     return task
+
+
+def statuses(ledger: Ledger, flow_id: str) -> dict[str, str]:
+    """{label: status} of the flow's latest attempts."""
+    return {t.label: t.status for t in ledger.latest_attempts(flow_id)}
+
+
+def kinds(ledger: Ledger, task_id: str) -> list[str]:
+    """The kinds of a task's events, oldest first."""
+    return [e.kind for e in ledger.task_events(task_id)]
+

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from ledger_testkit import ManualClock, dump, spec
 
 from openclaw_board.ledger import Ledger
@@ -13,16 +10,6 @@ from openclaw_board.ledger.audit import CANCEL_STUCK_MS, DEFAULT_RETENTION_MS, S
 MIN = 60_000
 DAY = 24 * 3600 * 1000
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def led(ledger_url: str, clock: ManualClock) -> Iterator[Ledger]:
-    with Ledger(ledger_url, clock=clock) as ledger:
-        yield ledger
 
 
 def codes(ledger: Ledger) -> set[tuple[str, str | None]]:

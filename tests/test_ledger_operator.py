@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from ledger_testkit import ManualClock, dump, run, spec
+from ledger_testkit import ManualClock, dump, kinds, run, spec, statuses
 
 from openclaw_board.ledger import (
     Ambiguous,
@@ -14,26 +12,6 @@ from openclaw_board.ledger import (
     LedgerError,
     NotFound,
 )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def led(ledger_url: str, clock: ManualClock) -> Iterator[Ledger]:
-    with Ledger(ledger_url, clock=clock) as ledger:
-        yield ledger
-
-
-def statuses(ledger: Ledger, flow_id: str) -> dict[str, str]:
-    return {t.label: t.status for t in ledger.latest_attempts(flow_id)}
-
-
-def kinds(ledger: Ledger, task_id: str) -> list[str]:
-    return [e.kind for e in ledger.task_events(task_id)]
-
 
 # -- cancel -----------------------------------------------------------------------------
 

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from ledger_testkit import ManualClock, spec
 
 from openclaw_board.ledger import Ledger, NotFound
 from openclaw_board.ledger.serialize import event_dict, flow_dict, task_dict
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def led(ledger_url: str, clock: ManualClock) -> Iterator[Ledger]:
-    with Ledger(ledger_url, clock=clock) as ledger:
-        yield ledger
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from supervisor_support import wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor, default_host
@@ -20,16 +21,6 @@ from openclaw_board.supervisor.procs import alive, start_ticks
 from openclaw_board.supervisor.runs import child_identity
 
 GATED = 'echo run >> "$0"; while [ ! -e "$1" ]; do sleep 0.05; done; echo "::summary done $2"; sleep "$2"; exit "$3"'
-
-
-def wait_for(pred, what: str, limit: float = 30.0):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def gated(tmp: Path, label: str, secs: float, code: int, **extra) -> dict:

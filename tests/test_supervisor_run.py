@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from supervisor_support import one, wait_for
 
-from openclaw_board.ledger import Ledger, command_spec, parse_spec
+from openclaw_board.ledger import Ledger, command_spec
 from openclaw_board.supervisor import Supervisor
 from openclaw_board.supervisor.logs import read_log, read_tail, run_dir_of
 
@@ -18,21 +18,6 @@ def run_idle(url: str, **kw) -> Supervisor:
     sup = Supervisor(url, kill_grace_s=0.5, poll_interval_s=0.05, **kw)
     assert sup.run(until_idle=True) == 0
     return sup
-
-
-def one(ledger: Ledger, task: dict, goal: str = "g") -> str:
-    _, ids = ledger.submit(parse_spec({"goal": goal, "tasks": [{"label": "t", **task}]}))
-    return ids["t"]
-
-
-def wait_for(pred, what: str, limit: float = 30.0):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def test_outcomes_map_to_statuses(ledger: Ledger, tmp_path: Path) -> None:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
+
+from supervisor_support import one, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor
 from openclaw_board.supervisor.procs import alive, start_ticks
-
-
-def one(ledger: Ledger, task: dict) -> str:
-    _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [{"label": "t", **task}]}))
-    return ids["t"]
-
-
-def wait_for(pred, what: str, limit: float = 30.0):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def pid_in(path: Path) -> int:
