@@ -97,7 +97,16 @@ def redact(url: str) -> str:
 
 
 def check_sqlite_file(path: Path, *, create: bool) -> None:
-    """Refuse unsafe or unusable ledger files with one clear line."""
+    """Refuse unsafe or unusable ledger files with one clear line.
+
+    Only `stat`, never `open()`: this runs on every connect, and a process that already
+    holds a SQLite connection to the file must not open and close it. POSIX advisory locks
+    belong to the process, so closing *any* descriptor of the file drops the locks of every
+    connection it has; another process then believes it is the last user, checkpoints and
+    deletes the WAL, and our connections write on into a deleted file (sqlite.org, "How To
+    Corrupt An SQLite Database File", 2.2). Whether the bytes are a database is SQLite's to
+    say, in `connect()`, through the connection itself.
+    """
     if path.exists():
         if path.is_dir():
             raise LedgerUnavailable(f"ledger {path} is a directory, not a file")
@@ -107,18 +116,20 @@ def check_sqlite_file(path: Path, *, create: bool) -> None:
                 f"ledger {path} is writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
                 f"it can make the supervisor run commands: chmod 600 {path}"
             )
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-        if head and head != b"SQLite format 3\x00":
-            raise LedgerUnavailable(f"ledger {path} is not a SQLite database")
         return
     if not create:
         raise LedgerUnavailable(f"no ledger at {path}")
     if not path.parent.exists():
         ensure_private_dir(path.parent)
     # Create it empty and private before SQLite opens it, so it is never world-readable.
+    # A new inode: no connection of ours can hold locks on it yet, so this open is safe.
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+def not_a_database(exc: BaseException) -> bool:
+    """SQLite's own word that the file's bytes are not a database (SQLITE_NOTADB)."""
+    return "file is not a database" in str(exc)
 
 
 def connect(url: str, *, create: bool = True, readonly: bool = False) -> tuple[pw.Database, LedgerURL]:
@@ -144,6 +155,8 @@ def connect(url: str, *, create: bool = True, readonly: bool = False) -> tuple[p
         db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
     except pw.DatabaseError as exc:
         db.close()
+        if not_a_database(exc):
+            raise LedgerUnavailable(f"ledger {parsed.path} is not a SQLite database") from exc
         raise LedgerUnavailable(f"ledger {parsed.path} cannot be read: {exc}") from exc
     _tighten_sidecars(parsed.path)
     return db, parsed

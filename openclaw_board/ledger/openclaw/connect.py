@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import peewee as pw
 
+from ..db import not_a_database
 from ..errors import LedgerUnavailable
 from .models import (
     DELIVERY_COLUMNS,
@@ -36,7 +37,6 @@ from .models import (
     build_model,
 )
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 SIDECARS = ("-wal", "-shm")
 FLOWS_SCHEMA = "flows"  # the attached registry of a split (older) ledger
@@ -62,6 +62,8 @@ def ro_uri(path: Path) -> str:
 
 
 def _check_file(path: Path) -> None:
+    """Only `stat`: never open() a SQLite file this process may hold a connection to (its
+    POSIX locks would be dropped; see ledger/db.py). SQLite says whether it is a database."""
     if not path.exists():
         raise LedgerUnavailable(
             f"no OpenClaw ledger at {path} (give openclaw:///path/to/openclaw.sqlite, "
@@ -70,12 +72,26 @@ def _check_file(path: Path) -> None:
     if path.is_dir():
         raise LedgerUnavailable(f"{path} is a directory, not an OpenClaw ledger")
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
+        size = path.stat().st_size
     except OSError as exc:
         raise LedgerUnavailable(f"cannot read OpenClaw ledger {path}: {exc.strerror or exc}") from exc
-    if head != SQLITE_HEADER:
-        raise LedgerUnavailable(f"{path} is not an OpenClaw ledger: not a SQLite database")
+    if size == 0:
+        raise LedgerUnavailable(f"{path} is not an OpenClaw ledger: not a SQLite database (empty file)")
+    if not os.access(path, os.R_OK):
+        raise LedgerUnavailable(f"cannot read OpenClaw ledger {path}: Permission denied")
+
+
+def _not_sqlite(path: Path) -> bool:
+    """Asked of SQLite (a connection of its own is safe beside ours; a plain open() is not)."""
+    try:
+        conn = sqlite3.connect(ro_uri(path), uri=True, timeout=1)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return not_a_database(exc)
+    return False
 
 
 def _give_sidecars_to_owner(path: Path, existed: set[str]) -> None:
@@ -130,6 +146,8 @@ def open_readonly(path: Path, registry: Path | None = None) -> tuple[pw.SqliteDa
             try:
                 reg_tables = _tables(db, FLOWS_SCHEMA)
             except (pw.DatabaseError, sqlite3.Error) as exc:
+                if not_a_database(exc):
+                    raise LedgerUnavailable(f"{registry} is not an OpenClaw ledger: not a SQLite database") from exc
                 raise LedgerUnavailable(f"{registry} cannot be read as OpenClaw's flow registry: {exc}") from exc
             _give_sidecars_to_owner(registry, reg_existed)
             if "flow_runs" in reg_tables:
@@ -157,6 +175,9 @@ def open_readonly(path: Path, registry: Path | None = None) -> tuple[pw.SqliteDa
         raise
     except (pw.DatabaseError, sqlite3.Error) as exc:
         db.close()
+        if not_a_database(exc):
+            bad = registry if registry is not None and _not_sqlite(registry) else path
+            raise LedgerUnavailable(f"{bad} is not an OpenClaw ledger: not a SQLite database") from exc
         raise LedgerUnavailable(f"{path} cannot be read as an OpenClaw ledger: {exc}") from exc
     schema = Schema(
         flows_attached=registry is not None, task_columns=task_cols, flow_columns=flow_cols,
@@ -173,11 +194,9 @@ def open_readonly(path: Path, registry: Path | None = None) -> tuple[pw.SqliteDa
 def looks_like_openclaw(path: Path) -> bool:
     """A SQLite file with OpenClaw's task_runs table and none of our own tables."""
     try:
-        if not path.is_file():
+        # stat only, never open(): see _check_file.
+        if not path.is_file() or path.stat().st_size == 0:
             return False
-        with open(path, "rb") as fh:
-            if fh.read(16) != SQLITE_HEADER:
-                return False
         existed = {s for s in SIDECARS if Path(str(path) + s).exists()}
         conn = sqlite3.connect(ro_uri(path), uri=True, timeout=5)
         try:
