@@ -316,7 +316,7 @@ class Supervisor:
                                error=f"cannot start: {exc.strerror or exc}")
             return
         run.pid = run.popen.pid
-        run.start = procs.start_ticks(run.pid)
+        run.start = procs.own_child_start(run.popen)  # read even if the wrapper already ended
         run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
         self.runs[task.task_id] = run
         self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
