@@ -23,8 +23,9 @@ Limits: `concurrency` tasks at once (default os.cpu_count()); `runtime_limits` c
 tasks of one runtime that THIS supervisor runs at once (claims skip a runtime at its cap).
 Dependencies, approval, flow cancels and retry backoff (`not_before`) are the ledger's
 `claim`. Timeouts are enforced by each task's wrapper, so they hold even while no
-supervisor runs. Stopping (`request_stop`, SIGINT/SIGTERM in the CLI) stops claiming and
-leaves running tasks detached: the next supervisor on this host re-attaches them.
+supervisor runs (and by us for a command whose wrapper died: watching.check_orphan).
+Stopping (`request_stop`, SIGINT/SIGTERM in the CLI) stops claiming and leaves running
+tasks detached: the next supervisor on this host re-attaches them.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from .runs import (
     start_wrapper,
     write_spec,
 )
-from .watching import check_cancels, report
+from .watching import check_cancels, check_orphan, report
 
 HEARTBEAT_S = 1.0
 CANCEL_POLL_S = 0.25
@@ -347,12 +348,7 @@ class Supervisor:
     def _check_run(self, run: Run) -> None:
         assert self.ledger is not None
         if run.orphan is not None:
-            if procs.alive(*run.orphan):
-                return
-            self._drop(run.task_id)
-            self.ledger.mark_lost(run.task_id, "its wrapper died; the command ended with no recorded result",
-                                  actor=f"supervisor:{self.supervisor_id[:8] if self.supervisor_id else '?'}")
-            self.journal(f"task {run.task_id[:8]}: lost (orphaned command ended, no result)")
+            check_orphan(self, run)  # its wrapper died: we enforce its timeout and cancel
             return
         if run.wrapper_alive():
             self._report(run)
@@ -361,10 +357,11 @@ class Supervisor:
         if kv is not None:
             self.finish_from_exit(run, kv)
             return
-        child = child_identity(run.run_dir)
+        child = child_identity(run.run_dir, run.pid)
         if child and procs.alive(*child):
             run.orphan = child
             self.journal(f"task {run.task_id[:8]}: wrapper died, command pid {child[0]} lives on; watching it")
+            check_orphan(self, run)
             return
         self._drop(run.task_id)
         if run.stop_sent_at is not None:
