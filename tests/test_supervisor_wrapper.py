@@ -79,19 +79,25 @@ def test_a_25_day_timeout_runs_through_the_supervisor(ledger: Ledger) -> None:
 LOUD = "head -c 300000 /dev/zero | tr '\\0' x; echo; echo '::summary wrote a lot'; exit 7"
 
 
-def test_a_full_disk_under_runs_keeps_the_exit_code(sqlite_url: str, home: Path, tmp_path: Path) -> None:
-    """runs/ on a 64 KiB tmpfs: the output fills it; the result is still recorded truthfully.
-    The next task finds the disk full at its start and fails saying so, without running."""
+@pytest.mark.parametrize("cap", [8 << 20, 16384], ids=["one-log-file", "tail-segments"])
+def test_a_full_disk_under_runs_keeps_the_exit_code(sqlite_url: str, home: Path, tmp_path: Path, cap: int) -> None:
+    """runs/ on a 64 KiB tmpfs: the output fills it (the head file, or rotating tail segments
+    too); the result is still recorded truthfully. The next task finds the disk full at its
+    start and fails saying so, without running."""
     marker = tmp_path / "second-ran"
     with small_tmpfs(home / "runs", "64k"), Ledger(sqlite_url) as ledger:
         loud = one(ledger, {"command": ["sh", "-c", LOUD]})
-        Supervisor(sqlite_url, concurrency=1, poll_interval_s=0.05).run(until_idle=True)
+        Supervisor(sqlite_url, concurrency=1, poll_interval_s=0.05, head_cap=cap, tail_cap=cap).run(until_idle=True)
         t = ledger.get_task(loud)
         assert (t.status, t.exit_code, t.error) == ("failed", 7, "exit 7")  # it was `lost`
         kv = read_kv(str(run_dir_of(t) / "exit"))
         assert int(kv["bytes"]) == 300_000 + len("\n::summary wrote a lot\n")
         assert int(kv["log_lost"]) > 200_000 and kv["log_error"] == "No space left on device"
-        assert len(read_log(run_dir_of(t))) == int(kv["bytes"]) - int(kv["log_lost"])
+        if cap > 300_000:  # one file: it holds exactly what was not lost
+            assert len(read_log(run_dir_of(t))) == int(kv["bytes"]) - int(kv["log_lost"])
+        else:  # the head, then segments of exactly `cap` bytes each (the last one filling)
+            assert (run_dir_of(t) / "output.log").stat().st_size == cap
+            assert read_log(run_dir_of(t)).startswith(b"x" * cap)
 
         fill(home / "runs")
         second = one(ledger, {"command": ["touch", str(marker)]})
