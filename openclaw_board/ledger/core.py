@@ -92,7 +92,7 @@ class LedgerBase:
         On PostgreSQL it NOTIFYs listeners of what it changed, delivered on commit."""
         return _NotifyingAtomic(self)
 
-    def explain(self, exc: BaseException) -> BaseException:
+    def _as_ledger_error(self, exc: BaseException) -> BaseException:
         """The error to raise for a failed transaction: a full disk becomes LedgerFull, with
         one line an operator can act on; anything else is returned as it is."""
         if not isinstance(exc, pw.DatabaseError) or not self._disk_full(exc):
@@ -117,8 +117,7 @@ class LedgerBase:
         for _ in range(3):
             if seen is None:
                 return False
-            if full(seen) or (isinstance(seen, pw.OperationalError) and seen.args
-                              and seen.args[0] == "database or disk is full"):
+            if full(seen):
                 return True
             seen = seen.__context__
         return False
@@ -360,9 +359,9 @@ class _NotifyingAtomic:
             # back by itself on some errors (a full disk among them); Peewee's ROLLBACK then
             # fails with "cannot rollback - no transaction is active", and that error would
             # hide the one that matters: the first failure is what we raise.
-            raise self.ledger.explain(exc if exc is not None else _first_failure(err))  # noqa: B904
+            raise self.ledger._as_ledger_error(exc if exc is not None else _first_failure(err))  # noqa: B904
         if exc is not None and not suppressed:
-            explained = self.ledger.explain(exc)
+            explained = self.ledger._as_ledger_error(exc)
             if explained is not exc or not from_body:
                 raise explained
         return suppressed
