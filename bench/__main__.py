@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import board, dispatch, ledger_ops, listing, recovery
+from . import board, cancel, dispatch, ledger_ops, listing, recovery
 from .common import LoadSampler, Row, machine, markdown_table, skipped
 
 SECTIONS: dict[str, Callable[[bool, int], list[Row]]] = {
@@ -25,6 +25,7 @@ SECTIONS: dict[str, Callable[[bool, int], list[Row]]] = {
     "board": board.run,
     "listing": listing.run,
     "recovery": recovery.run,
+    "cancel": cancel.run,
 }
 
 

@@ -73,3 +73,11 @@ def test_tiny_dispatch_runs_every_task_through_each_system(home: Path) -> None:
     from bench.dispatch import huey_rate
 
     assert huey_rate(5, 1)["rate"] > 0  # raises unless huey stored 5 results
+
+
+def test_cancel_figures_measure_real_cancels(home: Path, tmp_path: Path) -> None:
+    from bench.cancel import end_to_end, wrapper_alone
+
+    # each raises unless the run was stopped, recorded, and its shell and grandchild are gone by pid
+    assert all(ms > 0 for ms in wrapper_alone(tmp_path, 2))
+    assert all(ms >= 0 for ms in end_to_end(f"sqlite:///{home / 'ledger.db'}", home, 2))

@@ -132,6 +132,14 @@ def test_shell_command_as_one_element_list(tmp_path: Path) -> None:
         ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = true\n', "a", "timeout"),
         ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = "10 minutes"\n', "a", "timeout"),
         ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\nretry_backoff = "fast"\n', "a", "retry_backoff"),
+        # not finite, or past the maximum (365 days): once stored as "no timeout" or crashing the wrapper
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = nan\n', "a", "timeout: not a duration: nan"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = inf\n', "a", "timeout: not a duration: inf"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = 1e300\n', "a", "timeout: 1e+300s is more than"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = "366d"\n', "a", "timeout: 366d is more than the maximum"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\ntimeout = -0.0\n', "a", "timeout: must be more than zero"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\nretry_backoff = -inf\n', "a", "retry_backoff: not a duration"),
+        ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\nretry_backoff = 1e300\n', "a", "retry_backoff: 1e+300s is more"),
         # other bad fields
         ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\nretries = -1\n', "a", "retries"),
         ('[[tasks]]\nlabel = "a"\ncommand = ["x"]\nretries = "3"\n', "a", "retries"),

@@ -21,7 +21,7 @@ import typer
 from ..ledger import command_spec, load_spec
 from ..ledger.audit import DEFAULT_RETENTION_MS
 from ..ledger.db import state_dir
-from ..ledger.durations import parse_duration
+from ..ledger.durations import parse_duration, parse_task_duration
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
@@ -84,6 +84,11 @@ def submit(
                  "a spec file sets them per task", code=2)
     elif not args:
         fail("--goal needs a command to run: submit --goal G -- CMD ARGS...", code=2)
+    if timeout is not None:
+        try:
+            parse_task_duration(timeout, positive=True)  # the spec's own rule, said about the flag
+        except ValueError as exc:
+            fail(f"--timeout: {exc}")
     with open_ledger() as ledger:
         if goal is None:
             spec = load_spec(args[0])

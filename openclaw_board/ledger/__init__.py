@@ -12,6 +12,7 @@ from .errors import (
     Ambiguous,
     IllegalTransition,
     LedgerError,
+    LedgerFull,
     LedgerUnavailable,
     NotFound,
     SpecError,
@@ -29,6 +30,6 @@ class Ledger(Audit):
 
 __all__ = [
     "Ambiguous", "Finding", "FlowSpec", "IllegalTransition", "Ledger", "LedgerError",
-    "LedgerUnavailable", "NotFound", "SpecError", "StaleOwner", "TaskSpec", "command_spec",
+    "LedgerFull", "LedgerUnavailable", "NotFound", "SpecError", "StaleOwner", "TaskSpec", "command_spec",
     "load_spec", "parse_spec",
 ]

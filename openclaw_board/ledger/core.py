@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ import peewee as pw
 
 from . import db as dbmod
 from .clock import Clock, system_clock
-from .errors import Ambiguous, LedgerUnavailable, NotFound
+from .errors import Ambiguous, LedgerFull, LedgerUnavailable, NotFound
 from .models import Models, build_models
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
@@ -90,6 +91,36 @@ class LedgerBase:
         """One write transaction. On SQLite it takes the write lock up front (IMMEDIATE).
         On PostgreSQL it NOTIFYs listeners of what it changed, delivered on commit."""
         return _NotifyingAtomic(self)
+
+    def _as_ledger_error(self, exc: BaseException) -> BaseException:
+        """The error to raise for a failed transaction: a full disk becomes LedgerFull, with
+        one line an operator can act on; anything else is returned as it is."""
+        if not isinstance(exc, pw.DatabaseError) or not self._disk_full(exc):
+            return exc
+        where = str(self.parsed_url.path) if self.is_sqlite else self.display_url
+        detail = (str(exc).strip().splitlines() or ["disk full"])[0]
+        full = LedgerFull(f"ledger {where}: disk full ({detail})")
+        full.__cause__ = exc
+        return full
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        """SQLITE_FULL, or PostgreSQL's disk_full (53100): Peewee's error, or the driver's under it."""
+        if self.is_sqlite:
+            def full(e: BaseException) -> bool:
+                return isinstance(e, sqlite3.Error) and e.sqlite_errorcode == sqlite3.SQLITE_FULL
+        else:
+            from psycopg2.errors import DiskFull
+
+            def full(e: BaseException) -> bool:
+                return isinstance(e, DiskFull)
+        seen: BaseException | None = exc
+        for _ in range(3):
+            if seen is None:
+                return False
+            if full(seen):
+                return True
+            seen = seen.__context__
+        return False
 
     def _notify(self, kind: str = CHANGE) -> None:
         """Record that the open transaction changed something (see notify.py for kinds)."""
@@ -314,14 +345,37 @@ class _NotifyingAtomic:
         kinds = tx.kinds if tx.depth == 0 else None
         if tx.depth == 0:
             tx.kinds = None
-        if exc_type is None and kinds:
+        from_body = exc is not None
+        if not from_body and kinds:
             try:
                 self.ledger.db.execute_sql(
                     "SELECT pg_notify(%s, %s)", (self.ledger.notify_channel, ",".join(sorted(kinds))))
             except BaseException as err:
-                self.inner.__exit__(type(err), err, err.__traceback__)
-                raise
-        return self.inner.__exit__(exc_type, exc, tb)
+                exc_type, exc, tb = type(err), err, err.__traceback__  # roll back, then raise it
+        try:
+            suppressed = self.inner.__exit__(exc_type, exc, tb)
+        except pw.DatabaseError as err:
+            # The COMMIT failed, or the ROLLBACK after an error did. SQLite rolls a transaction
+            # back by itself on some errors (a full disk among them); Peewee's ROLLBACK then
+            # fails with "cannot rollback - no transaction is active", and that error would
+            # hide the one that matters: the first failure is what we raise.
+            raise self.ledger._as_ledger_error(exc if exc is not None else _first_failure(err))  # noqa: B904
+        if exc is not None and not suppressed:
+            explained = self.ledger._as_ledger_error(exc)
+            if explained is not exc or not from_body:
+                raise explained
+        return suppressed
+
+
+def _first_failure(err: BaseException) -> BaseException:
+    """The database error `err` was raised over (Peewee rolls back after a failed COMMIT and
+    raises the rollback's error if that fails too), else `err` itself."""
+    seen = err.__context__
+    while seen is not None:
+        if isinstance(seen, pw.DatabaseError):
+            return seen
+        seen = seen.__context__
+    return err
 
 
 # Flow status -> the task statuses that cause it (derive_flow_status).

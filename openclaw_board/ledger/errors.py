@@ -29,3 +29,7 @@ class LedgerUnavailable(LedgerError):
 
 class StaleOwner(LedgerError):
     """A supervisor wrote about a task it no longer owns (its lease was taken over)."""
+
+
+class LedgerFull(LedgerError):
+    """The disk under the ledger is full: the write was refused whole (SQLite rolled it back)."""

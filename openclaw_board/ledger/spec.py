@@ -2,6 +2,7 @@
 
 Every error names the file, the task and the field, in one line:
 `spec.toml: task 'fetch': timeout: not a duration: 'soon' (use seconds, or 90s, 10m, 2h)`.
+Durations are finite, more than zero for a timeout, at most 365 days (`durations.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .durations import parse_duration
+from .durations import parse_task_duration
 from .errors import SpecError
 
 NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
@@ -154,16 +155,14 @@ def _parse_task(raw: dict[str, Any], index: int, name: str, seen: set[str]) -> T
     ):
         raise fail("env: a table of NAME = \"value\" strings")
     try:
-        timeout = parse_duration(raw["timeout"]) if "timeout" in raw else None
+        timeout = parse_task_duration(raw["timeout"], positive=True) if "timeout" in raw else None
     except ValueError as exc:
         raise fail(f"timeout: {exc}") from None
-    if timeout is not None and timeout <= 0:
-        raise fail("timeout: must be more than zero")
     retries = raw.get("retries", 0)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
         raise fail("retries: a whole number from 0 to 100")
     try:
-        backoff = parse_duration(raw.get("retry_backoff", "5s"))
+        backoff = parse_task_duration(raw.get("retry_backoff", "5s"))
     except ValueError as exc:
         raise fail(f"retry_backoff: {exc}") from None
     after = raw.get("after", [])

@@ -44,6 +44,13 @@ def signal_name(num: int) -> str:
         return f"signal {num}"
 
 
+def timed_out_error(limit: float | None) -> str:
+    """`timed out after 10m00s`, or `after 0.7s` under a second; no limit known: `timed out`."""
+    if limit is None or not 0 < limit < float("inf"):
+        return "timed out"
+    return f"timed out after {format_duration(limit) if limit >= 1 else f'{limit:g}s'}"
+
+
 def outcome_of(kv: dict[str, str], cancel_requested: bool) -> Outcome:
     summary = kv.get("summary") or None
     progress = _float(kv.get("progress"))
@@ -52,9 +59,7 @@ def outcome_of(kv: dict[str, str], cancel_requested: bool) -> Outcome:
     if kv.get("error") and code is None and sig is None:
         return Outcome(T.FAILED, None, kv["error"], summary, progress)
     if reason == "timeout":
-        limit = _float(kv.get("timeout_s"))
-        after = f" after {format_duration(limit)}" if limit and limit >= 1 else (f" after {limit:g}s" if limit else "")
-        return Outcome(T.TIMED_OUT, code, f"timed out{after}", summary, progress)
+        return Outcome(T.TIMED_OUT, code, timed_out_error(_float(kv.get("timeout_s"))), summary, progress)
     if reason == "stop" and cancel_requested:
         return Outcome(T.CANCELLED, code, "cancelled by operator", summary, progress)
     blocked = kv.get("blocked") or None

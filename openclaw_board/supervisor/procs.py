@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+from collections.abc import Iterator
 
 from .wrapper import start_ticks
 
-__all__ = ["alive", "exit_watch_fd", "self_identity", "signal_group", "signal_pid", "start_ticks"]
+__all__ = ["age_s", "alive", "exit_watch_fd", "group_alive", "own_child_start", "self_identity", "session_command",
+           "signal_group", "signal_pid", "start_ticks"]
 
 
 def alive(pid: int | None, start: int | None) -> bool:
@@ -23,6 +26,71 @@ def alive(pid: int | None, start: int | None) -> bool:
     if now is None:
         return False
     return start is None or now == start
+
+
+def own_child_start(child: subprocess.Popen[bytes]) -> int | None:
+    """Start ticks of a process we started and have not reaped, even if it has already ended.
+
+    Until we reap it, a zombie keeps its /proc entry and its pid, so this read cannot race
+    its exit (it did: a wrapper that ended before we looked read as gone, and the run's
+    start time was never recorded)."""
+    if child.returncode is not None:
+        return None
+    return start_ticks(child.pid, zombie_ok=True)
+
+
+def group_alive(pgid: int) -> bool:
+    """True while a process of group `pgid` runs. Zombies do not count: they have ended, but
+    `kill(-pgid, 0)` still finds them until their parent (often init, which may take
+    seconds) reaps them."""
+    if not pgid or pgid <= 0:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(state != "Z" and pgrp == pgid for _pid, state, pgrp, _sid in _processes())
+
+
+def session_command(sid: int) -> tuple[int, int | None] | None:
+    """The command a wrapper started, found without its `child` file (a full disk, or the
+    wrapper killed before it wrote it): the leader of the other process group in the
+    wrapper's session `sid` (the wrapper leads the session; the command leads its group)."""
+    for pid, state, pgrp, session in _processes():
+        if session == sid and pid == pgrp != sid and state != "Z":
+            return pid, start_ticks(pid)
+    return None
+
+
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, state, process group, session) of every process we can see."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        rest = data[data.rfind(b")") + 2:].split()
+        if len(rest) >= 4:
+            yield int(name), rest[0].decode(), int(rest[2]), int(rest[3])
+
+
+def age_s(start: int) -> float | None:
+    """Seconds since a process with these start ticks started (both counted from boot)."""
+    try:
+        with open("/proc/uptime", "rb") as fh:
+            uptime = float(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - start / os.sysconf("SC_CLK_TCK"))
 
 
 def self_identity() -> tuple[int, int | None]:

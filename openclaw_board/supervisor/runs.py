@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
-from .wrapper import CHILD_FILE, CONTROL_FILE, ERR_FILE, EXIT_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
+from .wrapper import CHILD_FILE, CONTROL_FILE, ERR_FILE, EXIT_FILE, SPEC_FILE, WRAPPER_FILE, read_kv, reserve_exit
 
 WRAPPER = str(Path(__file__).with_name("wrapper.py"))
 # Imported rather than run as a script, so that its cached bytecode is used (a script is
@@ -46,8 +46,12 @@ class Run:
     start: int | None = None
     popen: subprocess.Popen[bytes] | None = None
     watch_fd: int | None = None
-    # An adopted run whose wrapper died while its command lived on: we wait for the command.
+    # A run whose wrapper died while its command lives on: (command pid = its group, start
+    # ticks). We do what the wrapper would have (watching.check_orphan); `orphan_limits` is
+    # (monotonic deadline or None, kill grace), set when we first look at it.
     orphan: tuple[int, int | None] | None = None
+    orphan_limits: tuple[float | None, float] | None = None
+    stop_reason: str | None = None  # why we stopped an orphan ourselves: "timeout" | "cancel"
     control_sig: tuple[int, int] | None = None
     progress: float | None = None
     summary: str | None = None
@@ -79,8 +83,15 @@ def wrapper_identity(run_dir: Path) -> tuple[int, int | None] | None:
     return _pair(run_dir / WRAPPER_FILE)
 
 
-def child_identity(run_dir: Path) -> tuple[int, int | None] | None:
-    return _pair(run_dir / CHILD_FILE)
+def child_identity(run_dir: Path, wrapper_pid: int | None = None) -> tuple[int, int | None] | None:
+    """The command's (pid, start ticks): from its `child` file, else (a full disk, or a wrapper
+    killed before it wrote the file) found in the wrapper's session (`wrapper_pid`, else the
+    one its `wrapper` file names)."""
+    found = _pair(run_dir / CHILD_FILE)
+    if found is not None:
+        return found
+    sid = wrapper_pid or (wrapper_identity(run_dir) or (None, None))[0]
+    return procs.session_command(sid) if sid else None
 
 
 def _pair(path: Path) -> tuple[int, int | None] | None:
@@ -89,6 +100,15 @@ def _pair(path: Path) -> tuple[int, int | None] | None:
         return int(words[0]), (int(words[1]) if len(words) > 1 and words[1].isdigit() else None)
     except (OSError, ValueError, IndexError):
         return None
+
+
+def read_spec(run_dir: Path) -> dict[str, Any]:
+    """The spec the wrapper was given (empty when it cannot be read)."""
+    try:
+        spec = marshal.loads((run_dir / SPEC_FILE).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def write_spec(run_dir: Path, task: Any, command: Any, env: dict[str, str], *, kill_grace_s: float,
@@ -104,7 +124,11 @@ def write_spec(run_dir: Path, task: Any, command: Any, env: dict[str, str], *, k
 
 
 def start_wrapper(run_dir: Path) -> subprocess.Popen[bytes]:
-    """The wrapper in a session of its own, so that it outlives us and no terminal signal reaches it."""
+    """The wrapper in a session of its own, so that it outlives us and no terminal signal reaches it.
+
+    First the room for its `exit` file: a disk too full for it fails the start here (OSError),
+    before the command runs; once it runs, its result always fits (wrapper.write_exit)."""
+    reserve_exit(str(run_dir))
     err = os.open(run_dir / ERR_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         return subprocess.Popen(

@@ -1,10 +1,13 @@
-"""Watching runs: carrying out cancel requests, and reporting progress and the log tail.
+"""Watching runs: cancel requests, orphaned commands, and progress and the log tail.
 
 Split from core.py (the loop). `check_cancels` stops the runs an operator asked to stop
 (SIGTERM to the wrapper, which stops the command's group; SIGKILL to the group ourselves
-when that did not work within the grace period). `report` sends progress, summary and the
-latest output (task.log_tail, for boards on other hosts) to the ledger when they changed,
-the tail at most every TAIL_EVERY_S and once more at the end.
+when that did not work within the grace period). `check_orphan` stands in for a wrapper
+that died while its command lives on: it enforces the command's timeout and a cancel the
+way the wrapper would have (SIGTERM to the group, SIGKILL after the grace), and records
+what is known once the command ended. `report` sends progress, summary and the latest
+output (task.log_tail, for boards on other hosts) to the ledger when they changed, the
+tail at most every TAIL_EVERY_S and once more at the end.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from . import procs
 from .logs import read_tail
-from .runs import Run, child_identity, clean_tail, control_changed
+from .outcome import timed_out_error
+from .runs import Run, child_identity, clean_tail, control_changed, read_spec
+from .wrapper import usable_seconds
 
 if TYPE_CHECKING:
     from .core import Supervisor
@@ -34,18 +39,79 @@ def check_cancels(sup: Supervisor) -> None:
         if run.stop_sent_at is None:
             run.stop_sent_at = now
             if run.orphan is not None:
-                procs.signal_group(run.orphan[0], run.orphan[1], procs.TERM)
+                _stop_orphan(run, "cancel", now)  # check_orphan escalates and records it
             else:
                 procs.signal_pid(run.pid, run.start, procs.TERM)  # the wrapper stops the group
             sup.journal(f"task {task.task_id[:8]}: cancel requested, stopping it")
-        elif not run.killed and now - run.stop_sent_at > sup.kill_grace_s + (
-                0 if run.orphan else STOP_ESCALATE_S):
-            # The wrapper did not manage (or is gone): kill the command's group ourselves.
-            child = run.orphan or child_identity(run.run_dir)
+        elif run.orphan is None and not run.killed and now - run.stop_sent_at > sup.kill_grace_s + STOP_ESCALATE_S:
+            # The wrapper did not manage: kill the command's group ourselves.
+            child = child_identity(run.run_dir, run.pid)
             if child:
                 procs.signal_group(child[0], child[1], procs.KILL)
             run.killed = True
             sup.journal(f"task {task.task_id[:8]}: still running after the grace period, killed")
+
+
+def check_orphan(sup: Supervisor, run: Run) -> None:
+    """A command whose wrapper died: enforce its timeout (counted from the command's own start)
+    and a cancel, as the wrapper would have; once it has ended, tell the ledger what is known:
+    `timed_out` or `cancelled` when we stopped it, else `lost` (its exit code went with its
+    wrapper)."""
+    assert run.orphan is not None and sup.ledger is not None
+    now = time.monotonic()
+    pgid, start = run.orphan
+    if run.orphan_limits is None:
+        _first_look(sup, run, now)
+    leader = procs.alive(pgid, start)
+    if not leader and run.watch_fd is not None:
+        run.close()  # its pidfd stays readable now: it would wake the loop over and over
+    deadline, grace = run.orphan_limits or (None, sup.kill_grace_s)
+    ref = f"task {run.task_id[:8]}"
+    if run.stop_sent_at is None:
+        if leader and deadline is not None and now >= deadline:
+            run.stop_sent_at = now
+            _stop_orphan(run, "timeout", now)
+            sup.journal(f"{ref}: past its timeout with its wrapper gone: stopping command pid {pgid} ourselves")
+        elif not leader:
+            sup.drop(run.task_id)
+            sup.ledger.mark_lost(run.task_id, "its wrapper died; the command ended with no recorded result",
+                                 actor=f"supervisor:{(sup.supervisor_id or '?')[:8]}")
+            sup.journal(f"{ref}: lost (orphaned command ended, no result)")
+        return
+    if procs.group_alive(pgid) and now - run.stop_sent_at < grace:
+        return  # stopping: give it its grace period
+    if procs.signal_group(pgid, start, procs.KILL):
+        sup.journal(f"{ref}: still running {grace:g}s after SIGTERM, killed its group")
+    sup.drop(run.task_id)
+    if run.stop_reason == "timeout":
+        limit = usable_seconds(read_spec(run.run_dir).get("timeout_s"))
+        status, error = "timed_out", f"{timed_out_error(limit)} (its wrapper had died; the supervisor stopped it)"
+    else:
+        status, error = "cancelled", "cancelled by operator"
+    sup.ledger.finish(run.task_id, status, supervisor_id=sup.supervisor_id, error=error)
+    sup.journal(f"{ref}: {status} ({error})")
+
+
+def _first_look(sup: Supervisor, run: Run, now: float) -> None:
+    """Watch the command rather than its dead wrapper; work out when its timeout falls due."""
+    assert run.orphan is not None
+    pgid, start = run.orphan
+    run.close()
+    run.watch_fd = procs.exit_watch_fd(pgid, start)
+    spec = read_spec(run.run_dir)
+    timeout = usable_seconds(spec.get("timeout_s"))
+    age = procs.age_s(start) if start is not None else None
+    deadline = now + max(0.0, timeout - (age or 0.0)) if timeout is not None else None
+    grace = usable_seconds(spec.get("kill_grace_s"), zero_ok=True)
+    run.orphan_limits = (deadline, sup.kill_grace_s if grace is None else grace)
+    if run.stop_sent_at is not None and run.stop_reason is None:
+        _stop_orphan(run, "cancel", now)  # our SIGTERM went to the wrapper, which died: the group never heard
+
+
+def _stop_orphan(run: Run, why: str, now: float) -> None:
+    assert run.orphan is not None
+    run.stop_reason, run.stop_sent_at = why, now
+    procs.signal_group(run.orphan[0], run.orphan[1], procs.TERM)
 
 
 def report(sup: Supervisor, run: Run, final: dict[str, str] | None = None) -> None:

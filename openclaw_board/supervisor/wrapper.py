@@ -9,22 +9,29 @@ and its start-up cost is the per-task cost (measured in bench/supervisor_bench.p
 same reason `main` leaves with `_exit` once everything is on disk (no interpreter teardown).
 
 What it does, in order:
-1. writes `wrapper` ("PID STARTTICKS") so a later supervisor can recognise it;
+1. writes `wrapper` ("PID STARTTICKS") so a later supervisor can recognise it (best effort,
+   as is every file but `exit`: the supervisor also has the pid in the ledger);
 2. reads `spec` (a marshal'd dict written by the supervisor: argv or shell string, cwd,
    env additions, timeout_s, kill_grace_s, head_cap, tail_cap);
 3. starts the command in a process group of its own (the wrapper stays outside it, so
    stopping the group never kills the wrapper), stdin /dev/null, stdout+stderr to a pipe;
    writes `child` ("PID STARTTICKS");
-4. copies the output to the capped log (see `logs.py` for the layout), scans it for
+4. copies the output to the capped log (capture.py; see `logs.py` for the layout), scans it for
    `::progress PCT [TEXT]`, `::summary TEXT` and `::blocked REASON` lines and keeps the
    latest of each in `control` (rewritten atomically, at most every CONTROL_EVERY_S);
 5. enforces the timeout, and on SIGTERM (the supervisor's "cancel") stops the group:
-   SIGTERM, then SIGKILL after kill_grace_s;
-6. writes `exit` atomically (temp file + rename) BEFORE it exits. `exit` and `control`
-   are "key value" lines (values sanitised to one line), read by `read_kv`.
+   SIGTERM, then SIGKILL after kill_grace_s. To stop, it first becomes a child subreaper,
+   so that the group's orphans become its children: it reaps them at once and sees the
+   group empty (a zombie still counts as a member, and init may take seconds to reap);
+6. writes `exit` atomically BEFORE it exits: into `exit.reserve`, room the supervisor set
+   aside when it started the run, then renamed. So a full disk loses output (counted in
+   `log_lost`), never the result. `exit` and `control` are "key value" lines (values
+   sanitised to one line), read by `read_kv`.
 
 A command that cannot start (missing program, missing cwd) gets an `exit` file with an
 `error` line and no exit code. The wrapper never dies of SIGPIPE: it writes only to files.
+Any timeout or grace it is given is safe: waits are cut into chunks that poll() accepts,
+and nan, infinite or negative values mean none (the ledger refuses them anyway).
 """
 
 import _signal
@@ -34,18 +41,28 @@ import select
 import sys
 import time
 
+try:  # imported by the supervisor, as part of its package
+    from .capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text
+except ImportError:  # run as the wrapper (`python -I -S`, this directory first on sys.path)
+    from capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text
+
+__all__ = ["LOG_FILE", "Control", "Sink", "clean_text", "main", "read_kv", "reserve_exit", "start_ticks",
+           "usable_seconds"]
+
 SPEC_FILE = "spec"
 WRAPPER_FILE = "wrapper"
 CHILD_FILE = "child"
 CONTROL_FILE = "control"
 EXIT_FILE = "exit"
-LOG_FILE = "output.log"  # the head; tail segments are output.log.1, output.log.2, ...
+EXIT_RESERVE_FILE = "exit.reserve"  # room for `exit`, set aside when the run starts
 ERR_FILE = "wrapper.err"  # the wrapper's own stderr (normally empty)
 
 CONTROL_EVERY_S = 0.25
 DRAIN_AFTER_EXIT_S = 1.0  # a background grandchild may hold the pipe open: stop waiting
-MAX_CONTROL_LINE = 4096
-MAX_TEXT = 500
+STOP_RECHECK_S = 0.05  # while stopping: look at the group this often (a zombie init owns sends us nothing)
+MAX_WAIT_S = 3600.0  # one poll() at most (it takes an int of ms: 24.8 days would overflow)
+EXIT_RESERVE_BYTES = 16384  # more than any `exit` file (values are capped below)
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
 
 def _join(directory: str, name: str) -> str:
@@ -61,25 +78,20 @@ def _isdir(path: str) -> bool:
 
 # -- helpers shared with the supervisor (imported from there; keep them stdlib-only) ------
 
-def start_ticks(pid: int) -> "int | None":
-    """Field 22 of /proc/PID/stat (start time in clock ticks since boot); None when gone."""
+def start_ticks(pid: int, zombie_ok: bool = False) -> "int | None":
+    """Field 22 of /proc/PID/stat (start time in clock ticks since boot); None when gone.
+
+    A zombie has finished, so it counts as gone, unless `zombie_ok`: for a child of ours we
+    have not reaped yet, whose pid nobody else can take (procs.own_child_start)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read()
     except OSError:
         return None
     rest = data[data.rfind(b")") + 2:].split()
-    if len(rest) < 20 or rest[0] in (b"Z", b"X"):  # a zombie has finished: not alive
+    if len(rest) < 20 or rest[0] == b"X" or (rest[0] == b"Z" and not zombie_ok):
         return None
     return int(rest[19])
-
-
-def clean_text(raw: "bytes | str", limit: int = MAX_TEXT) -> str:
-    """One safe line: UTF-8 with replacement, control characters dropped, length capped."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    text = "".join(ch for ch in text if ch >= " " and ch != "\x7f" and not "\x80" <= ch <= "\x9f")
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -90,6 +102,55 @@ def write_atomic(path: str, text: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def reserve_exit(run_dir: str) -> None:
+    """Set aside room for the `exit` file (called by the supervisor before it starts the
+    wrapper: a full disk then fails the start, before the command runs). Raises OSError."""
+    fd = os.open(_join(run_dir, EXIT_RESERVE_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, EXIT_RESERVE_BYTES)
+        except OSError as exc:
+            if exc.errno not in (95, 22):  # EOPNOTSUPP, EINVAL: no fallocate here; write the room instead
+                raise
+            _write_all(fd, b" " * EXIT_RESERVE_BYTES, 0)
+    finally:
+        os.close(fd)
+
+
+def write_exit(run_dir: str, text: str) -> None:
+    """The `exit` file, atomically: written in place into the room reserve_exit set aside
+    (no new blocks needed), cut to its length, renamed. Without that room: write_atomic."""
+    reserve = _join(run_dir, EXIT_RESERVE_FILE)
+    try:
+        fd = os.open(reserve, os.O_WRONLY)
+    except OSError:
+        write_atomic(_join(run_dir, EXIT_FILE), text)
+        return
+    data = text.encode("utf-8")
+    try:
+        _write_all(fd, data, 0)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    os.replace(reserve, _join(run_dir, EXIT_FILE))
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
+def _try_write(path: str, text: str) -> None:
+    """A file that helps but is not the result (identity, latest control values): a full
+    disk must not stop the run over it."""
+    try:
+        write_atomic(path, text)
+    except OSError:
+        pass
 
 
 def format_kv(values: dict) -> str:
@@ -109,121 +170,6 @@ def read_kv(path: str) -> "dict[str, str] | None":
         if key:
             out[key] = value
     return out
-
-
-# -- output: the capped log and the control lines ------------------------------------------
-
-class Sink:
-    """Head file up to head_cap bytes, then tail segments of tail_cap bytes; keeps the last two."""
-
-    def __init__(self, run_dir: str, head_cap: int, tail_cap: int) -> None:
-        self.base = _join(run_dir, LOG_FILE)
-        self.head_cap, self.tail_cap = max(0, head_cap), max(1, tail_cap)
-        self.total = 0
-        self.seg = 0  # 0 is the head file
-        self.room = self.head_cap
-        self.fd = self._open(self.base)
-
-    @staticmethod
-    def _open(path: str) -> int:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-    def write(self, data: bytes) -> None:
-        self.total += len(data)
-        try:
-            self._write(data)
-        except OSError:
-            pass  # a full disk loses output, never the run's result (the exit file is tiny)
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            if self.room == 0:
-                os.close(self.fd)
-                self.seg += 1
-                self.fd = self._open(f"{self.base}.{self.seg}")
-                self.room = self.tail_cap
-                if self.seg >= 3:
-                    try:
-                        os.unlink(f"{self.base}.{self.seg - 2}")
-                    except OSError:
-                        pass
-            n = min(self.room, len(view))
-            os.write(self.fd, view[:n])
-            self.room -= n
-            view = view[n:]
-
-
-class Control:
-    """Scans output for `::` lines at the start of a line, chunk boundaries included."""
-
-    def __init__(self) -> None:
-        self.at_line_start = True
-        self.partial = None  # bytearray of a `::` candidate line not yet ended
-        self.progress = None
-        self.summary = None
-        self.blocked = None
-        self.dirty = False
-
-    def feed(self, chunk: bytes) -> None:
-        pos, n = 0, len(chunk)
-        while pos < n:
-            if self.partial is not None:
-                nl = chunk.find(b"\n", pos)
-                end = n if nl < 0 else nl
-                if len(self.partial) < MAX_CONTROL_LINE:
-                    self.partial += chunk[pos:min(end, pos + MAX_CONTROL_LINE)]
-                if nl < 0:
-                    return
-                line, self.partial = bytes(self.partial), None
-                self._line(line)
-                pos, self.at_line_start = nl + 1, True
-                continue
-            if not self.at_line_start:
-                nl = chunk.find(b"\n", pos)
-                if nl < 0:
-                    return
-                pos, self.at_line_start = nl + 1, True
-                continue
-            # At a line start: a `::` line? (A lone ':' at the chunk's end may become one.)
-            if chunk.startswith(b"::", pos) or chunk[pos:] == b":":
-                self.partial = bytearray()
-                continue
-            nxt = chunk.find(b"\n::", pos)
-            if nxt >= 0:
-                pos = nxt + 1
-                continue
-            nl = chunk.rfind(b"\n", pos)
-            if nl < 0:
-                self.at_line_start = False
-                return
-            pos = nl + 1  # the last line of the chunk starts here
-
-    def _line(self, raw: bytes) -> None:
-        if not raw.startswith(b"::"):
-            return
-        word, _, rest = raw[2:].rstrip(b"\r").partition(b" ")
-        if word == b"progress":
-            pct, _, text = rest.strip().partition(b" ")
-            try:
-                value = float(pct.rstrip(b"%"))
-            except ValueError:
-                return
-            if value != value:  # NaN
-                return
-            self.progress = max(0.0, min(100.0, value))
-            if text.strip():
-                self.summary = clean_text(text)
-        elif word == b"summary":
-            self.summary = clean_text(rest)
-        elif word == b"blocked":
-            self.blocked = clean_text(rest) or "blocked"
-        else:
-            return
-        self.dirty = True
-
-    def values(self, total: int) -> dict:
-        return {"progress": self.progress, "summary": self.summary, "blocked": self.blocked, "bytes": total}
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -265,6 +211,71 @@ def _noop(signum, frame):  # the wake-up fd carries the signal number; nothing t
     pass
 
 
+def usable_seconds(value, default=None, zero_ok=False):
+    """A duration from a spec as a usable float: nan, infinite, negative (or zero, unless
+    `zero_ok`) and non-numbers give `default` (for a timeout: none). The supervisor uses
+    it too, for an orphaned command (watching.check_orphan)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    if not (0 <= seconds < float("inf")) or (seconds == 0 and not zero_ok):  # nan fails the first test
+        return default
+    return seconds
+
+
+def _poll_ms(times: list, now: float) -> int:
+    """poll()'s timeout for the soonest of `times` (None: nothing due), never above MAX_WAIT_S."""
+    due = [t for t in times if t is not None]
+    delay = min(due) - now if due else MAX_WAIT_S
+    return 0 if delay <= 0 else int(min(delay, MAX_WAIT_S) * 1000) + 1
+
+
+def _become_subreaper() -> bool:
+    """prctl(PR_SET_CHILD_SUBREAPER): processes of the group orphaned from now on become our
+    children instead of init's, so we reap them and see the group empty at once. Done only
+    when stopping a run (`_ctypes` costs a millisecond of start-up a run that ends by itself
+    never needs); False where it cannot be done (then the group is rechecked on a timer)."""
+    try:
+        import _ctypes
+
+        class _Int(_ctypes._SimpleCData):
+            _type_ = "i"
+
+        class _Prctl(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL
+            _restype_ = _Int
+
+        class _Self:  # what CFuncPtr looks a symbol up in: this process (libc included)
+            _handle = _ctypes.dlopen(None)
+
+        return _Prctl(("prctl", _Self))(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except Exception:  # not Linux, no ctypes: the timer does it
+        return False
+
+
+def _reap(pid: int, status):
+    """Reap every child that ended (the command, and orphans we adopted as a subreaper);
+    the command's wait status once it ended, else `status` as given."""
+    while True:
+        try:
+            done, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0 if status is None else status  # no child left at all
+        if done == 0:
+            return status
+        if done == pid:
+            status = st
+
+
+def _exit_text(values: dict) -> str:
+    """The `exit` file's text, made to fit the room reserved for it."""
+    text = format_kv(values)
+    if len(text.encode("utf-8")) > EXIT_RESERVE_BYTES - 256:
+        text = format_kv({k: (clean_text(v, 200) if isinstance(v, str) else v) for k, v in values.items()})
+    return text
+
+
 def run(run_dir: str) -> int:
     os.umask(0o077)
     # Signals first: from here on a stop request is recorded, never fatal.
@@ -274,31 +285,30 @@ def run(run_dir: str) -> int:
     for sig in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
         _signal.signal(sig, _noop)
     me = os.getpid()
-    write_atomic(_join(run_dir, WRAPPER_FILE), f"{me} {start_ticks(me)}\n")
+    _try_write(_join(run_dir, WRAPPER_FILE), f"{me} {start_ticks(me)}\n")
     with open(_join(run_dir, SPEC_FILE), "rb") as fh:
         spec = marshal.loads(fh.read())
-    exit_path = _join(run_dir, EXIT_FILE)
     control_path = _join(run_dir, CONTROL_FILE)
 
     out_r, out_w = os.pipe()
-    sink = Sink(run_dir, int(spec.get("head_cap", 8 << 20)), int(spec.get("tail_cap", 8 << 20)))
+    sink = Sink(_join(run_dir, LOG_FILE), int(spec.get("head_cap", 8 << 20)), int(spec.get("tail_cap", 8 << 20)))
     try:
         pid = _spawn(spec, out_w)
     except RuntimeError as exc:
-        write_atomic(exit_path, format_kv({"error": str(exc), "ended_at": int(time.time() * 1000)}))
+        write_exit(run_dir, _exit_text({"error": str(exc), "ended_at": int(time.time() * 1000)}))
         return 0
     finally:
         os.close(out_w)
-    write_atomic(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
+    _try_write(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
 
     control = Control()
     poller = select.poll()
     poller.register(out_r, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
     now = time.monotonic()
-    timeout_s = spec.get("timeout_s")
-    deadline = now + float(timeout_s) if timeout_s else None
-    grace = float(spec.get("kill_grace_s", 5.0))
+    timeout_s = usable_seconds(spec.get("timeout_s"))
+    deadline = now + timeout_s if timeout_s else None
+    grace = usable_seconds(spec.get("kill_grace_s"), 5.0, zero_ok=True)
     reason = None  # "timeout" | "stop"
     kill_at = None
     status = None
@@ -310,6 +320,7 @@ def run(run_dir: str) -> int:
         nonlocal reason, kill_at
         reason = why
         kill_at = time.monotonic() + grace
+        _become_subreaper()  # before the signal: what it orphans comes to us
         try:
             os.killpg(pid, _signal.SIGTERM)
         except OSError:
@@ -317,9 +328,14 @@ def run(run_dir: str) -> int:
 
     while True:
         now = time.monotonic()
-        waits = [t for t in (deadline if reason is None else None, kill_at, drain_until,
-                             next_flush if control.dirty else None) if t is not None]
-        wait_ms = None if not waits else max(0, int((min(waits) - now) * 1000) + 1)
+        stopping = kill_at is not None and status is not None
+        wait_ms = _poll_ms([
+            deadline if reason is None else None,
+            kill_at,
+            drain_until if drain_until is not None and drain_until > now else None,
+            next_flush if control.dirty else None,
+            now + STOP_RECHECK_S if stopping else None,
+        ], now)
         for fd, _ev in poller.poll(wait_ms):
             if fd == out_r:
                 data = os.read(out_r, 65536)
@@ -336,13 +352,11 @@ def run(run_dir: str) -> int:
                     stop("stop")
         now = time.monotonic()
         if status is None:
-            try:
-                done, st = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, st = pid, 0
-            if done == pid:
-                status = st
+            status = _reap(pid, None)
+            if status is not None:
                 drain_until = now + DRAIN_AFTER_EXIT_S
+        elif reason is not None:
+            _reap(pid, status)  # orphans of the stopped group, adopted as a subreaper
         if reason is None and deadline is not None and now >= deadline:
             stop("timeout")
         if kill_at is not None and (now >= kill_at or (status is not None and not _group_alive(pid))):
@@ -352,23 +366,23 @@ def run(run_dir: str) -> int:
                 pass
             kill_at = None
         if control.dirty and now >= next_flush:
-            try:
-                write_atomic(control_path, format_kv(control.values(sink.total)))
-            except OSError:
-                pass
+            _try_write(control_path, format_kv(control.values(sink.total)))
             control.dirty = False
             next_flush = now + CONTROL_EVERY_S
         if status is not None and kill_at is None and (not pipe_open or now >= drain_until):
             break
 
     values = control.values(sink.total)
+    _try_write(control_path, format_kv(values))
     values["exit_code"] = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     values["signal"] = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     values["reason"] = reason
     values["timeout_s"] = timeout_s
     values["ended_at"] = int(time.time() * 1000)
-    write_atomic(control_path, format_kv(control.values(sink.total)))
-    write_atomic(exit_path, format_kv(values))
+    if sink.lost:
+        values["log_lost"] = sink.lost
+        values["log_error"] = sink.error
+    write_exit(run_dir, _exit_text(values))
     return 0
 
 
