@@ -30,33 +30,51 @@ from __future__ import annotations
 import codecs
 import re
 
-# C0 except tab and LF, DEL, C1; bidi embeddings/overrides (U+202A-202E) and isolates (U+2066-2069).
-_CONTROL_ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SHOWN = {"\x1b": "␛", "\r": "␍", "\n": "⏎"}
+# C0 except tab, DEL, C1; bidi embeddings/overrides (U+202A-202E) and isolates (U+2066-2069).
+CONTROLS = frozenset([*range(0x00, 0x09), *range(0x0a, 0x20), *range(0x7f, 0xa0), *range(0x202a, 0x202f),
+                      *range(0x2066, 0x206a)])
+_SHOWN = {0x1b: "␛", 0x0d: "␍", 0x0a: "⏎"}
 
-# ECMA-48 sequences, 7-bit (ESC x) and 8-bit (one C1 character) introducers alike.
-_ST = "(?:\x1b\\\\|\x9c|\x07)"  # string terminator (BEL too: xterm accepts it after OSC)
+
+def _shown(code: int) -> str:
+    return _SHOWN.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+# str.translate tables, and a search that lets the common case (no control at all) skip them:
+# both C loops, so a log of a million controls takes a second, not minutes.
+_ONE_LINE = {code: _shown(code) for code in CONTROLS}
+_LINES = {code: shown for code, shown in _ONE_LINE.items() if code != 0x0a}
+
+
+def _any_of(table: dict[int, str]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(table)) + "]")
+
+
+_ANY_ONE_LINE, _ANY_LINES = _any_of(_ONE_LINE), _any_of(_LINES)
+
+# ECMA-48 sequences, 7-bit (ESC x) and 8-bit (one C1 character) introducers alike. Every
+# branch starts with its introducer, so that the engine skips plain text quickly.
+_CSI_REST = "[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # parameters, intermediates, final
+# A string's body stops at any ESC or C1, so that no match is tried across another
+# introducer (the scan stays linear whatever a log holds); ST, or BEL as xterm accepts.
+_STRING_REST = "[^\x1b\x07\x80-\x9f]*(?:\x1b\\\\|\x9c|\x07)"
 ESCAPE_SEQUENCE = re.compile(
-    "(?:\x1b\\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI: parameters, intermediates, final
-    f"|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x1b\x07\x9c]*{_ST}"  # OSC, DCS, SOS, PM, APC ... ST
-    # Two-character (and nF) ESC sequences: ESC 7, ESC c, ESC ( B; not the introducers above,
-    # so that an unterminated string or a malformed CSI stays visible as `␛]...`, `␛[...`.
-    "|\x1b[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
+    "\x1b(?:"
+    f"\\[{_CSI_REST}"  # CSI
+    f"|[\\]PX^_]{_STRING_REST}"  # OSC, DCS, SOS, PM, APC
+    # Two-character (and nF) sequences: ESC 7, ESC c, ESC ( B; not the introducers above, so
+    # that an unterminated string or a malformed CSI stays visible as `␛]...`, `␛[...`.
+    "|[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
+    f"|\x9b{_CSI_REST}"
+    f"|[\x90\x98\x9d\x9e\x9f]{_STRING_REST}"
 )
 # A sequence that may still be arriving at the end of a chunk: held back by LogStream.
 _PARTIAL = re.compile(
     "(?:(?:\x1b\\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*"
-    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x1b\x07\x9c]*\x1b?"
+    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x1b\x07\x80-\x9f]*\x1b?"
     "|\x1b[\x20-\x2f]*)\\Z"
 )
 PARTIAL_MAX = 4096  # a longer unterminated sequence is not held back: it is shown
-
-
-def _show(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    code = ord(ch)
-    return _SHOWN.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def visible(text: object, *, multiline: bool = False) -> str:
@@ -65,12 +83,17 @@ def visible(text: object, *, multiline: bool = False) -> str:
         return ""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="backslashreplace")
-    return (_CONTROL_LINES if multiline else _CONTROL_ONE_LINE).sub(_show, str(text))
+    text = str(text)
+    if (_ANY_LINES if multiline else _ANY_ONE_LINE).search(text) is None:
+        return text
+    return text.translate(_LINES if multiline else _ONE_LINE)
 
 
 def log_text(text: str) -> str:
     """A task's output for a human: escape sequences removed, CR as LF, other controls visible."""
-    text = ESCAPE_SEQUENCE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text or not text.isascii():  # else no sequence can be there: skip the scan
+        text = ESCAPE_SEQUENCE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return visible(text, multiline=True)
 
 
