@@ -242,3 +242,16 @@ def test_a_screenshot_shows_hostile_text_literally(hostile: dict[str, str], tmp_
     assert forbidden(picture, allowed="\n") == [] and "&#27;" not in picture and "&#x1b;" not in picture.lower()
     lines = "\n".join(svg_lines(picture))
     assert "x ␛]52;c;cHduZWQ=␛\\ ␛]0;PWNED" in lines and "boom x ␛]52;c;cHduZWQ=" in lines
+
+
+def test_the_supervisor_journal_writes_one_harmless_line_per_message(tmp_path: Path) -> None:
+    """`tail supervisor.log` on a terminal, and `supervise` echoing it, quote task labels."""
+    from openclaw_board.supervisor.journal import Journal
+
+    echoed: list[str] = []
+    journal = Journal(tmp_path / "supervisor.log", echo=echoed.append)
+    journal(f"task 1234abcd (t {HOSTILE}\n2026-01-01T00:00:00.000Z forged line): claimed")
+    lines = (tmp_path / "supervisor.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and forbidden(lines[0]) == []
+    assert lines[0].endswith(f"(t {SHOWN}⏎2026-01-01T00:00:00.000Z forged line): claimed")
+    assert echoed == [lines[0].split(" ", 2)[2]]
