@@ -16,11 +16,13 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input, Static
 
 from ..ledger.clock import Clock, system_clock
 from ..ledger.db import is_postgres, redact
 from ..ledger.notify import ChangeWatcher
+from ..safetext import visible
 from . import actions as act
 from .commands import BoardCommands
 from .dialogs import ConfirmScreen
@@ -157,6 +159,13 @@ class BoardApp(ViewActions, Theming, App[int]):
         self._theme_at_start: str | None = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast (screens' and widgets' too go through here): messages quote labels, goals
+        and errors, so they are never markup and their control characters are made visible."""
+        super().notify(visible(message, multiline=True), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
+
     # -- the service's answers --------------------------------------------------------------
 
     def _deliver(self, payload: object) -> None:
@@ -172,7 +181,7 @@ class BoardApp(ViewActions, Theming, App[int]):
         elif isinstance(p, Trouble):
             banner = self.query_one("#banner", Static)
             if p.message:
-                banner.update(Text(f"⚠ {p.message}", no_wrap=True, overflow="ellipsis"))
+                banner.update(Text(f"⚠ {visible(p.message)}", no_wrap=True, overflow="ellipsis"))
                 banner.display = True
             else:
                 banner.display = False

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
+from ..safetext import visible
 from .palette import glyph, status_color, status_label
 from .text import age, clean, duration, progress_bar
 from .views import FlowView, Row, TaskView
@@ -101,7 +102,9 @@ def flow_detail(flow: FlowView) -> str:
 
 
 def _cell(text: str, width: int, style: Style | str = "", right: bool = False) -> Text:
-    t = Text(text, style=style, no_wrap=True, end="")
+    """One column, padded or cut to `width`; `visible()` once more, so that no column (status
+    names of a foreign ledger included) can carry a control character to the terminal."""
+    t = Text(visible(text), style=style, no_wrap=True, end="")
     t.truncate(width, overflow="ellipsis")
     pad = width - t.cell_len
     if pad > 0:
@@ -121,7 +124,7 @@ def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: S
         flow = row.flow
         status, name_txt = flow.status, clean(flow.goal, 300)
         if flow.source:
-            name_txt = f"[{flow.source}] {name_txt}"
+            name_txt = f"[{clean(flow.source, 40)}] {name_txt}"
         if flow.label:
             name_txt += f" ({clean(flow.label, 60)})"
         lead = ("▾ " if row.expanded else "▸ ")

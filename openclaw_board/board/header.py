@@ -67,7 +67,7 @@ class BoardHeader(Static):
         dim = Style(dim=True)
         line1 = Text(no_wrap=True, end="")
         line1.append("openclaw-board", style=Style(bold=True))
-        line1.append(f"  {self.title_text}", style=dim)
+        line1.append(f"  {clean(self.title_text, 300)}", style=dim)
         right = Text(sup, style=ok if level == "ok" else warn)
         gap = width - line1.cell_len - right.cell_len
         if gap < 2:
@@ -88,8 +88,9 @@ class BoardHeader(Static):
             body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
             body.append(f"{issues} issues", style=Style(color=status_color(colors, "failed")) if issues else "")
         if self.view_note:
+            note = clean(self.view_note, 200)  # it quotes the filter typed
             last_line = body.plain.rsplit("\n", 1)[-1]
-            pad = width - len(last_line) - len(self.view_note)
+            pad = width - len(last_line) - len(note)
             body.append(" " * max(2, pad))
-            body.append(self.view_note, style=Style(color=rich_color(colors.get("accent", "cyan"))))
+            body.append(note, style=Style(color=rich_color(colors.get("accent", "cyan"))))
         self.update(Text("\n", end="").join([line1, body]))

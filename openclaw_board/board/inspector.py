@@ -89,7 +89,7 @@ class InspectorScreen(Screen[None]):
         colors = self.app.theme_variables
         color = Style(color=status_color(colors, f["status"]), bold=True)
         title = Text(no_wrap=True)
-        title.append(f"{glyph(f['status'])} {f['status']}  ", style=color)
+        title.append(f"{glyph(f['status'])} {clean(f['status'], 40)}  ", style=color)
         if self.kind == "task":
             title.append(f"task {clean(f['label'], 80)} #{f['attempt']}", style="bold")
             title.append(f"  in {clean(data.get('flow_goal'), 80)}", style="dim")
@@ -131,7 +131,7 @@ class InspectorScreen(Screen[None]):
             out.append(_clock(e.get("at_ms")) + "  ", style="dim")
             out.append(f"{clean(e['kind'], 32):<17}")
             if e.get("to"):
-                move = f"{e['from'] or ''} → {e['to']}" if e.get("from") else f"→ {e['to']}"
+                move = clean(f"{e['from'] or ''} → {e['to']}" if e.get("from") else f"→ {e['to']}", 60)
                 out.append(f"{move:<26}", style=Style(color=status_color(colors, e["to"])))
             else:
                 out.append(" " * 26)
@@ -150,14 +150,15 @@ class InspectorScreen(Screen[None]):
             ran = duration(a["ended_at"] - a["started_at"]) if a["started_at"] and a["ended_at"] else "-"
             table.add_row(
                 Text(clean(a["label"], 60)), str(a["attempt"]),
-                Text(f"{glyph(a['status'])} {a['status']}", style=Style(color=status_color(colors, a["status"]))),
+                Text(f"{glyph(a['status'])} {clean(a['status'], 40)}",
+                     style=Style(color=status_color(colors, a["status"]))),
                 ran, "-" if a["exit_code"] is None else str(a["exit_code"]),
                 Text(clean(a["error"], 200)), a["task_id"][:8] + ("" if a["is_latest"] else " (old)"),
             )
         return table
 
     def on_log_view_status(self, message: LogView.Status) -> None:
-        self.query_one("#log-status", Static).update(Text(message.text, style="dim"))
+        self.query_one("#log-status", Static).update(Text(clean(message.text), style="dim"))
 
     def action_close(self) -> None:
         search = self.query("#log-search")

@@ -100,7 +100,7 @@ class ReplayScreen(Screen[None]):
         width = max(20, self.size.width - 2)
         head = self.query_one("#replay-head", Static)
         if h.error is not None or not h.events:
-            head.update(Text(f"time travel: {h.error or 'this flow has no events'}", no_wrap=True))
+            head.update(Text(f"time travel: {clean(h.error) or 'this flow has no events'}", no_wrap=True))
             return
         app: BoardApp = self.app  # type: ignore[assignment]
         colors = app.theme_variables

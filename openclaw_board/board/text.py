@@ -3,22 +3,13 @@
 Everything the board shows from the ledger goes through `clean()` and is wrapped in a
 `rich.text.Text` (never parsed as markup), so `[bold]`, `[/]`, escape sequences and
 control characters appear literally instead of styling or moving the terminal's cursor.
+What counts as a control and how it is shown is `openclaw_board.safetext`'s one rule.
 """
 
 from __future__ import annotations
 
-import re
-
 from ..ledger.durations import format_duration
-
-# C0 controls except tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-_VISIBLE = {"\n": "⏎", "\r": "␍", "\x1b": "␛"}
-
-
-def _show(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    return _VISIBLE.get(ch) or f"\\x{ord(ch):02x}"
+from ..safetext import visible
 
 
 def clean(text: object, limit: int = 2000) -> str:
@@ -30,13 +21,12 @@ def clean(text: object, limit: int = 2000) -> str:
     s = str(text)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    s = s.replace("\t", "    ")
-    return _CONTROL.sub(_show, s)
+    return visible(s.replace("\t", "    "))
 
 
 def clean_line(text: str) -> str:
     """A log line: like `clean` but without clipping (the log view crops to the screen)."""
-    return _CONTROL.sub(_show, text.replace("\t", "    "))
+    return visible(text.replace("\t", "    "))
 
 
 def duration(ms: int | None) -> str:

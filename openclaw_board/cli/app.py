@@ -17,6 +17,7 @@ from rich.markup import escape
 from ..ledger import Ledger, LedgerError
 from ..ledger.db import default_url, redact
 from ..ledger.openclaw import open_any
+from ..safetext import visible
 
 app = typer.Typer(
     name="openclaw-board",
@@ -71,8 +72,9 @@ def ledger_url() -> str:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr that starts with `error:`, then exit."""
-    line = " ".join(str(message).split())
+    """One line on stderr that starts with `error:`, then exit. It may quote a label or a
+    goal: their control characters are shown, never sent (`safetext.visible`)."""
+    line = visible(" ".join(str(message).split()))
     # Plain write, not Rich: the line must never wrap into two, whatever the terminal width.
     sys.stderr.write(f"error: {line}\n")
     sys.stderr.flush()
@@ -135,6 +137,6 @@ def main() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - a traceback must never reach the user
-        first = (str(exc).strip().splitlines() or [""])[0]
+        first = visible((str(exc).strip().splitlines() or [""])[0])
         sys.stderr.write(f"error: unexpected {type(exc).__name__}: {first}\n")
         sys.exit(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shlex
 import socket
@@ -13,8 +12,6 @@ import typer
 
 from .app import app, err, fail, ledger_url, open_ledger
 from .board_cmds import _check_theme, _size
-
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 @app.command()
@@ -77,15 +74,6 @@ def screenshot(
     sys.stdout.write(f"screenshot: {output}" + (f" (as of {iso(moment)})" if moment is not None else "") + "\n")
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve anywhere
-
-
 def served_command(url: str, *, no_supervise: bool, readonly: bool, theme: str | None) -> str:
     """The shell command textual-serve runs for each browser: this board, on the same ledger."""
     from ..ledger.db import redact
@@ -106,10 +94,11 @@ def served_command(url: str, *, no_supervise: bool, readonly: bool, theme: str |
 def exposure_warning(host: str, port: int) -> str:
     return (
         f"WARNING: serving the board on {host}:{port}, which is not loopback.\n"
-        "  Anyone who can reach this port gets the board with no login: they can see every flow,\n"
-        "  command and error, cancel and retry work, and (through the ledger) make the supervisor\n"
-        "  run commands. Prefer the default (127.0.0.1) and an SSH tunnel:\n"
-        f"      ssh -L {port}:127.0.0.1:{port} <this host>   then open http://127.0.0.1:{port}\n"
+        "  The URL's token is all that stands between this port and the board, and it crosses the\n"
+        "  network in plain HTTP: whoever reads it can see every flow, command and error, cancel\n"
+        "  and retry work, and (through the ledger) make the supervisor run commands.\n"
+        "  Prefer the default (127.0.0.1) and an SSH tunnel:\n"
+        f"      ssh -L {port}:127.0.0.1:{port} <this host>   then open the URL printed below\n"
         "  Use --readonly at least if you must expose it."
     )
 
@@ -124,15 +113,18 @@ def serve(
     readonly: bool = typer.Option(False, "--readonly", help="Look only: hide and refuse every action."),
     theme: str | None = typer.Option(None, "--theme", metavar="NAME", help="A theme by name."),
 ) -> None:
-    """The board in a browser (textual-serve): each browser tab runs `openclaw-board board`."""
+    """The board in a browser (textual-serve): each browser tab runs `openclaw-board board`.
+
+    Only for whoever opens the URL it prints (it holds a random token), and only from the
+    board's own pages (a foreign Origin is refused): see `board.serve`.
+    """
     if not 1 <= port <= 65535:
         fail(f"--port {port}: use 1-65535", 2)
     url = ledger_url()
     with open_ledger(create=not readonly, readonly=readonly):
         pass  # a missing or unusable ledger is one `error:` line, before listening
     _check_theme(theme)
-    from textual_serve.server import Server
-
+    from ..board.serve import WILDCARD_HOSTS, GuardedServer, is_loopback
     from ..ledger.db import redact
 
     if redact(url) != url:
@@ -143,7 +135,7 @@ def serve(
         shown = socket.gethostname() if host in WILDCARD_HOSTS else host
         public_url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     command = served_command(url, no_supervise=no_supervise, readonly=readonly, theme=theme)
-    server = Server(command, host=host, port=port, title="openclaw-board", public_url=public_url)
+    server = GuardedServer(command, host=host, port=port, public_url=public_url)
     try:
         server.serve()
     except OSError as exc:

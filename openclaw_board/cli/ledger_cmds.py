@@ -8,11 +8,11 @@ which `open_ledger` turns into one `error:` line and exit 1.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ def _say_external(row: Any) -> None:
     so that --json output stays one document)."""
     answer = getattr(row, "external_answer", None)
     if answer:
-        err.print(render.plain(f"openclaw: {answer.strip()}"))
+        err.print(render.plain(f"openclaw: {answer.strip()}", multiline=True))
 
 
 def _flow_done(ledger: Any, row: Any, as_json: bool, what: str) -> None:
@@ -276,32 +276,32 @@ def tasks_logs(
             if view.source != "ledger":
                 fail(f"task {ref} has no log at {path}" + (f" ({view.note})" if view.note else ""))
             err.print(render.plain(f"({view.note})"))
-            emit(view.data)
+            emit([view.data])
             return
         if not follow:
-            emit(logs.read_log(row.run_dir))
+            emit([logs.read_log(row.run_dir)])
             return
 
         def done() -> bool:
             return ledger.get_task(task_id).status in TERMINAL_TASK
 
-        for chunk in logs.follow(row.run_dir, done=done):
-            emit(chunk)
+        emit(logs.follow(row.run_dir, done=done))
 
 
 def local_host() -> str:
     return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
 
 
-_CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f]")
+def emit(chunks: Iterable[bytes]) -> None:
+    """Raw bytes to a pipe; to a terminal, without the escape sequences and control characters
+    a task could use to take it over (`logs.for_terminal`)."""
+    from ..supervisor.logs import for_terminal
 
-
-def emit(chunk: bytes) -> None:
-    """Raw bytes to a pipe; to a terminal, without the escape sequences a task could use to mess with it."""
     if sys.stdout.isatty():
-        chunk = _CONTROL.sub(b"", chunk.replace(b"\r\n", b"\n"))
-    sys.stdout.buffer.write(chunk)
-    sys.stdout.buffer.flush()
+        chunks = for_terminal(chunks, sys.stdout.encoding or "utf-8")
+    for chunk in chunks:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
 
 
 # -- audit and maintenance -------------------------------------------------------------

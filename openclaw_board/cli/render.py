@@ -1,7 +1,9 @@
 """Human output of the CLI: pressure lines, Rich tables, detail views.
 
-Every piece of text that came from a spec, a task or the ledger goes into a `Text` object,
-never through markup parsing, so `[bold red]x[/]` in a label prints exactly as written.
+Every piece of text that came from a spec, a task or the ledger goes into a `Text` object
+through `plain()`, never through markup parsing, so `[bold red]x[/]` in a label prints exactly
+as written, and its control characters are made visible (`safetext.visible`): an escape
+sequence in a goal prints as `␛]0;title␛\\` instead of retitling the terminal.
 Ids are shown as 8-character prefixes (any unique prefix is accepted back), times as ages.
 """
 
@@ -18,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..ledger.durations import format_duration
+from ..safetext import visible
 
 STATUS_STYLE: dict[str, str] = {
     "awaiting_approval": "magenta",
@@ -47,12 +50,13 @@ def short(ident: str | None) -> str:
 
 def status_text(status: str | None) -> Text:
     status = status or "-"
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+    return Text(visible(status), style=STATUS_STYLE.get(status, ""))
 
 
-def plain(value: Any, style: str = "") -> Text:
-    """Literal text: markup and emoji codes in it are never interpreted."""
-    return Text("" if value is None else str(value), style=style)
+def plain(value: Any, style: str = "", *, multiline: bool = False) -> Text:
+    """Literal text: markup and emoji codes in it are never interpreted, controls are shown
+    (a line break only where `multiline`: an error or a summary, not a label)."""
+    return Text(visible(value, multiline=multiline), style=style)
 
 
 def when(ms: int | None) -> str:
@@ -171,7 +175,7 @@ def counts_text(counts: dict[str, int]) -> Text:
     for i, status in enumerate(ordered):
         if i:
             text.append(" ")
-        text.append(f"{counts[status]} {status}", style=STATUS_STYLE.get(status, ""))
+        text.append(f"{counts[status]} {visible(status)}", style=STATUS_STYLE.get(status, ""))
     return text if ordered else Text("-")
 
 
@@ -243,7 +247,7 @@ def task_detail(task: Any, command: list[str] | str, after: list[str], events: l
     for name, value in (("Error", task.error), ("Progress", _progress(task)),
                         ("Summary", task.terminal_summary)):
         if value:
-            fields.append((name, plain(value)))
+            fields.append((name, plain(value, multiline=True)))
     fields += [("Created", plain(when_and_age(task.created_at, now))),
                ("Started", plain(when_and_age(task.started_at, now))),
                ("Ended", plain(when_and_age(task.ended_at, now))), ("Ran", plain(elapsed(task, now)))]
@@ -287,7 +291,8 @@ def events_table(events: Iterable[Any], width: int = 120) -> Table:
         if e.from_status or e.to_status:
             change = Text.assemble(status_text(e.from_status), " -> ", status_text(e.to_status))
         at = datetime.fromtimestamp(e.at / 1000, tz=UTC).strftime("%m-%d %H:%M:%S")
-        row = [plain(at), plain(e.kind), change] + ([plain(e.actor)] if wide else []) + [plain(e.detail or "")]
+        detail = plain(e.detail or "", multiline=True)
+        row = [plain(at), plain(e.kind), change] + ([plain(e.actor)] if wide else []) + [detail]
         table.add_row(*row)
     return table
 

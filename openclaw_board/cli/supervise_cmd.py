@@ -12,6 +12,7 @@ from types import FrameType
 import typer
 
 from ..ledger.durations import parse_duration
+from . import render
 from .app import app, err, fail, ledger_url, open_ledger
 
 
@@ -57,7 +58,7 @@ def supervise(
         fail("--lease: at least 2s (heartbeats come every second or so)", 2)
     with open_ledger():
         pass  # a bad --db is one `error:` line here, before anything starts
-    echo = None if quiet else (lambda line: err.print(line))
+    echo = None if quiet else (lambda line: err.print(render.plain(line)))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
                      mode="standalone", log=echo, lease_ms=lease_ms)
     signals: list[int] = []

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..ledger.clock import iso, system_clock
+from ..safetext import visible
 
 MAX_BYTES = 10 << 20
 
@@ -26,6 +27,9 @@ class Journal:
         self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
+        # Messages quote labels and errors: one line each, with no control character that a
+        # `tail` of this file on a terminal would obey (`safetext.visible`).
+        message = visible(message)
         line = f"{iso(system_clock())} {self.prefix} {message}\n"
         with self._lock:
             try:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..safetext import LogStream
 from .wrapper import LOG_FILE
 
 _SEGMENT = re.compile(re.escape(LOG_FILE) + r"\.(\d+)$")
@@ -180,6 +181,20 @@ def follow(run_dir: str | Path, *, done: Callable[[], bool], interval_s: float =
         if finished:
             return
         time.sleep(interval_s)
+
+
+def for_terminal(chunks: Iterable[bytes], encoding: str = "utf-8") -> Iterator[bytes]:
+    """The log as a terminal may receive it (`safetext.LogStream`): escape sequences removed,
+    every other control (C1 and bytes that are not UTF-8 included) shown as text. A pipe gets
+    the bytes as written instead; this is only for a human's screen."""
+    stream = LogStream()
+    for chunk in chunks:
+        text = stream.feed(chunk)
+        if text:
+            yield text.encode(encoding, "backslashreplace")
+    rest = stream.flush()
+    if rest:
+        yield rest.encode(encoding, "backslashreplace")
 
 
 # -- issue 6: a task's log wherever it ran -------------------------------------------------

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import marshal
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..safetext import log_text
 from . import procs
 from .wrapper import CHILD_FILE, CONTROL_FILE, ERR_FILE, EXIT_FILE, SPEC_FILE, WRAPPER_FILE, read_kv, reserve_exit
 
@@ -32,9 +32,6 @@ def wrapper_argv(run_dir: Path) -> list[str]:
     return [sys.executable, "-I", "-S", "-c", _LAUNCH, str(run_dir)]
 DEFAULT_HEAD_CAP = 8 << 20
 DEFAULT_TAIL_CAP = 8 << 20
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 
 
 @dataclass
@@ -154,11 +151,11 @@ def control_changed(run: Run) -> dict[str, str] | None:
 
 
 def clean_tail(raw: bytes, cut: bool = False) -> str:
-    """Latest output as safe text for the ledger: UTF-8 with replacement, no escapes or controls.
+    """Latest output as safe text for the ledger: UTF-8 with replacement, escape sequences
+    removed and other controls made visible (`safetext.log_text`, as `tasks logs` shows it).
 
     `cut`: the bytes are the end of a longer output, so drop the partial first line."""
     text = raw.decode("utf-8", "replace")
     if cut and "\n" in text:
         text = text[text.index("\n") + 1:]  # start on a whole line
-    text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    return _CTRL.sub("", text)
+    return log_text(text)
