@@ -272,7 +272,8 @@ class LedgerBase:
         return json.loads(task.after_json or "[]")
 
     @staticmethod
-    def env_of(task: Any) -> dict[str, str]:
+    def env_of(task: Any) -> dict[str, str | None]:
+        """The spec's `env`; a None value names a variable passed from the supervisor's own."""
         return json.loads(task.env_json) if task.env_json else {}
 
 

@@ -12,8 +12,9 @@ gets:
 4. the spec's own `env` values, which win over all of the above.
 
 Whatever the lists say, NEVER_PASSED names are dropped, and so is any variable whose value
-holds the ledger's URL or password. A spec may still *set* `PGHOST` or `PGPASSWORD` in its
-own `env` (its own database, its own value): only the supervisor's values are withheld.
+holds the ledger's URL or password (the one we use, and the one in `$OPENCLAW_BOARD_DB`).
+A spec may still *set* `PGHOST` or `PGPASSWORD` in its own `env` (its own database, its
+own value): only the supervisor's values are withheld.
 
 This keeps credentials out of tasks' environments and logs; it is not a sandbox: a task
 runs as the operator's user and can read what that user can.
@@ -21,6 +22,7 @@ runs as the operator's user and can read what that user can.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +30,8 @@ ENV_VAR = "OPENCLAW_BOARD_ENV_PASSTHROUGH"
 DEFAULT_PASSTHROUGH: tuple[str, ...] = (
     "PATH", "HOME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", "USER", "LOGNAME", "SHELL", "TMPDIR",
 )
+# What a spec or the operator may name: NAME, or a prefix pattern NAME_* (shell variable names).
+PASSTHROUGH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
 # Exact names, and prefixes ending in "*".
 NEVER_PASSED: tuple[str, ...] = ("OPENCLAW_BOARD_DB", "PG*")
 
@@ -71,7 +75,7 @@ def task_environment(
 ) -> dict[str, str]:
     """The whole environment a task starts with (see the module docstring for the rules)."""
     wanted = (*DEFAULT_PASSTHROUGH, *passthrough, *(k for k, v in task_env.items() if v is None))
-    secrets = _secrets_of(ledger_url)
+    secrets = _secrets_of(ledger_url) + _secrets_of(parent.get("OPENCLAW_BOARD_DB"))
     env = {
         k: v for k, v in parent.items()
         if any(_matches(k, p) for p in wanted)

@@ -14,7 +14,6 @@ environment that a task receives; they are kept in `TaskSpec.env` as NAME = None
 from __future__ import annotations
 
 import os
-import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .durations import parse_duration
-from .envpolicy import never_passed
+from .envpolicy import PASSTHROUGH_RE, never_passed
 from .errors import SpecError, quoted
 
 NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
@@ -40,8 +39,6 @@ MAX_COMMAND_BYTES = 64 << 10  # argv (or the shell string), UTF-8 bytes with one
 MAX_ENV_BYTES = 64 << 10  # NAME=value pairs added by `env`, UTF-8 bytes with one NUL each
 MAX_PATH = 4096  # cwd
 MAX_PASSTHROUGH = 100  # names in one env_passthrough list
-# NAME or a prefix pattern NAME_*; what a shell would accept as a variable name.
-PASSTHROUGH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ import peewee as pw
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import ensure_private_dir, state_dir
+from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
+from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener
 from ..ledger.supervisors import DEFAULT_LEASE_MS
@@ -82,9 +84,12 @@ class Supervisor:
         log: Callable[[str], None] | None = None, head_cap: int = DEFAULT_HEAD_CAP,
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
         lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
-        idle_poll_s: float = IDLE_POLL_S,
+        idle_poll_s: float = IDLE_POLL_S, env_passthrough: tuple[str, ...] | None = None,
     ) -> None:
         self.url = url
+        # Variables of our environment that tasks receive on top of the default (envpolicy.py).
+        self.env_passthrough = (parse_passthrough(os.environ.get(PASSTHROUGH_VAR))
+                                if env_passthrough is None else tuple(env_passthrough))
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         self.host = host or default_host()
         self.mode = mode
@@ -307,9 +312,11 @@ class Supervisor:
         run = Run(task.task_id, task.runtime, run_dir)
         try:
             run_dir.mkdir(mode=0o700)
-            write_spec(run_dir, task, self.ledger.command_of(task), self.ledger.env_of(task),
+            env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
+                                   ledger_url=self.url)
+            write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
-            run.popen = start_wrapper(run_dir)
+            run.popen = start_wrapper(run_dir, env)
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
             self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
