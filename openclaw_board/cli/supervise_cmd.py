@@ -72,8 +72,10 @@ def supervise(
         fail(f"--lease: {exc}", 2)
     if lease_ms < 2000:
         fail("--lease: at least 2s (heartbeats come every second or so)", 2)
-    with open_ledger():
-        pass  # a bad --db is one `error:` line here, before anything starts
+    with open_ledger() as ledger:  # a bad --db is one `error:` line here, before anything starts
+        if ledger.readonly:
+            fail(f"ledger {ledger.display_url} cannot be written (a read-only file or filesystem): "
+                 "a supervisor must record what it runs")
     echo = None if quiet else (lambda line: err.print(line))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
                      mode="standalone", log=echo, lease_ms=lease_ms, env_passthrough=passthrough)

@@ -43,7 +43,7 @@ import peewee as pw
 
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
-from ..ledger.db import ensure_private_dir, state_dir
+from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check, state_dir
 from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
 from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
@@ -151,8 +151,17 @@ class Supervisor:
             return 1
         try:
             try:
+                # Every page read once (ledger/db.py, quick_check): a damaged ledger is refused
+                # here, not noticed halfway through running someone's work.
+                if self.ledger.readonly:
+                    raise LedgerError(f"ledger {self.ledger.display_url} cannot be written (a read-only "
+                                      "file or filesystem): a supervisor must record what it runs")
+                damage = quick_check(self.ledger.db)
+                if damage:
+                    raise LedgerError(f"ledger {self.ledger.display_url} fails SQLite's quick_check "
+                                      f"({damage}): restore it from a backup")
                 ensure_private_dir(self.state)
-                ensure_private_dir(self.runs_root)
+                ensure_private_dir(self.runs_root, "runs directory")
                 self.register()
             except (OSError, LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
                 self.error = f"cannot start the supervisor: {exc}"
@@ -223,6 +232,11 @@ class Supervisor:
                     self.journal(f"ledger reachable again after {failures} failed attempt(s)")
                     failures = 0
             except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
+                if damaged(exc):
+                    # A dropped table or a damaged page: retrying forever would only hide it.
+                    self.error = f"ledger {self.ledger.display_url if self.ledger else self.url}: {damage_hint(exc)}"
+                    self.journal(f"stopping: {self.error}")
+                    return 1
                 # The ledger went away for a moment (a restart, a lock): keep watching, back off, retry.
                 # A transaction cut short rolled back; what it did not record is redone next turn
                 # (recovery re-reads our own running tasks every RECOVER_EVERY_S).
