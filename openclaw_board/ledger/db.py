@@ -224,12 +224,16 @@ def not_a_database(exc: BaseException) -> bool:
     return "file is not a database" in str(exc)
 
 
+def _read_only_filesystem(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _writable(path: Path) -> bool:
     """Whether we may write `path` (a file, or a directory to create -wal/-shm in)."""
-    try:
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return False
-    except OSError:
+    if _read_only_filesystem(path):
         return False
     return os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0))
 
@@ -280,10 +284,12 @@ def _first_read(db: pw.SqliteDatabase, path: Path) -> None:
 def _open_readonly(path: Path) -> pw.SqliteDatabase:
     """The ledger opened `mode=ro`: SQLite refuses every write, and never checkpoints.
 
-    A WAL ledger needs its -shm to be read; on a read-only filesystem SQLite cannot create
-    one. With no -wal there is nothing uncommitted to miss, so it is then opened
-    `immutable=1` (safe: nobody can change a file on a read-only filesystem); with a -wal
-    left behind it cannot be read without losing those commits, and we say so."""
+    A WAL ledger needs its -shm to be read, and SQLite cannot create one where it may not
+    write. On a read-only filesystem with no -wal (no writer has it open, nothing
+    uncommitted to miss) it is opened `immutable=1`; with a -wal left behind it cannot be
+    read without losing those commits, and we say so. A directory we may not write on a
+    writable filesystem is refused: someone may write the ledger while we read it, and
+    `immutable` would then read torn pages."""
     kw: dict = dict(uri=True, pragmas={"query_only": 1, "busy_timeout": int(BUSY_TIMEOUT_S * 1000)},
                     timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     db = pw.SqliteDatabase(_ro_uri(path), **kw)
@@ -293,6 +299,11 @@ def _open_readonly(path: Path) -> pw.SqliteDatabase:
     except LedgerUnavailable as exc:
         if "unable to open database file" not in str(exc) or _writable(path.parent):
             raise
+    if not _read_only_filesystem(path):
+        raise LedgerUnavailable(
+            f"ledger {path} cannot be read: SQLite must create {path}-shm in a directory you cannot "
+            "write; read it as the user who can, or copy it somewhere writable"
+        )
     if os.path.lexists(f"{path}-wal"):
         raise LedgerUnavailable(
             f"ledger {path} is on a read-only filesystem with unfinished writes in {path}-wal that "
