@@ -92,7 +92,7 @@ def wrapper_alone(root: Path, n: int) -> list[float]:
         pidfile = root / f"wpids-{i}"
         (run_dir / "spec").write_bytes(marshal.dumps(
             {"command": ["sh", "-c", COMMAND, str(pidfile)], "shell": False, "kill_grace_s": 5.0}))
-        wrapper = start_wrapper(run_dir)
+        wrapper = start_wrapper(run_dir, dict(os.environ))
         try:
             wait_until(lambda p=pidfile: _pids(p) is not None, 60, 0.005, "the command to start")
             time.sleep(0.02)

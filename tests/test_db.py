@@ -239,10 +239,17 @@ def test_tables_without_version_are_refused(sqlite_url: str) -> None:
         Ledger(sqlite_url)
 
 
-def test_empty_sqlite_file_becomes_a_ledger(tmp_path: Path) -> None:
+def test_empty_file_is_refused_as_truncated(tmp_path: Path) -> None:
+    """We never leave an empty ledger (a new one is initialised before it is linked into
+    place), so an empty file is one that was truncated: refused, not silently made anew."""
     path = tmp_path / "empty.db"
     path.touch(mode=0o600)
     os.chmod(path, 0o600)
-    with Ledger(str(path)) as ledger:
+    with pytest.raises(LedgerUnavailable, match=r"is empty \(0 bytes\): it was truncated; restore it"):
+        Ledger(str(path))
+    assert path.stat().st_size == 0
+    fresh = tmp_path / "fresh.db"
+    with Ledger(str(fresh)) as ledger:
         assert isinstance(ledger.db, pw.SqliteDatabase)
         assert ledger.list_flows() == []
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("fresh.db")) == ["empty.db"]

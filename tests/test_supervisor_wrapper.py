@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def wrapper_run(run_dir: Path, command: list[str], **spec: object) -> subprocess
     """The wrapper started on `run_dir` as the supervisor starts it (room for `exit` included)."""
     run_dir.mkdir(mode=0o700, exist_ok=True)
     (run_dir / "spec").write_bytes(marshal.dumps({"command": command, "shell": False, **spec}))
-    return start_wrapper(run_dir)
+    return start_wrapper(run_dir, dict(os.environ))
 
 
 def finished(run_dir: Path, wrapper: subprocess.Popen[bytes]) -> dict[str, str]:

@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import re
+import stat
 import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from textual.theme import BUILTIN_THEMES, Theme
 from watchfiles import Change, awatch
 
 from openclaw_board.ledger.db import ensure_private_dir, state_dir
+from openclaw_board.ledger.errors import LedgerUnavailable, quoted
+from openclaw_board.ledger.filesafety import private_dir
 from openclaw_board.ledger.states import TASK_STATUSES
 
 DEFAULT_THEME = "openclaw-dark"
@@ -62,6 +65,7 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
     "lost": ("error",),
 }
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+MAX_THEME_BYTES = 64 << 10  # a theme is a few hundred bytes; anything past this is not one
 
 
 class ThemeError(Exception):
@@ -94,11 +98,11 @@ def _is_theme_file(name: str) -> bool:
 
 def _color(value: object, key: str) -> str:
     if not isinstance(value, str):
-        raise ThemeError(f"key {key!r} must be a colour string, not {type(value).__name__} {value!r}")
+        raise ThemeError(f"key {quoted(key)} must be a colour string, not {type(value).__name__} {quoted(value)}")
     try:
         return Color.parse(value).hex
     except ColorParseError as exc:
-        raise ThemeError(f"bad colour {value!r} for key {key!r} ({exc})") from None
+        raise ThemeError(f"bad colour {quoted(value)} for key {quoted(key)} ({str(exc)[:80]})") from None
 
 
 def _table(data: dict, key: str) -> dict:
@@ -112,10 +116,10 @@ def parse_theme(data: dict, default_name: str) -> Theme:
     """A Theme from parsed TOML; raises ThemeError naming the first problem."""
     unknown = [k for k in data if k not in KNOWN_KEYS]
     if unknown:
-        raise ThemeError(f"unknown key {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})")
+        raise ThemeError(f"unknown key {quoted(unknown[0])} (known: {', '.join(KNOWN_KEYS)})")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ThemeError(f"bad theme name {name!r}: use letters, digits, '-' and '_'")
+        raise ThemeError(f"bad theme name {quoted(name)}: use letters, digits, '-' and '_'")
     if "primary" not in data:
         raise ThemeError("missing required key 'primary'")
     colors = {k: _color(data[k], k) for k in COLOR_KEYS if k in data}
@@ -123,12 +127,12 @@ def parse_theme(data: dict, default_name: str) -> Theme:
     for key in BOOL_KEYS:
         if key in data:
             if not isinstance(data[key], bool):
-                raise ThemeError(f"key {key!r} must be true or false, not {data[key]!r}")
+                raise ThemeError(f"key {key!r} must be true or false, not {quoted(data[key])}")
             flags[key] = data[key]
     status = _table(data, "status")
     bad = [s for s in status if s not in TASK_STATUSES]
     if bad:
-        raise ThemeError(f"unknown status {bad[0]!r} in [status] (known: {', '.join(TASK_STATUSES)})")
+        raise ThemeError(f"unknown status {quoted(bad[0])} in [status] (known: {', '.join(TASK_STATUSES)})")
     variables = {str(k): _color(v, f"variables.{k}") for k, v in _table(data, "variables").items()}
     for s in TASK_STATUSES:
         if s in status:
@@ -141,19 +145,49 @@ def parse_theme(data: dict, default_name: str) -> Theme:
     return with_status_variables(Theme(name=name, **colors, **flags, variables=variables))
 
 
+def _read_theme_bytes(path: Path) -> bytes:
+    """At most MAX_THEME_BYTES of a regular file. Opened O_NONBLOCK and checked with fstat
+    before any read: a FIFO would block for a writer, /dev/zero would never end."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ThemeError("not a regular file")
+        if st.st_size > MAX_THEME_BYTES:
+            raise ThemeError(f"larger than {MAX_THEME_BYTES >> 10} KiB")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_THEME_BYTES:
+            chunk = os.read(fd, MAX_THEME_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_THEME_BYTES:  # it grew while we read it
+            raise ThemeError(f"larger than {MAX_THEME_BYTES >> 10} KiB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_theme_file(path: Path) -> Theme:
-    """One theme file -> Theme; raises ThemeError("<path>: <reason>")."""
+    """One theme file -> Theme; raises ThemeError("bad theme file <path>: <reason>"), one line.
+
+    Whatever the file holds (binary, deep nesting, a FIFO, a device), the reason is one line
+    and the board goes on with the other themes."""
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ThemeError(f"bad theme file {path}: bad TOML: {exc}") from None
-    except OSError as exc:
-        raise ThemeError(f"bad theme file {path}: cannot read it: {exc.strerror or exc}") from None
-    try:
+        data = tomllib.loads(_read_theme_bytes(path).decode("utf-8"))
         return parse_theme(data, path.stem)
     except ThemeError as exc:
         raise ThemeError(f"bad theme file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ThemeError(f"bad theme file {path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ThemeError(f"bad theme file {path}: bad TOML: {exc}") from None
+    except RecursionError:
+        raise ThemeError(f"bad theme file {path}: bad TOML: nested too deeply") from None
+    except OSError as exc:
+        raise ThemeError(f"bad theme file {path}: cannot read it: {exc.strerror or exc}") from None
 
 
 def reload_theme_file(path: Path) -> Theme | str:
@@ -174,7 +208,7 @@ async def watch_theme_changes(
     is ignored. Pass each Theme to `apply_theme` on the app's thread; show each error once.
     """
     shipped, user = theme_dirs(user_dir)
-    ensure_private_dir(user)
+    ensure_private_dir(user, "themes directory")
     dirs = [d.resolve() for d in (shipped, user) if d.is_dir()]
     wanted = lambda change, name: change != Change.deleted and _is_theme_file(Path(name).name)  # noqa: E731
     async for changes in awatch(*dirs, watch_filter=wanted, debounce=debounce_ms):
@@ -211,8 +245,16 @@ def load_themes(user_dir: Path | None = None) -> ThemeSet:
     for theme in BUILTIN_THEMES.values():
         result.themes[theme.name] = with_status_variables(theme)
         result.sources[theme.name] = None
-    for directory in theme_dirs(user_dir):
+    shipped, user = theme_dirs(user_dir)
+    for directory in (shipped, user):
         seen: dict[str, Path] = {}
+        if directory is user and directory.exists():
+            try:
+                # The user's directory must be theirs (or root's) and not writable by others.
+                private_dir(directory, "themes directory", create=False)
+            except LedgerUnavailable as exc:
+                result.errors.append(f"{exc}; its themes are skipped")
+                continue
         for path in sorted(p for p in directory.glob("*.toml") if _is_theme_file(p.name)):
             try:
                 theme = load_theme_file(path)
@@ -264,7 +306,10 @@ def remember_theme(name: str) -> None:
     settings = _read_settings()
     settings["theme"] = name
     path = settings_path()
-    ensure_private_dir(path.parent)
+    try:
+        ensure_private_dir(path.parent)
+    except LedgerUnavailable as exc:  # the board reports an OSError as "could not remember"
+        raise OSError(str(exc)) from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..ledger import Ledger, LedgerError
-from ..ledger.db import default_url, redact
+from ..ledger.db import damage_hint, default_url, redact, resolve_home
 from ..ledger.openclaw import open_any
 from ..safetext import visible
 
@@ -59,6 +59,8 @@ def _global(
         "`board` takes it twice to watch two ledgers side by side.",
     ),
 ) -> None:
+    # A relative OPENCLAW_BOARD_HOME is taken from where we were started, once, for good.
+    resolve_home()
     state.db_urls = tuple(db or ())
 
 
@@ -113,7 +115,7 @@ def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledg
     except LedgerError as exc:
         fail(str(exc))
     except pw.DatabaseError as exc:
-        fail(f"ledger {ledger.display_url}: {exc}")
+        fail(f"ledger {ledger.display_url}: {damage_hint(exc)}")
     finally:
         ledger.close()
 

@@ -12,6 +12,8 @@ from types import FrameType
 import typer
 
 from ..ledger.durations import parse_duration
+from ..ledger.envpolicy import PASSTHROUGH_RE, never_passed
+from ..ledger.errors import quoted
 from . import render
 from .app import app, err, fail, ledger_url, open_ledger
 
@@ -24,6 +26,15 @@ def _runtime_limits(values: list[str]) -> dict[str, int]:
             fail(f"--runtime-limit {value!r}: use RUNTIME=N with N at least 1 (e.g. cli=2)", 2)
         limits[name.strip()] = int(count)
     return limits
+
+
+def _passthrough(values: list[str]) -> tuple[str, ...]:
+    for value in values:
+        if not PASSTHROUGH_RE.match(value):
+            fail(f"--env-passthrough {quoted(value)}: a variable name, or a prefix such as AWS_*", 2)
+        if never_passed(value):
+            fail(f"--env-passthrough {quoted(value)}: never passed to tasks (it may hold the ledger's credentials)", 2)
+    return tuple(values)
 
 
 @app.command()
@@ -41,11 +52,17 @@ def supervise(
         help="How long other hosts wait after this supervisor's last heartbeat before they call "
         "its runs lost and retry them (several hosts on one PostgreSQL ledger)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not echo the supervisor log to stderr."),
+    env_passthrough: list[str] = typer.Option(
+        [], "--env-passthrough", metavar="NAME",
+        help="Pass this variable of our environment to tasks (repeatable; NAME_* for a prefix). "
+        "Tasks get PATH, HOME, LANG, LC_*, TZ, TERM, USER, LOGNAME, SHELL, TMPDIR by default; "
+        "never OPENCLAW_BOARD_DB or PG*. Default: $OPENCLAW_BOARD_ENV_PASSTHROUGH."),
 ) -> None:
     """Claim queued tasks and run them detached; re-attach runs left by a dead supervisor."""
     from ..supervisor import Supervisor
 
     limits = _runtime_limits(runtime_limit)
+    passthrough = _passthrough(env_passthrough) if env_passthrough else None
     try:
         grace = parse_duration(kill_grace)
     except ValueError as exc:
@@ -56,11 +73,13 @@ def supervise(
         fail(f"--lease: {exc}", 2)
     if lease_ms < 2000:
         fail("--lease: at least 2s (heartbeats come every second or so)", 2)
-    with open_ledger():
-        pass  # a bad --db is one `error:` line here, before anything starts
+    with open_ledger() as ledger:  # a bad --db is one `error:` line here, before anything starts
+        if ledger.readonly:
+            fail(f"ledger {ledger.display_url} cannot be written (a read-only file or filesystem): "
+                 "a supervisor must record what it runs")
     echo = None if quiet else (lambda line: err.print(render.plain(line)))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
-                     mode="standalone", log=echo, lease_ms=lease_ms)
+                     mode="standalone", log=echo, lease_ms=lease_ms, env_passthrough=passthrough)
     signals: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

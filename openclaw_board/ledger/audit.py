@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .clock import iso
+from .db import quick_check
+from .errors import LedgerUnavailable
 from .queries import Queries
 from .states import ACTIVE_TASK, TERMINAL_FLOW, TERMINAL_TASK, derive_flow_status
 from .states import TaskStatus as T
@@ -38,6 +40,12 @@ class Finding:
 
 class Audit(Queries):
     def audit(self) -> list[Finding]:
+        # Pages first: a damaged file would fail (or mislead) every check below.
+        damage = quick_check(self.db)
+        if damage:
+            return [Finding("ledger_damaged", "error", None, None,
+                            f"ledger {self.display_url} fails SQLite's quick_check ({damage}): "
+                            "restore it from a backup", False)]
         now = self.now()
         Task, Flow = self.m.Task, self.m.Flow
         findings: list[Finding] = []
@@ -115,6 +123,8 @@ class Audit(Queries):
                     actor: str = "maintenance") -> dict[str, Any]:
         """Repair what the audit can repair and prune terminal flows past retention."""
         findings = self.audit()
+        if apply and any(f.code == "ledger_damaged" for f in findings):
+            raise LedgerUnavailable(f"{findings[0].message}; nothing was repaired or pruned")
         now = self.now()
         Flow, Task, Event = self.m.Flow, self.m.Task, self.m.Event
         repairs: list[dict[str, Any]] = []

@@ -43,17 +43,18 @@ class LedgerBase:
     ) -> None:
         self.url = url or dbmod.default_url()
         self.clock: Clock = clock or system_clock
-        self.readonly = readonly
         self.db, self.parsed_url = dbmod.connect(self.url, create=create, readonly=readonly)
+        # A ledger we may not write (a read-only filesystem) is opened read-only: it can be read.
+        self.readonly = readonly or self.parsed_url.read_only_file
         self.m: Models = build_models(self.db)
         try:
-            ensure_schema(self.db, self.m, readonly=readonly)
+            ensure_schema(self.db, self.m, readonly=self.readonly)
         except pw.DatabaseError as exc:
             self.db.close()
-            raise LedgerUnavailable(f"ledger {self.display_url} cannot be used: {exc}") from exc
-        except LedgerUnavailable:
+            raise LedgerUnavailable(f"ledger {self.display_url} cannot be used: {dbmod.damage_hint(exc)}") from exc
+        except LedgerUnavailable as exc:
             self.db.close()
-            raise
+            raise LedgerUnavailable(f"ledger {self.display_url}: {exc}") from None
         # Per thread: the kinds of change made by the transaction open in that thread.
         self._tx = threading.local()
         # SQL text of the hot statements, built once (see `_run`): building it with Peewee on
@@ -303,7 +304,8 @@ class LedgerBase:
         return json.loads(task.after_json or "[]")
 
     @staticmethod
-    def env_of(task: Any) -> dict[str, str]:
+    def env_of(task: Any) -> dict[str, str | None]:
+        """The spec's `env`; a None value names a variable passed from the supervisor's own."""
         return json.loads(task.env_json) if task.env_json else {}
 
 

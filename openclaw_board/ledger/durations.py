@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from .errors import quoted
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _HINT = "use seconds, or 90s, 10m, 2h"
@@ -34,7 +36,7 @@ def parse_duration(value: object, *, maximum: tuple[float, str] | None = None, p
     elif isinstance(value, str) and (match := _PATTERN.match(value)):
         seconds = _to_float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
-        raise ValueError(f"not a duration: {_clip(repr(value))} ({_HINT})")
+        raise ValueError(f"not a duration: {quoted(value)} ({_HINT})")
     if positive and seconds <= 0:
         raise ValueError("must be more than zero")
     if maximum is not None and seconds > maximum[0]:

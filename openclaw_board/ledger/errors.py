@@ -33,3 +33,17 @@ class StaleOwner(LedgerError):
 
 class LedgerFull(LedgerError):
     """The disk under the ledger is full: the write was refused whole (SQLite rolled it back)."""
+
+
+QUOTE_LIMIT = 40
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)` for an error line, cut to `limit` characters plus '…'.
+
+    An error quotes what was wrong, never all of it: a 100 KB label must not come back as a
+    100 KB line on the operator's terminal."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "…")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import peewee as pw
 from playhouse import migrate as pm
 
-from .errors import LedgerUnavailable
+from .errors import LedgerUnavailable, quoted
 from .models import SCHEMA_VERSION, Models
 
 
@@ -35,12 +35,29 @@ MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
 }
 
 
+DAMAGED = "the ledger is damaged; restore it from a backup"
+
+
 def read_version(db: pw.Database, models: Models) -> int | None:
     table = models.Meta._meta.table_name
     if not db.table_exists(table):
         return None
     row = models.Meta.get_or_none(models.Meta.key == "schema_version")
-    return int(row.value) if row else None
+    if row is None:
+        return None
+    value = str(row.value).strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise LedgerUnavailable(f"schema version {quoted(row.value)} is not a number: {DAMAGED}")
+    return int(value)
+
+
+def check_tables(db: pw.Database, models: Models) -> None:
+    """Every table of this schema is there (a dropped one would fail every write, forever)."""
+    present = set(db.get_tables())
+    for model in models.all():
+        name = model._meta.table_name
+        if name not in present:
+            raise LedgerUnavailable(f"table {name!r} is missing: {DAMAGED}")
 
 
 def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) -> int:
@@ -55,6 +72,8 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
             db.create_tables(models.all())
             models.Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
         return SCHEMA_VERSION
+    if version < 1:
+        raise LedgerUnavailable(f"schema version {version} is not one we ever wrote: {DAMAGED}")
     if version > SCHEMA_VERSION:
         raise LedgerUnavailable(
             f"the ledger was written by a newer openclaw-board (schema {version}, "
@@ -71,4 +90,5 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
                 models.Meta.update(value=str(target)).where(
                     models.Meta.key == "schema_version"
                 ).execute()
+    check_tables(db, models)
     return version

@@ -3,25 +3,43 @@
 Every error names the file, the task and the field, in one line:
 `spec.toml: task 'fetch': timeout: not a duration: 'soon' (use seconds, or 90s, 10m, 2h)`.
 Durations are finite, more than zero for a timeout, at most 365 days (`durations.py`).
+An error quotes at most 40 characters of what it refuses (`errors.quoted`).
+
+Limits (README, "Security"): a spec is data that someone else may have written, and what
+it holds ends up in the ledger, on the board and in an exec(); past these it is refused
+whole, so that nothing is accepted now that fails, or floods a terminal, later.
+`env_passthrough` (top level, and per task) names variables of the supervisor's own
+environment that a task receives; they are kept in `TaskSpec.env` as NAME = None.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .durations import parse_task_duration
-from .errors import SpecError
+from .envpolicy import PASSTHROUGH_RE, never_passed
+from .errors import SpecError, quoted
 
 NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
-FLOW_KEYS = {"goal", "label", "notify", "tasks"}
+FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough"}
 TASK_KEYS = {
-    "label", "command", "shell", "cwd", "env", "timeout", "retries", "retry_backoff",
-    "after", "requires_approval", "runtime",
+    "label", "command", "shell", "cwd", "env", "env_passthrough", "timeout", "retries",
+    "retry_backoff", "after", "requires_approval", "runtime",
 }
-MAX_TEXT = 4096
+
+MAX_SPEC_BYTES = 1 << 20  # the spec file
+MAX_TASKS = 10_000  # tasks in one spec
+MAX_GOAL = 4096  # characters
+MAX_LABEL = 200  # characters, a flow's label and a task's
+MAX_COMMAND_BYTES = 64 << 10  # argv (or the shell string), UTF-8 bytes with one NUL per argument
+MAX_ENV_BYTES = 64 << 10  # NAME=value pairs added by `env`, UTF-8 bytes with one NUL each
+MAX_PATH = 4096  # cwd
+MAX_PASSTHROUGH = 100  # names in one env_passthrough list
 
 
 @dataclass(frozen=True)
@@ -30,7 +48,7 @@ class TaskSpec:
     command: list[str] | str
     shell: bool = False
     cwd: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str | None] = field(default_factory=dict)  # None: passed from the supervisor's env
     timeout_s: float | None = None
     retries: int = 0
     retry_backoff_s: float = 5.0
@@ -51,22 +69,44 @@ class FlowSpec:
 def load_spec(path: str | Path) -> FlowSpec:
     path = Path(path)
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{name}: is a directory, not a spec file") from None
-    except OSError as exc:
-        raise SpecError(f"{name}: cannot read: {exc.strerror}") from None
+    raw = _read_spec_file(path, name)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SpecError(f"{name}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{name}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{name}: invalid TOML: arrays or tables nested too deeply") from None
     spec = parse_spec(data, name)
     return FlowSpec(spec.goal, spec.tasks, spec.label, spec.notify, source=str(path.resolve()))
+
+
+def _read_spec_file(path: Path, name: str) -> bytes:
+    """At most MAX_SPEC_BYTES of a regular file (not a FIFO or a device: those would hang)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise SpecError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{name}: cannot read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(f"{name}: is a directory, not a spec file")
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"{name}: not a regular file")
+        if st.st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{name}: larger than {MAX_SPEC_BYTES >> 10} KiB")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"{name}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"{name}: larger than {MAX_SPEC_BYTES >> 10} KiB")
+    return raw
 
 
 def parse_spec(data: dict[str, Any], name: str = "<spec>") -> FlowSpec:
@@ -75,55 +115,86 @@ def parse_spec(data: dict[str, Any], name: str = "<spec>") -> FlowSpec:
 
     unknown = set(data) - FLOW_KEYS
     if unknown:
-        raise fail("", f"unknown field {sorted(unknown)[0]!r} (known: {', '.join(sorted(FLOW_KEYS))})")
+        raise fail("", f"unknown field {quoted(sorted(unknown)[0])} (known: {', '.join(sorted(FLOW_KEYS))})")
     goal = data.get("goal")
     if not isinstance(goal, str) or not goal.strip():
         raise fail("", "goal: required, a non-empty string")
+    if len(goal) > MAX_GOAL:
+        raise fail("", f"goal: longer than {MAX_GOAL} characters")
     label = data.get("label")
     if label is not None and (not isinstance(label, str) or not label.strip()):
         raise fail("", "label: must be a non-empty string")
+    if label is not None and len(label) > MAX_LABEL:
+        raise fail("", f"label: longer than {MAX_LABEL} characters")
     notify = data.get("notify", "done_only")
     if notify not in NOTIFY_POLICIES:
-        raise fail("", f"notify: {notify!r} is not one of {', '.join(NOTIFY_POLICIES)}")
+        raise fail("", f"notify: {quoted(notify)} is not one of {', '.join(NOTIFY_POLICIES)}")
+    try:
+        passthrough = _passthrough(data.get("env_passthrough", []))
+    except ValueError as exc:
+        raise fail("", f"env_passthrough: {exc}") from None
     raw_tasks = data.get("tasks")
     if not isinstance(raw_tasks, list) or not raw_tasks:
         raise fail("", "tasks: at least one [[tasks]] table is required")
+    if len(raw_tasks) > MAX_TASKS:
+        raise fail("", f"tasks: more than {MAX_TASKS} tasks in one spec")
 
     tasks: list[TaskSpec] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_tasks, start=1):
         if not isinstance(raw, dict):
             raise fail(f"task #{index}: ", "must be a table")
-        tasks.append(_parse_task(raw, index, name, seen))
+        tasks.append(_parse_task(raw, index, name, seen, passthrough))
         seen.add(tasks[-1].label)
 
-    labels = {t.label for t in tasks}
     for t in tasks:
         for dep in t.after:
-            if dep not in labels:
-                raise fail(f"task {t.label!r}: ", f"after: unknown task {dep!r}")
+            if dep not in seen:
+                raise fail(f"task {quoted(t.label)}: ", f"after: unknown task {quoted(dep)}")
             if dep == t.label:
-                raise fail(f"task {t.label!r}: ", "after: a task cannot wait for itself")
+                raise fail(f"task {quoted(t.label)}: ", "after: a task cannot wait for itself")
     cycle = find_cycle({t.label: t.after for t in tasks})
     if cycle:
-        raise fail(f"task {cycle[0]!r}: ", f"after: dependency cycle {' -> '.join(cycle)}")
+        shown = cycle if len(cycle) <= 6 else [*cycle[:3], "…", *cycle[-2:]]
+        path = " -> ".join(s if s == "…" else quoted(s, 20) for s in shown)
+        raise fail(f"task {quoted(cycle[0])}: ", f"after: dependency cycle {path}")
     return FlowSpec(goal=goal.strip(), tasks=tuple(tasks), label=label, notify=notify)
 
 
-def _parse_task(raw: dict[str, Any], index: int, name: str, seen: set[str]) -> TaskSpec:
+def _passthrough(value: object) -> tuple[str, ...]:
+    """Variable names (or NAME_* prefixes) a task takes from the supervisor's environment."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of variable names, e.g. [\"AWS_PROFILE\", \"LC_*\"]")
+    if len(value) > MAX_PASSTHROUGH:
+        raise ValueError(f"more than {MAX_PASSTHROUGH} names")
+    for item in value:
+        if not PASSTHROUGH_RE.match(item):
+            raise ValueError(f"{quoted(item)} is not a variable name (or a NAME_* prefix)")
+        if never_passed(item):
+            raise ValueError(f"{quoted(item)} is never passed to a task: it may hold the ledger's credentials")
+    return tuple(dict.fromkeys(value))
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass")) + 1  # + the NUL that ends it in exec()
+
+
+def _parse_task(
+    raw: dict[str, Any], index: int, name: str, seen: set[str], flow_passthrough: tuple[str, ...] = (),
+) -> TaskSpec:
     label = raw.get("label")
-    where = f"task {label!r}: " if isinstance(label, str) and label else f"task #{index}: "
+    where = f"task {quoted(label)}: " if isinstance(label, str) and label else f"task #{index}: "
 
     def fail(msg: str) -> SpecError:
         return SpecError(f"{name}: {where}{msg}")
 
     unknown = set(raw) - TASK_KEYS
     if unknown:
-        raise fail(f"unknown field {sorted(unknown)[0]!r}")
+        raise fail(f"unknown field {quoted(sorted(unknown)[0])}")
     if not isinstance(label, str) or not label.strip():
         raise fail("label: required, a non-empty string")
-    if len(label) > 200:
-        raise fail("label: longer than 200 characters")
+    if len(label) > MAX_LABEL:
+        raise fail(f"label: longer than {MAX_LABEL} characters")
     if label in seen:
         raise fail("label: duplicate label in this flow")
     shell = raw.get("shell", False)
@@ -135,6 +206,7 @@ def _parse_task(raw: dict[str, Any], index: int, name: str, seen: set[str]) -> T
             command = command[0]
         if not isinstance(command, str) or not command.strip():
             raise fail("command: with shell = true, a non-empty string")
+        words = [command]
     else:
         if isinstance(command, str):
             raise fail("command: a list of arguments (a string only with shell = true)")
@@ -144,16 +216,26 @@ def _parse_task(raw: dict[str, Any], index: int, name: str, seen: set[str]) -> T
             raise fail("command: every argument must be a string")
         if not command[0].strip():
             raise fail("command: the program name is empty")
-        if any("\x00" in a for a in command):
-            raise fail("command: arguments cannot contain NUL bytes")
+        words = command
+    if any("\x00" in a for a in words):
+        raise fail("command: arguments cannot contain NUL bytes")
+    if sum(_utf8_size(a) for a in words) > MAX_COMMAND_BYTES:
+        raise fail(f"command: longer than {MAX_COMMAND_BYTES >> 10} KiB (put a long script in a file)")
     cwd = raw.get("cwd")
-    if cwd is not None and (not isinstance(cwd, str) or not cwd):
-        raise fail("cwd: must be a non-empty string")
+    if cwd is not None and (not isinstance(cwd, str) or not cwd or "\x00" in cwd or len(cwd) > MAX_PATH):
+        raise fail(f"cwd: a non-empty path of at most {MAX_PATH} characters")
     env = raw.get("env", {})
     if not isinstance(env, dict) or not all(
-        isinstance(k, str) and k and "=" not in k and isinstance(v, str) for k, v in env.items()
+        isinstance(k, str) and k and "=" not in k and "\x00" not in k and isinstance(v, str) and "\x00" not in v
+        for k, v in env.items()
     ):
         raise fail("env: a table of NAME = \"value\" strings")
+    if sum(_utf8_size(f"{k}={v}") for k, v in env.items()) > MAX_ENV_BYTES:
+        raise fail(f"env: larger than {MAX_ENV_BYTES >> 10} KiB")
+    try:
+        passthrough = _passthrough(raw.get("env_passthrough", []))
+    except ValueError as exc:
+        raise fail(f"env_passthrough: {exc}") from None
     try:
         timeout = parse_task_duration(raw["timeout"], positive=True) if "timeout" in raw else None
     except ValueError as exc:
@@ -170,44 +252,51 @@ def _parse_task(raw: dict[str, Any], index: int, name: str, seen: set[str]) -> T
         after = [after]
     if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
         raise fail("after: a list of task labels")
+    if len(after) > MAX_TASKS:
+        raise fail(f"after: more than {MAX_TASKS} labels")
     approval = raw.get("requires_approval", False)
     if not isinstance(approval, bool):
         raise fail("requires_approval: must be true or false")
     runtime = raw.get("runtime", "cli")
     if not isinstance(runtime, str) or not runtime.strip() or len(runtime) > 32:
         raise fail("runtime: a short non-empty string")
+    # Passed-through names are NAME = None; a value the spec sets itself wins over them.
+    merged: dict[str, str | None] = dict.fromkeys((*flow_passthrough, *passthrough))
+    merged.update(env)
     return TaskSpec(
-        label=label, command=command, shell=shell, cwd=cwd, env=dict(env), timeout_s=timeout,
+        label=label, command=command, shell=shell, cwd=cwd, env=merged, timeout_s=timeout,
         retries=retries, retry_backoff_s=backoff, after=tuple(dict.fromkeys(after)),
         requires_approval=approval, runtime=runtime,
     )
 
 
 def find_cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
-    """A dependency cycle as a path that starts and ends on the same label, or None."""
+    """A dependency cycle as a path that starts and ends on the same label, or None.
+
+    Iterative (an explicit stack, not recursion): a valid chain of thousands of tasks is
+    as deep as it is long, and must not hit Python's recursion limit."""
     white, grey, black = 0, 1, 2
     color = dict.fromkeys(graph, white)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        color[node] = grey
-        stack.append(node)
-        for nxt in graph.get(node, ()):
-            if color.get(nxt) == grey:
-                return stack[stack.index(nxt):] + [nxt]
-            if color.get(nxt) == white:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        color[node] = black
-        return None
-
-    for node in graph:
-        if color[node] == white:
-            found = visit(node)
-            if found:
-                return found
+    for root in graph:
+        if color[root] != white:
+            continue
+        color[root] = grey
+        path = [root]
+        # One iterator per node on the path: the edges of that node still to look at.
+        edges = [iter(graph.get(root, ()))]
+        while edges:
+            nxt = next(edges[-1], None)
+            if nxt is None:
+                color[path.pop()] = black
+                edges.pop()
+                continue
+            state = color.get(nxt)
+            if state == grey:
+                return path[path.index(nxt):] + [nxt]
+            if state == white:
+                color[nxt] = grey
+                path.append(nxt)
+                edges.append(iter(graph.get(nxt, ())))
     return None
 
 

@@ -44,7 +44,9 @@ import peewee as pw
 
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
-from ..ledger.db import ensure_private_dir, state_dir
+from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check, state_dir
+from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
+from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener
 from ..ledger.supervisors import DEFAULT_LEASE_MS
@@ -85,9 +87,12 @@ class Supervisor:
         log: Callable[[str], None] | None = None, head_cap: int = DEFAULT_HEAD_CAP,
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
         lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
-        idle_poll_s: float = IDLE_POLL_S,
+        idle_poll_s: float = IDLE_POLL_S, env_passthrough: tuple[str, ...] | None = None,
     ) -> None:
         self.url = url
+        # Variables of our environment that tasks receive on top of the default (envpolicy.py).
+        self.env_passthrough = (parse_passthrough(os.environ.get(PASSTHROUGH_VAR))
+                                if env_passthrough is None else tuple(env_passthrough))
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         self.host = host or default_host()
         self.mode = mode
@@ -149,8 +154,17 @@ class Supervisor:
             return 1
         try:
             try:
+                # Every page read once (ledger/db.py, quick_check): a damaged ledger is refused
+                # here, not noticed halfway through running someone's work.
+                if self.ledger.readonly:
+                    raise LedgerError(f"ledger {self.ledger.display_url} cannot be written (a read-only "
+                                      "file or filesystem): a supervisor must record what it runs")
+                damage = quick_check(self.ledger.db)
+                if damage:
+                    raise LedgerError(f"ledger {self.ledger.display_url} fails SQLite's quick_check "
+                                      f"({damage}): restore it from a backup")
                 ensure_private_dir(self.state)
-                ensure_private_dir(self.runs_root)
+                ensure_private_dir(self.runs_root, "runs directory")
                 self.register()
             except (OSError, LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
                 self.error = f"cannot start the supervisor: {exc}"
@@ -221,6 +235,11 @@ class Supervisor:
                     self.journal(f"ledger reachable again after {failures} failed attempt(s)")
                     failures = 0
             except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
+                if damaged(exc):
+                    # A dropped table or a damaged page: retrying forever would only hide it.
+                    self.error = f"ledger {self.ledger.display_url if self.ledger else self.url}: {damage_hint(exc)}"
+                    self.journal(f"stopping: {self.error}")
+                    return 1
                 # The ledger went away for a moment (a restart, a lock): keep watching, back off, retry.
                 # A transaction cut short rolled back; what it did not record is redone next turn
                 # (recovery re-reads our own running tasks every RECOVER_EVERY_S).
@@ -310,9 +329,11 @@ class Supervisor:
         run = Run(task.task_id, task.runtime, run_dir)
         try:
             run_dir.mkdir(mode=0o700)
-            write_spec(run_dir, task, self.ledger.command_of(task), self.ledger.env_of(task),
+            env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
+                                   ledger_url=self.url)
+            write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
-            run.popen = start_wrapper(run_dir)
+            run.popen = start_wrapper(run_dir, env)
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
             self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,

@@ -120,18 +120,20 @@ def write_spec(run_dir: Path, task: Any, command: Any, env: dict[str, str], *, k
         fh.write(marshal.dumps(spec))
 
 
-def start_wrapper(run_dir: Path) -> subprocess.Popen[bytes]:
+def start_wrapper(run_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """The wrapper in a session of its own, so that it outlives us and no terminal signal reaches it.
 
     First the room for its `exit` file: a disk too full for it fails the start here (OSError),
-    before the command runs; once it runs, its result always fits (wrapper.write_exit)."""
+    before the command runs; once it runs, its result always fits (wrapper.write_exit).
+    `env` is the task's whole environment (ledger/envpolicy.py): the wrapper starts with it
+    too, so that neither it nor the task sees what we hold (the ledger's URL, credentials)."""
     reserve_exit(str(run_dir))
     err = os.open(run_dir / ERR_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         return subprocess.Popen(
             wrapper_argv(run_dir),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, env=env,
         )
     finally:
         os.close(err)

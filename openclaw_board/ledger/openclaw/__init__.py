@@ -39,11 +39,12 @@ def is_openclaw(url: str | None) -> bool:
 def open_any(url: str | None = None, **kw: Any) -> Any:
     """An OpenClawLedger for an OpenClaw ledger, else our Ledger(url, **kw)."""
     from .. import Ledger
-    from ..db import default_url
+    from ..db import check_trusted, default_url
 
     url = url or default_url()
     if is_openclaw_url(url):
         return OpenClawLedger(url, clock=kw.get("clock"))
+    check_trusted(url)  # before the probe below lets SQLite read a file someone else planted
     if is_openclaw(url):
         path = parse_url(url).path
         return OpenClawLedger(f"openclaw://{path.resolve()}", clock=kw.get("clock"))  # type: ignore[union-attr]
