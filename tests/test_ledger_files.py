@@ -145,13 +145,14 @@ def test_a_themes_dir_of_another_user_is_skipped(home: Path) -> None:
 def test_a_relative_home_is_resolved_once_from_where_we_started(tmp_path: Path, monkeypatch) -> None:
     """`OPENCLAW_BOARD_HOME=cur` made the ledger /cur/ledger.db and runs/ ./cur/runs."""
     monkeypatch.delenv("OPENCLAW_BOARD_DB", raising=False)
-    env = {"OPENCLAW_BOARD_HOME": "cur"}
+    name = f"cur-{os.getpid()}-{tmp_path.name}"  # /cur itself may exist on a shared machine
+    env = {"OPENCLAW_BOARD_HOME": name}
     proc = cli("submit", "--goal", "g", "--", "sh", "-c", "pwd", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "cur" / "ledger.db").is_file() and not Path("/cur").exists()
+    assert (tmp_path / name / "ledger.db").is_file() and not Path("/", name).exists()
     proc = cli("supervise", "-q", "--until-idle", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert len(list((tmp_path / "cur" / "runs").iterdir())) == 1
+    assert len(list((tmp_path / name / "runs").iterdir())) == 1
     tasks = cli("tasks", "list", "--json", env=env, cwd=tmp_path)
     assert '"status": "succeeded"' in tasks.stdout
     monkeypatch.setenv("OPENCLAW_BOARD_HOME", "rel/x")

@@ -306,10 +306,7 @@ def remember_theme(name: str) -> None:
     settings = _read_settings()
     settings["theme"] = name
     path = settings_path()
-    try:
-        ensure_private_dir(path.parent)
-    except LedgerUnavailable as exc:  # the board reports an OSError as "could not remember"
-        raise OSError(str(exc)) from None
+    ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

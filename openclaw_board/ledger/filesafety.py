@@ -20,8 +20,9 @@ from pathlib import Path
 from .errors import LedgerUnavailable
 
 
-class UnsafePath(LedgerUnavailable):
-    """A file or directory someone other than us (or root) could have written."""
+class UnsafePath(LedgerUnavailable, OSError):
+    """A file or directory we cannot use: someone else could write it, or it cannot be made.
+    An OSError too, as the `mkdir` it replaces was: callers that handled that still do."""
 
 
 def _owner(uid: int) -> str:
