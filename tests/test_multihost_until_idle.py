@@ -48,7 +48,7 @@ def test_until_idle_judges_a_dead_hosts_lease_before_it_calls_itself_idle(
                                timeout=110)
         assert alpha.returncode == 0, alpha.stderr + journal
         assert ledger.list_tasks(status="running", all_attempts=True) == [], alpha.stderr
-        for label, task_id in ids.items():
+        for task_id in ids.values():
             first, second = ledger.attempts_of(ledger.get_task(task_id))
             # Lost; or, when its wrapper lived long enough to record the kill (this "host" shares
             # our disk, so alpha reads its exit file), failed as it truly did.
