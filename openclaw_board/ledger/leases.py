@@ -145,10 +145,11 @@ class Leases(Runs):
         """Attempts that ran on `host`, ended `lost` lately and have no late result recorded:
         a supervisor there looks for their exit files (record_late_result)."""
         Task, Event = self.m.Task, self.m.Event
-        recorded = Event.select(Event.task_id).where((Event.kind == "late_result") & Event.task_id.is_null(False))
+        # Correlated, so that it reads the event index of each candidate, never the whole log.
+        recorded = Event.select(pw.SQL("1")).where((Event.task_id == Task.task_id) & (Event.kind == "late_result"))
         return list(Task.select().where(
             (Task.status == T.LOST) & (Task.host == host) & Task.run_dir.is_null(False)
-            & (Task.ended_at >= self.now() - LATE_RESULT_WINDOW_MS) & Task.task_id.not_in(recorded)))
+            & (Task.ended_at >= self.now() - LATE_RESULT_WINDOW_MS) & ~pw.fn.EXISTS(recorded)))
 
     def record_late_result(self, task_id: str, result: RunResult | None, actor: str,
                            note: str | None = None) -> str | None:
@@ -190,8 +191,9 @@ class Leases(Runs):
         Task = self.m.Task
         if result.status in RETRYABLE_TASK:
             return None  # the real outcome would have been retried too: the retry stands
-        retry = Task.get_or_none((Task.parent_task_id == lost.task_id) & (Task.is_latest == True))  # noqa: E712
-        if retry is None or retry.status not in (T.QUEUED, T.AWAITING_APPROVAL):
+        retry = Task.get_or_none((Task.flow == lost.flow_id) & (Task.label == lost.label)
+                                 & (Task.is_latest == True))  # noqa: E712
+        if retry is None or retry.parent_task_id != lost.task_id or retry.status not in (T.QUEUED, T.AWAITING_APPROVAL):
             return None  # none, or it started already: it ran, and its own result stands
         made = self._run('SELECT "kind" FROM "event" WHERE "task_id" = ? ORDER BY "id" LIMIT 1',
                          (retry.task_id,)).fetchone()
