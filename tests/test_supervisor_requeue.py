@@ -154,8 +154,10 @@ def test_a_claimant_stalled_past_its_lease_is_fenced_off_and_its_task_requeued(
             assert "stalled past its lease before starting it (its run directory was taken first" in ev.detail
             # It wakes up: its run directory is taken, so it starts nothing.
             stalled.send_signal(signal.SIGCONT)
-            wait_for(lambda: "cannot start its wrapper" in (home / "supervisor.log").read_text(),
-                     "the stalled supervisor finds its run directory taken")
+            wait_for(lambda: "write refused" in (home / "supervisor.log").read_text(),
+                     "the stalled supervisor finds its run directory taken, and the claim not its own")
+            log = (home / "supervisor.log").read_text()
+            assert "cannot start its wrapper: [Errno 17] File exists" in log and "ledger error" not in log
         finally:
             stalled.send_signal(signal.SIGCONT)
             stalled.terminate()

@@ -344,8 +344,13 @@ class Supervisor:
             pause_at("wrapper_started")
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
-            self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
-                               error=f"cannot start: {exc.strerror or exc}")
+            try:
+                self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
+                                   error=f"cannot start: {exc.strerror or exc}")
+            except StaleOwner as stale:
+                # We stalled past our lease and recovery took the claim back (its run directory
+                # first, which is why ours failed): nothing was started; not ours to record.
+                self.journal(f"task {task.task_id[:8]}: {stale}")
             return
         run.pid = run.popen.pid
         run.start = procs.own_child_start(run.popen)  # read even if the wrapper already ended
