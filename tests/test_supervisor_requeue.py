@@ -23,9 +23,6 @@ from supervisor_support import wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.recovery import WITHDRAWN_SPEC
-from openclaw_board.supervisor.runs import start_wrapper
-from openclaw_board.supervisor.wrapper import EXIT_FILE
 
 COUNTED = 'echo run >> "$0"'
 
@@ -97,31 +94,23 @@ def test_killed_right_after_its_claim_the_task_is_requeued_not_lost(ledger: Ledg
     (ev,) = requeued(ledger, ids["t"])
     assert (ev.from_status, ev.to_status) == ("running", "queued")
     assert ev.detail.startswith(f"claimed by supervisor {dead[:8]} (pid {proc.pid} on ")
-    assert "which died before starting it (it had not written its spec" in ev.detail
+    assert ev.detail.endswith("which died before starting it (no wrapper was ever started): back in the queue, "
+                              "nothing ran")
     assert task.run_dir == str(home / "runs" / ids["t"])  # its name served again: nothing could use it
 
 
-@pytest.mark.slow  # ~6 s: a spec younger than the start grace is given time to be read
-def test_killed_after_writing_the_spec_the_spec_is_withdrawn_and_no_late_wrapper_can_run_it(
+def test_killed_after_writing_the_spec_but_before_starting_a_wrapper_the_task_is_requeued(
         sqlite_url: str, home: Path, tmp_path: Path) -> None:
     with Ledger(sqlite_url) as ledger:
         _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [counted(tmp_path, "t")]}))
         kill_9(stopped_at(sqlite_url, home, "spec_written"))
         old = home / "runs" / ids["t"]
-        assert (old / "spec").exists() and not (old / "wrapper").exists()
-
+        assert (old / "spec").exists() and not (old / "exit.reserve").exists()
         run_idle(sqlite_url)
         task = ledger.get_task(ids["t"])
         assert (task.status, task.attempt, runs(tmp_path, "t")) == ("succeeded", 1, 1)
         (ev,) = requeued(ledger, ids["t"])
-        assert "its spec was withdrawn before any wrapper read it" in ev.detail
-        # The withdrawn directory stays; the new claim ran in a directory of its own.
-        assert (old / WITHDRAWN_SPEC).exists() and not (old / "spec").exists()
-        assert task.run_dir == f"{old}.{task.started_at}"
-        # A wrapper of the withdrawn claim that starts only now finds no spec: it runs nothing.
-        late = start_wrapper(old)
-        assert late.wait(60) != 0
-        assert not (old / EXIT_FILE).exists() and runs(tmp_path, "t") == 1
+        assert "which died before starting it (no wrapper was ever started)" in ev.detail
 
 
 def test_killed_after_the_wrapper_started_the_run_is_reattached_never_requeued(
@@ -137,12 +126,17 @@ def test_killed_after_the_wrapper_started_the_run_is_reattached_never_requeued(
         assert "adopted" in [e.kind for e in ledger.task_events(ids["t"])]
 
 
-@pytest.mark.slow  # ~8 s: a lease has to run out
+@pytest.mark.slow  # ~8 s each: a lease has to run out
+@pytest.mark.parametrize(("point", "taken", "refusal"), [
+    ("claimed", "", "[Errno 17] File exists"),  # its run directory
+    ("spec_written", "/exit.reserve", "[Errno 21] Is a directory"),  # the room for its exit file
+])
 def test_a_claimant_stalled_past_its_lease_is_fenced_off_and_its_task_requeued(
-        sqlite_url: str, home: Path, tmp_path: Path) -> None:
+        sqlite_url: str, home: Path, tmp_path: Path, point: str, taken: str, refusal: str) -> None:
     with Ledger(sqlite_url) as ledger:
         _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [counted(tmp_path, "t")]}))
-        stalled = stopped_at(sqlite_url, home, "claimed", lease="2s")
+        stalled = stopped_at(sqlite_url, home, point, lease="2s")
+        old = home / "runs" / ids["t"]
         try:
             other = Supervisor(sqlite_url, concurrency=1, poll_interval_s=0.05)
             thread = other.start_thread()
@@ -151,13 +145,15 @@ def test_a_claimant_stalled_past_its_lease_is_fenced_off_and_its_task_requeued(
             thread.join(30)
             task = ledger.get_task(ids["t"])
             (ev,) = requeued(ledger, ids["t"])
-            assert "stalled past its lease before starting it (its run directory was taken first" in ev.detail
+            assert "which stalled past its lease before starting it (its next step was taken" in ev.detail
+            assert Path(f"{old}{taken}").is_dir()  # what we took
+            assert task.run_dir == f"{old}.{task.started_at}"  # the new claim's own directory
             # It wakes up: its run directory is taken, so it starts nothing.
             stalled.send_signal(signal.SIGCONT)
             wait_for(lambda: "write refused" in (home / "supervisor.log").read_text(),
                      "the stalled supervisor finds its run directory taken, and the claim not its own")
             log = (home / "supervisor.log").read_text()
-            assert "cannot start its wrapper: [Errno 17] File exists" in log and "ledger error" not in log
+            assert f"cannot start its wrapper: {refusal}" in log and "ledger error" not in log
         finally:
             stalled.send_signal(signal.SIGCONT)
             stalled.terminate()

@@ -20,23 +20,23 @@ For every task running on THIS host that no live supervisor owns:
 A task is never called lost while its wrapper or its command lives, whatever heartbeats say.
 
 Never started. A claim records the run directory the claimant will use (ledger claim, with
-`run_root`), and the claimant starts a task in a fixed order: make that directory (mkdir is
-exclusive), write `spec`, start the wrapper; the wrapper writes `wrapper` (its identity) and
-only then reads `spec` and starts the command. So when no process was recorded for a task
-whose claimant ran on this host and is gone, or stalled past its lease, it is certain that
-the command never started and never will, when in the recorded directory:
-- the claimant is dead (pid gone or reused) and there is no `spec`: no wrapper was started,
-  and none ever will be (NO_SPEC; the directory is removed, its name may serve again);
-- the claimant lives (stalled) and the directory does not exist: we make it first; the
-  claimant's own mkdir then fails and it starts nothing (TAKEN);
-- there is a `spec` older than START_GRACE_S but no `wrapper`: we rename `spec` away
-  (`spec.withdrawn`), then look for `wrapper` again. Still none: any wrapper still starting
-  has not read the spec yet, and will not find it (WITHDRAWN). If one appeared, we put the
-  spec back and look again next pass.
-Then the task goes back to the queue, same attempt (ledger.requeue_unstarted). A directory
-taken or withdrawn stays, and the next claim of the task names its directory differently,
-so that a late wrapper or claimant can never find a new spec there. In any other case the
-command may have started: the rules above apply.
+`run_root`), and the claimant starts a task in a fixed order, each step creating one name in
+that directory BEFORE any wrapper process exists: make the directory (mkdir), write `spec`,
+then start_wrapper sets aside `exit.reserve` (and opens `wrapper.err`) and only then forks
+the wrapper. None of these steps succeeds on a name that exists as a directory. So for a
+task with no recorded process whose claimant ran on this host and is gone, or stalled past
+its lease, it is certain that its command never started and never will, when:
+- the claimant is dead (pid gone or reused) and `exit.reserve` and `wrapper.err` do not
+  exist (or the directory does not): it never reached the fork, and being dead never will
+  (NOT_SPAWNED; what it left is removed, and the directory's name may serve again);
+- the claimant lives (stalled) and we take the name of its next step first, as a directory
+  (the run directory, `spec` or `exit.reserve`): that step then fails, and it starts
+  nothing (TAKEN; it finds the claim taken back and says so).
+Then the task goes back to the queue, same attempt (ledger.requeue_unstarted). A taken
+directory stays as it is, and the next claim of the task names its directory differently.
+Once `exit.reserve` exists a wrapper may have been forked, and a wrapper that could not
+write its identity (a full disk) may be running the command: nothing is proved, and the
+rules above apply (lost after START_GRACE_S with no sign of it).
 
 Late results. Each pass also looks at the attempts on this host that were marked lost lately
 (their supervisor missed its lease while their run went on): one whose exit file is on disk
@@ -57,16 +57,17 @@ from . import procs
 from .logs import run_dir_of
 from .ownership import record_late
 from .runs import Run, child_identity, wrapper_identity
-from .wrapper import EXIT_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
+from .wrapper import ERR_FILE, EXIT_FILE, EXIT_RESERVE_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
 
 if TYPE_CHECKING:
     from .core import Supervisor
 
 START_GRACE_S = 5.0
 LOST_REASON = "process vanished with no recorded result"
-WITHDRAWN_SPEC = "spec.withdrawn"
 # never_started's answers (None: it may have started).
-NO_SPEC, TAKEN, WITHDRAWN, WAIT = "no spec", "taken", "withdrawn", "wait"
+NOT_SPAWNED, TAKEN, WAIT = "not spawned", "taken", "wait"
+# The names a claimant creates, in order, before it forks a wrapper (see "Never started").
+_STEPS = (SPEC_FILE, EXIT_RESERVE_FILE)
 
 
 class Recovery:
@@ -176,52 +177,40 @@ class Recovery:
     def _requeue(self, task: Any, claimant: Any, run_dir: Path, proof: str) -> None:
         sup, ledger = self.sup, self.sup.ledger
         assert ledger is not None and sup.supervisor_id is not None
-        keep = proof != NO_SPEC
+        keep = proof == TAKEN
         if not keep:
-            shutil.rmtree(run_dir, ignore_errors=True)  # no wrapper can use it: its name may serve again
+            shutil.rmtree(run_dir, ignore_errors=True)  # no wrapper will ever use it: its name may serve again
             keep = os.path.lexists(run_dir)
-        how = {NO_SPEC: "it had not written its spec, so no wrapper was started",
-               WITHDRAWN: "its spec was withdrawn before any wrapper read it",
-               TAKEN: "its run directory was taken first, so it can never start it"}[proof]
-        fate = "died" if proof == NO_SPEC or self._gone(claimant) else "stalled past its lease"
+        how = ("which died before starting it (no wrapper was ever started)" if proof == NOT_SPAWNED else
+               "which stalled past its lease before starting it (its next step was taken from it, so it "
+               "can never start it)")
         reason = (f"claimed by supervisor {claimant.supervisor_id[:8]} (pid {claimant.pid} on {claimant.host}) "
-                  f"which {fate} before starting it ({how}): back in the queue, nothing ran")
+                  f"{how}: back in the queue, nothing ran")
         ledger.requeue_unstarted(task.task_id, sup.supervisor_id, reason, keep_run_dir=keep)
         sup.journal(f"task {task.task_id[:8]} ({task.label}): requeued: {reason}")
 
 
 def never_started(run_dir: Path, *, claimant_dead: bool) -> str | None:
     """Whether the claim whose directory this is certainly never started its command (see
-    "Never started" in the module docstring): NO_SPEC, TAKEN or WITHDRAWN when certain, WAIT
-    when a wrapper or its claimant may be at work (look again next pass), None when it may
-    have started. A live claimant (stalled past its lease) is fenced off, not waited for."""
-    spec, wrapper, withdrawn = run_dir / SPEC_FILE, run_dir / WRAPPER_FILE, run_dir / WITHDRAWN_SPEC
-    if os.path.lexists(wrapper):
-        return None
-    if os.path.lexists(withdrawn):
-        return WITHDRAWN  # withdrawn by an earlier pass whose requeue did not commit
-    if not os.path.lexists(run_dir) and not claimant_dead:
-        try:
-            os.mkdir(run_dir, 0o700)  # its own mkdir is exclusive: it will fail, and start nothing
-        except OSError:
-            return WAIT
-        return TAKEN
-    if not os.path.lexists(spec):
-        return NO_SPEC if claimant_dead else WAIT  # a live claimant may be writing it now
-    if _younger_than(spec, START_GRACE_S):
-        return WAIT
+    "Never started" in the module docstring): NOT_SPAWNED or TAKEN when certain, WAIT when a
+    live claimant just got ahead of us (look again next pass), None when it may have started."""
+    if not os.path.isdir(run_dir) and os.path.lexists(run_dir):
+        return None  # not what a claimant makes: judge nothing
+    names = [run_dir / name for name in _STEPS]
+    if any(os.path.isdir(path) for path in names):
+        return TAKEN  # taken by an earlier pass whose requeue did not commit
+    if os.path.lexists(run_dir / EXIT_RESERVE_FILE) or os.path.lexists(run_dir / ERR_FILE) \
+            or os.path.lexists(run_dir / WRAPPER_FILE):
+        return None  # start_wrapper was entered: a wrapper may have been forked
+    if claimant_dead:
+        return NOT_SPAWNED
+    # A live claimant: take the name it creates next; its own step then fails.
+    nxt = run_dir if not os.path.lexists(run_dir) else next(p for p in names if not os.path.lexists(p))
     try:
-        os.rename(spec, withdrawn)
+        os.mkdir(nxt, 0o700)
     except OSError:
-        return WAIT
-    if os.path.lexists(wrapper):
-        # A wrapper got there between our two looks: it may have read the spec. Put it back.
-        try:
-            os.rename(withdrawn, spec)
-        except OSError:
-            pass
-        return WAIT
-    return WITHDRAWN
+        return WAIT  # it got there first (or cannot: then neither can it)
+    return TAKEN
 
 
 def _younger_than(path: Any, seconds: float) -> bool:
