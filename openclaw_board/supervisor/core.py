@@ -333,10 +333,12 @@ class Supervisor:
         run = Run(task.task_id, task.runtime, run_dir)
         pause_at("claimed")
         try:
+            # Keep this order: the directory, `spec`, then start_wrapper's `exit.reserve`, each made
+            # before any wrapper exists, and each failing on a name that exists as a directory.
+            # Recovery proves from them that a dead (or fenced) claim never started (recovery.py).
             run_dir.mkdir(mode=0o700)  # exclusive: a run directory is never reused
             env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
                                    ledger_url=self.url)
-            # The spec is written BEFORE the wrapper starts: no spec, no wrapper ever started.
             write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
             pause_at("spec_written")
@@ -348,8 +350,8 @@ class Supervisor:
                 self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
                                    error=f"cannot start: {exc.strerror or exc}")
             except StaleOwner as stale:
-                # We stalled past our lease and recovery took the claim back (its run directory
-                # first, which is why ours failed): nothing was started; not ours to record.
+                # We stalled past our lease and recovery took the claim back (it took the name of
+                # our next step, which is why ours failed): nothing was started; not ours to record.
                 self.journal(f"task {task.task_id[:8]}: {stale}")
             return
         run.pid = run.popen.pid
