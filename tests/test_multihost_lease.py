@@ -26,9 +26,10 @@ def _child_pid(task) -> int | None:  # noqa: ANN001 - a task row
 @pytest.mark.slow  # ~10 s: a lease has to run out, then the retries run
 def test_dead_hosts_runs_are_lost_after_its_lease_retried_elsewhere_and_its_writes_refused(
         pg_url: str, home: Path, tmp_path: Path) -> None:
-    ran = tmp_path / "ran"
-    script = 'echo "start $1" >> "$0"; sleep 3; echo "end $1" >> "$0"'
-    tasks = [{"label": f"t{i}", "command": ["sh", "-c", script, str(ran), f"t{i}"], "retries": 1,
+    ran, gate = tmp_path / "ran", tmp_path / "gate"
+    # Every run waits on the gate (not on a timer: under load the test must not race its tasks).
+    script = 'echo "start $1" >> "$0"; while [ ! -e "$2" ]; do sleep 0.05; done; echo "end $1" >> "$0"'
+    tasks = [{"label": f"t{i}", "command": ["sh", "-c", script, str(ran), f"t{i}", str(gate)], "retries": 1,
               "retry_backoff": "0s"} for i in range(6)]
     with Ledger(pg_url) as ledger:
         flow_id, _ = ledger.submit(parse_spec({"goal": "lease", "tasks": tasks}))
@@ -47,6 +48,7 @@ def test_dead_hosts_runs_are_lost_after_its_lease_retried_elsewhere_and_its_writ
             doomed = {t.task_id: t.label for t in ledger.running_on_host("bravo")}
             bravo_id = ledger.running_on_host("bravo")[0].supervisor_id
             kill_host(ledger, bravo, "bravo")  # the host died: supervisor, wrappers, commands
+            gate.touch()
             wait_for("the flow ends", lambda: ledger.get_flow(flow_id).status == "succeeded", timeout=60)
         finally:
             journals = [stop(p) for p in (alpha, bravo) if p is not None]

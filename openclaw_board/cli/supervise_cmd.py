@@ -42,7 +42,8 @@ def supervise(
     concurrency: int | None = typer.Option(
         None, "--concurrency", "-c", min=1, help="Tasks at once (default: the number of CPUs)."),
     until_idle: bool = typer.Option(
-        False, "--until-idle", help="Exit 0 once nothing runs and nothing queued can run."),
+        False, "--until-idle", help="Exit 0 once nothing runs and nothing queued can run (runs of a "
+        "supervisor that missed its lease are judged first, and their retries run)."),
     runtime_limit: list[str] = typer.Option(
         [], "--runtime-limit", metavar="RUNTIME=N", help="At most N tasks of this runtime at once (repeatable)."),
     kill_grace: str = typer.Option(
@@ -50,7 +51,8 @@ def supervise(
     lease: str = typer.Option(
         "15s", "--lease", metavar="DURATION",
         help="How long other hosts wait after this supervisor's last heartbeat before they call "
-        "its runs lost and retry them (several hosts on one PostgreSQL ledger)."),
+        "its runs lost and retry them (several hosts on one PostgreSQL ledger; judged on the "
+        "database server's clock, so hosts whose clocks disagree still agree)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not echo the supervisor log to stderr."),
     env_passthrough: list[str] = typer.Option(
         [], "--env-passthrough", metavar="NAME",

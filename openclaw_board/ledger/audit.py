@@ -47,6 +47,7 @@ class Audit(Queries):
                             f"ledger {self.display_url} fails SQLite's quick_check ({damage}): "
                             "restore it from a backup", False)]
         now = self.now()
+        lease_now = self.lease_now()  # liveness is judged on the lease clock (leases.py)
         Task, Flow = self.m.Task, self.m.Flow
         findings: list[Finding] = []
         sups = {s.supervisor_id: s for s in self.m.Supervisor.select()}
@@ -62,7 +63,7 @@ class Audit(Queries):
             | Task.parent_task_id.is_null(False) | Task.ended_at.is_null(False)
             | Task.started_at.is_null(False)
         ):
-            findings.extend(self._task_findings(task, now, sups, flows, task_ids))
+            findings.extend(self._task_findings(task, now, sups, flows, task_ids, lease_now))
 
         for flow in flows.values():
             latest = latest_by_flow.get(flow.flow_id, [])
@@ -84,7 +85,7 @@ class Audit(Queries):
         return sorted(findings, key=lambda f: (f.severity != "error", f.code, f.flow_id or ""))
 
     def _task_findings(self, task: Any, now: int, sups: dict[str, Any], flows: dict[str, Any],
-                       task_ids: set[str]) -> list[Finding]:
+                       task_ids: set[str], lease_now: int) -> list[Finding]:
         out: list[Finding] = []
         ref = task.task_id[:8]
         since = now - (task.last_event_at or task.started_at or task.created_at)
@@ -95,8 +96,8 @@ class Audit(Queries):
                                    f"task {ref} ({task.label}) queued for {_age(since)}"))
         if task.status == T.RUNNING:
             owner = sups.get(task.supervisor_id or "")
-            if owner is None or not self.supervisor_alive(owner, now):
-                beat = f"last heartbeat {_age(now - owner.heartbeat_at)} ago" if owner else "no supervisor record"
+            if owner is None or not self.supervisor_alive(owner, lease_now):
+                beat = f"last heartbeat {_age(lease_now - owner.heartbeat_at)} ago" if owner else "no supervisor record"
                 out.append(Finding(
                     "stale_running", "error", task.flow_id, task.task_id,
                     f"task {ref} ({task.label}) runs on {task.host or '?'} but its supervisor is "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,8 +11,22 @@ from datetime import UTC, datetime
 Clock = Callable[[], int]
 
 
+def _test_skew_ms() -> int:
+    """TEST ONLY: OPENCLAW_BOARD_TEST_CLOCK_SKEW_MS shifts this process's wall clock by that many
+    ms, to play a host whose clock is wrong (tests/test_lease_clock.py). Unset in real use."""
+    try:
+        return int(os.environ.get("OPENCLAW_BOARD_TEST_CLOCK_SKEW_MS") or 0)
+    except ValueError:
+        return 0
+
+
+_SKEW_MS = _test_skew_ms()
+
+
 def system_clock() -> int:
-    return int(time.time() * 1000)
+    """This machine's wall clock. Timestamps of what happened come from it; leases do not
+    (on PostgreSQL they are judged by the database's clock, see ledger/leases.py)."""
+    return int(time.time() * 1000) + _SKEW_MS
 
 
 def fixed_clock(ms: int) -> Clock:

@@ -37,6 +37,10 @@ _RUNNABLE = (
 )
 
 
+# The run directory a claim records (parameters: the usual name, the name for a task claimed before).
+_CLAIM_RUN_DIR = ', "run_dir" = CASE WHEN "run_dir" IS NULL THEN ? ELSE ? END'
+
+
 def _not_in(runtimes: frozenset[str]) -> str:
     """The runtimes a claim skips (their parameters follow _RUNNABLE's, sorted)."""
     return ' AND t."runtime" NOT IN (' + ", ".join("?" * len(runtimes)) + ")" if runtimes else ""
@@ -50,8 +54,16 @@ class Runs(Transitions):
         *,
         exclude_runtimes: frozenset[str] = frozenset(),
         generation: int | None = None,
+        run_root: str | None = None,
     ) -> Any | None:
-        """The next runnable task, moved to running and owned by this supervisor; or None."""
+        """The next runnable task, moved to running and owned by this supervisor; or None.
+
+        `run_root`: the directory where the claimant makes its run directories. The claim then
+        records the task's run directory, before anything is started: if the claimant dies
+        before it starts the command, recovery on its host knows exactly where to look, and
+        can prove that nothing started (requeue_unstarted). A task claimed before (a claim
+        withdrawn that way) gets a fresh name, `<task_id>.<claim ms>`, never the old one: a
+        wrapper of the withdrawn claim that is still starting must not find the new spec."""
         now = self.now()
         self.claim_contended = False
         if self.is_sqlite and not self._anything_runnable(now, exclude_runtimes):
@@ -91,10 +103,16 @@ class Runs(Transitions):
                     if any(done[task.flow_id].get(label) != T.SUCCEEDED for label in after):
                         continue
                 started = max(now, task.created_at)
+                params: tuple[Any, ...] = (T.RUNNING, supervisor_id, host, started, started, generation, None)
+                if run_root is not None:
+                    base = f"{run_root.rstrip('/')}/{task.task_id}"
+                    params += (base, f"{base}.{started}")
                 updated = self._run(
                     'UPDATE "task" SET "status" = ?, "supervisor_id" = ?, "host" = ?, "started_at" = ?, '
-                    '"last_event_at" = ?, "owner_token" = ?, "ended_at" = ? WHERE "task_id" = ? AND "status" = ?',
-                    (T.RUNNING, supervisor_id, host, started, started, generation, None, task.task_id, T.QUEUED),
+                    '"last_event_at" = ?, "owner_token" = ?, "ended_at" = ?'
+                    + (_CLAIM_RUN_DIR if run_root is not None else "")
+                    + ' WHERE "task_id" = ? AND "status" = ?',
+                    (*params, task.task_id, T.QUEUED),
                 ).rowcount
                 if updated != 1:
                     continue
@@ -232,8 +250,34 @@ class Runs(Transitions):
                          exit_code=exit_code, terminal_summary=terminal_summary)
         return self._fetch(self.m.Task, task_id)
 
-    def mark_lost(self, task_id: str, reason: str, actor: str = "system") -> Any:
+    def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> Any:
+        """Put back in the queue a claimed task whose command certainly never started (its
+        claimant died between the claim and the start; supervisor/recovery.py proves it from
+        the run directory the claim recorded). The same attempt goes back to `queued`: it
+        never ran, so nothing is lost and no attempt is used up; a `requeued` event says why.
+        `keep_run_dir`: the withdrawn claim's directory stays recorded, so that the next claim
+        names its own differently (see claim). A task whose cancel was asked meanwhile is
+        cancelled instead. Refused once a process was recorded for it: then it started."""
         with self.atomic():
-            task = self._owned(task_id, None)
+            task = self._owned(task_id, supervisor_id)
+            if task.pid is not None:
+                raise IllegalTransition(
+                    f"task {task_id[:8]} has a recorded process (pid {task.pid}): it started, it stays running")
+            actor = f"supervisor:{supervisor_id[:8]}"
+            if task.cancel_requested_at is not None or self._flow_cancel_requested(task.flow_id):
+                self._settle(task, T.CANCELLED, actor, kind="cancelled",
+                             error="cancelled by operator (before it started)", note=reason)
+                return self._fetch(self.m.Task, task_id)
+            self._set_status(task, T.QUEUED, actor, "requeued", check=False, detail=reason, extra={
+                "supervisor_id": None, "host": None, "started_at": None, "owner_token": None,
+                "run_dir": task.run_dir if keep_run_dir else None})
+            self._recompute_flow(task.flow_id, actor)
+        return self._fetch(self.m.Task, task_id)
+
+    def mark_lost(self, task_id: str, reason: str, actor: str = "system", *, supervisor_id: str | None = None) -> Any:
+        """`supervisor_id`: the writer, fenced like every owner's write (a supervisor that lost
+        the task meanwhile must not call the next owner's run lost)."""
+        with self.atomic():
+            task = self._owned(task_id, supervisor_id)
             self._settle(task, T.LOST, actor, kind="lost", error=reason)
         return self._fetch(self.m.Task, task_id)

@@ -2,7 +2,8 @@
 
 A supervisor registers (id, host, pid, process start time) and heartbeats. A running task
 names the supervisor that owns it; a supervisor that starts on the same host may adopt
-the runs of one that is gone, and only the owner may record their results.
+the runs of one that is gone, and only the owner may record their results. Heartbeats
+are stamped, and liveness judged, on the lease clock (leases.py).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from typing import Any
 
 from .core import new_id
 from .errors import IllegalTransition
+from .leases import Leases
 from .notify import SUPERVISOR
-from .runs import Runs
 from .states import TaskStatus as T
 
 DEFAULT_LEASE_MS = 15_000
 
 
-class Supervisors(Runs):
+class Supervisors(Leases):
     def register_supervisor(
         self, host: str, pid: int, pid_start: int | None, *, concurrency: int = 1,
         mode: str = "standalone", lease_ms: int = DEFAULT_LEASE_MS,
@@ -28,7 +29,7 @@ class Supervisors(Runs):
         sid = new_id()
         with self.atomic():
             S.insert(supervisor_id=sid, host=host, pid=pid, pid_start=pid_start, started_at=now,
-                     heartbeat_at=now, lease_ms=lease_ms, concurrency=concurrency,
+                     heartbeat_at=self._lease_stamp(), lease_ms=lease_ms, concurrency=concurrency,
                      mode=mode).execute()
             self._notify(SUPERVISOR)
         return S.get_by_id(sid)
@@ -38,7 +39,7 @@ class Supervisors(Runs):
         (No notification: a heartbeat a second per supervisor would wake every listener.)"""
         S = self.m.Supervisor
         with self.atomic():
-            n = S.update(heartbeat_at=self.now()).where(
+            n = S.update(heartbeat_at=self._lease_stamp()).where(
                 (S.supervisor_id == supervisor_id) & S.stopped_at.is_null()
             ).execute()
         return n == 1
@@ -54,12 +55,9 @@ class Supervisors(Runs):
         query = S.select().order_by(S.heartbeat_at.desc())
         rows = list(query.limit(200))
         if live_only:
-            rows = [s for s in rows if self.supervisor_alive(s)]
+            now = self.lease_now()
+            rows = [s for s in rows if self.supervisor_alive(s, now)]
         return rows
-
-    def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
-        now = self.now() if now is None else now
-        return sup.stopped_at is None and now - sup.heartbeat_at <= sup.lease_ms
 
     def running_on_host(self, host: str) -> list[Any]:
         Task = self.m.Task
@@ -126,7 +124,10 @@ class Supervisors(Runs):
 
     def work_outlook(self) -> dict[str, int]:
         """Counts that say whether more work may come: queued latest attempts ready now or
-        waiting on a retry backoff, and running tasks whose owner supervisor is alive."""
+        waiting on a retry backoff; running tasks whose owner supervisor is alive; and running
+        tasks whose owner missed its lease but was not declared dead yet (`running_unjudged`:
+        the next lease check, or recovery on its host, settles them, and their retries may
+        follow: `--until-idle` must wait for that judgement before it calls itself idle)."""
         Task, S = self.m.Task, self.m.Supervisor
         now = self.now()
         queued = Task.select(Task.not_before).where(
@@ -139,49 +140,13 @@ class Supervisors(Runs):
             else:
                 ready += 1
         owners = [r[0] for r in Task.select(Task.supervisor_id).where(Task.status == T.RUNNING).tuples()]
-        alive = {s.supervisor_id for s in S.select().where(S.supervisor_id.in_(list(set(owners)) or [""]))
-                 if self.supervisor_alive(s, now)}
+        lease_now = self.lease_now()
+        alive, unjudged = set(), set()
+        for s in S.select().where(S.supervisor_id.in_(list(set(owners)) or [""])):
+            if self.supervisor_alive(s, lease_now):
+                alive.add(s.supervisor_id)
+            elif s.stopped_at is None:
+                unjudged.add(s.supervisor_id)
         return {"queued_ready": ready, "queued_later": later,
-                "running_live": sum(1 for o in owners if o in alive)}
-
-    # -- issue 6: leases across hosts ----------------------------------------------------------
-
-    def expire_leases(self, host: str, actor: str = "system") -> list[tuple[Any, list[str]]]:
-        """Declare dead the supervisors on OTHER hosts whose lease ran out, and mark their
-        running tasks `lost` (the ledger retries them where their spec allows).
-
-        Called every few seconds by every live supervisor (`host` is the caller's). Never
-        while the owner heartbeats: the row is changed only if its heartbeat is still older
-        than its lease when the update runs (a heartbeat committed just before wins), and
-        a declared-dead supervisor's heartbeat returns False and its writes are refused
-        (fencing, see Runs._check_fence). A host with a live supervisor of its own is
-        left alone: there, process-based recovery decides (a live process is never lost).
-        Returns [(supervisor row, [task ids marked lost])] for what it expired."""
-        S, Task = self.m.Supervisor, self.m.Task
-        now = self.now()
-        rows = list(S.select().where(S.stopped_at.is_null()))
-        live_hosts = {s.host for s in rows if now - s.heartbeat_at <= s.lease_ms} | {host}
-        expired = [s for s in rows if s.host not in live_hosts]
-        done: list[tuple[Any, list[str]]] = []
-        for sup in expired:
-            silent_s = (now - sup.heartbeat_at) / 1000
-            reason = (f"owner supervisor {sup.supervisor_id[:8]} on host {sup.host} missed its lease "
-                      f"(no heartbeat for {silent_s:.1f} s, lease {sup.lease_ms / 1000:g} s)")
-            with self.atomic():
-                n = S.update(stopped_at=now, generation=S.generation + 1).where(
-                    (S.supervisor_id == sup.supervisor_id) & S.stopped_at.is_null()
-                    & (S.heartbeat_at + S.lease_ms < now)
-                ).execute()
-                if n != 1:
-                    continue  # it heartbeat meanwhile, or someone else expired it first
-                self._notify(SUPERVISOR)
-                lost: list[str] = []
-                for task in self.owned_by(sup.supervisor_id):
-                    self._lock_flow(task.flow_id)  # same lock order as every other write
-                    task = Task.get_by_id(task.task_id)
-                    if task.status != T.RUNNING or task.supervisor_id != sup.supervisor_id:
-                        continue
-                    self._settle(task, T.LOST, actor, kind="lost", error=reason)
-                    lost.append(task.task_id)
-            done.append((sup, lost))
-        return done
+                "running_live": sum(1 for o in owners if o in alive),
+                "running_unjudged": sum(1 for o in owners if o in unjudged)}

@@ -252,8 +252,11 @@ class Transitions(LedgerBase):
         return task
 
     def _set_status(self, task: Any, dst: str, actor: str, kind: str,
-                    extra: dict[str, Any] | None = None, detail: str | None = None) -> None:
-        if not can_transition(task.status, dst):
+                    extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
+        """`check=False` only for the two moves outside the table, each guarded by its own
+        method: a claim withdrawn before its command started (Runs.requeue_unstarted) and a
+        retry made needless by a late result (Leases.record_late_result)."""
+        if check and not can_transition(task.status, dst):
             raise IllegalTransition(f"task {task.task_id[:8]}: {task.status} -> {dst} is not allowed")
         now = max(self.now(), task.created_at)
         changes: dict[str, Any] = {"status": dst, "last_event_at": now, **(extra or {})}
@@ -263,8 +266,10 @@ class Transitions(LedgerBase):
 
     def _settle(self, task: Any, dst: str, actor: str, kind: str, *, error: str | None = None,
                 exit_code: int | None = None, terminal_summary: str | None = None,
-                cascade: bool = True, recompute: bool = True) -> None:
-        """Move a task to a terminal status, then retry it or cancel what waited on it."""
+                cascade: bool = True, recompute: bool = True, note: str | None = None,
+                check: bool = True) -> None:
+        """Move a task to a terminal status, then retry it or cancel what waited on it.
+        `note` is added to the event's detail (who found the result, and how)."""
         now = self.now()
         ended = max(now, task.started_at or task.created_at, task.created_at)
         extra: dict[str, Any] = {"ended_at": ended, "error": _clip(error)}
@@ -273,7 +278,9 @@ class Transitions(LedgerBase):
         if terminal_summary is not None:
             extra["terminal_summary"] = _clip(terminal_summary, 500)
         detail = error if exit_code is None else f"exit {exit_code}" + (f": {error}" if error else "")
-        self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500))
+        if note:
+            detail = f"{detail}; {note}" if detail else note
+        self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500), check=check)
         # No automatic retry of a run the operator asked to stop (task or sticky flow cancel).
         if (dst in RETRYABLE_TASK and task.attempt <= task.retries
                 and not self._flow_cancel_requested(task.flow_id) and task.cancel_requested_at is None):

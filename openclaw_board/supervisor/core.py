@@ -63,6 +63,7 @@ from .runs import (
     start_wrapper,
     write_spec,
 )
+from .testhooks import pause_at
 from .watching import check_cancels, check_orphan, report
 
 HEARTBEAT_S = 1.0
@@ -294,7 +295,9 @@ class Supervisor:
     def _idle(self) -> bool:
         assert self.ledger is not None
         outlook = self.ledger.work_outlook()
-        if outlook["queued_later"] or outlook["running_live"]:
+        # Runs whose owner missed its lease are judged first (lease check, or recovery on their
+        # host): they become lost or finished, and their retries may give us work.
+        if outlook["queued_later"] or outlook["running_live"] or outlook["running_unjudged"]:
             return False
         # A backoff may have ended between our claim and that look: claim once more, after it.
         return self._fill() and not self.runs
@@ -307,7 +310,7 @@ class Supervisor:
         self._contended = False
         while not self._stop.is_set() and len(self.runs) < self.concurrency:
             task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
-                                     generation=self.generation)
+                                     generation=self.generation, run_root=str(self.runs_root))
             if task is None:
                 # Nothing for us, or only work other claimers held that instant: then look again soon.
                 self._contended = bool(getattr(self.ledger, "claim_contended", False))
@@ -325,19 +328,31 @@ class Supervisor:
 
     def _launch(self, task: Any) -> None:
         assert self.ledger is not None and self.supervisor_id is not None
-        run_dir = self.runs_root / task.task_id
+        # Where the claim said it would be (recovery relies on it: recovery.py, "never started").
+        run_dir = Path(task.run_dir) if task.run_dir else self.runs_root / task.task_id
         run = Run(task.task_id, task.runtime, run_dir)
+        pause_at("claimed")
         try:
-            run_dir.mkdir(mode=0o700)
+            # Keep this order: the directory, `spec`, then start_wrapper's `exit.reserve`, each made
+            # before any wrapper exists, and each failing on a name that exists as a directory.
+            # Recovery proves from them that a dead (or fenced) claim never started (recovery.py).
+            run_dir.mkdir(mode=0o700)  # exclusive: a run directory is never reused
             env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
                                    ledger_url=self.url)
             write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
+            pause_at("spec_written")
             run.popen = start_wrapper(run_dir, env)
+            pause_at("wrapper_started")
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
-            self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
-                               error=f"cannot start: {exc.strerror or exc}")
+            try:
+                self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
+                                   error=f"cannot start: {exc.strerror or exc}")
+            except StaleOwner as stale:
+                # We stalled past our lease and recovery took the claim back (it took the name of
+                # our next step, which is why ours failed): nothing was started; not ours to record.
+                self.journal(f"task {task.task_id[:8]}: {stale}")
             return
         run.pid = run.popen.pid
         run.start = procs.own_child_start(run.popen)  # read even if the wrapper already ended
@@ -394,7 +409,7 @@ class Supervisor:
             self.journal(f"task {run.task_id[:8]}: cancelled before it started")
             return
         self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
-                              actor=f"supervisor:{(self.supervisor_id or '?')[:8]}")
+                              actor=f"supervisor:{(self.supervisor_id or '?')[:8]}", supervisor_id=self.supervisor_id)
         self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
 
     def _report(self, run: Run, final: dict[str, str] | None = None) -> None:

@@ -75,7 +75,7 @@ def check_orphan(sup: Supervisor, run: Run) -> None:
         elif not leader:
             sup.drop(run.task_id)
             sup.ledger.mark_lost(run.task_id, "its wrapper died; the command ended with no recorded result",
-                                 actor=f"supervisor:{(sup.supervisor_id or '?')[:8]}")
+                                 actor=f"supervisor:{(sup.supervisor_id or '?')[:8]}", supervisor_id=sup.supervisor_id)
             sup.journal(f"{ref}: lost (orphaned command ended, no result)")
         return
     if procs.group_alive(pgid) and now - run.stop_sent_at < grace:
