@@ -12,6 +12,7 @@ from typing import Any
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition
 from .notify import QUEUED
+from .outcome_text import outcome_text
 from .spec import FlowSpec
 from .states import (
     ACTIVE_TASK,
@@ -272,7 +273,7 @@ class Transitions(LedgerBase):
             extra["exit_code"] = exit_code
         if terminal_summary is not None:
             extra["terminal_summary"] = _clip(terminal_summary, 500)
-        detail = error if exit_code is None else f"exit {exit_code}" + (f": {error}" if error else "")
+        detail = outcome_text(exit_code, error) or None
         self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500))
         # No automatic retry of a run the operator asked to stop (task or sticky flow cancel).
         if (dst in RETRYABLE_TASK and task.attempt <= task.retries
