@@ -69,7 +69,7 @@ def test_narrow_terminal(marked: dict[str, str], columns: int) -> None:
         lines = text.splitlines()
         assert lines and all(len(line) <= columns for line in lines), (args, max(map(len, lines)))
     listing = cli("tasks", "list", columns=columns).stdout
-    assert listing.splitlines()[0] == "Task pressure: 0 queued · 0 running · 1 issues"
+    assert listing.splitlines()[0] == "Task pressure: 0 queued · 0 running · 1 issue"
     assert marked["task"][:8] in listing and marked["task"][:9] not in listing
     assert "failed" in listing and "cancelled" in listing
 
@@ -86,14 +86,17 @@ def test_cancel_running_task_and_audit_findings(home: Path, sqlite_url: str) -> 
     assert shown["status"] == "running" and shown["cancel_requested_at"] is not None
     assert [e["kind"] for e in shown["events"]][-1] == "cancel_requested"
 
-    audit = json.loads(cli("audit", "--json").stdout)
+    proc = cli("audit", "--json", ok=False)
+    assert proc.returncode == 1 and proc.stderr == ""  # an error finding: exit 1, the JSON printed all the same
+    audit = json.loads(proc.stdout)
     assert set(audit) == {"count", "findings"} and audit["count"] == len(audit["findings"]) >= 1
     for finding in audit["findings"]:
         assert set(finding) == {"code", "severity", "flow_id", "task_id", "message"}
     stale = next(f for f in audit["findings"] if f["code"] == "stale_running")
     assert stale["task_id"] == made["tasks"]["sleepy"] and stale["severity"] == "error"
-    text = cli("audit").stdout
-    assert "stale_running" in text and made["tasks"]["sleepy"][:8] in text and "errors" in text
+    text = cli("audit", ok=False).stdout
+    assert "stale_running" in text and made["tasks"]["sleepy"][:8] in text
+    assert text.startswith("Audit: 1 finding (1 error, 0 warnings)")
     pressure = cli("flows", "list").stdout.splitlines()[0]
     assert pressure == "Flow pressure: 1 active · 0 blocked · 0 cancel-requested · 1 total"
     cli("flows", "cancel", made["flow_id"])
@@ -122,7 +125,7 @@ def test_maintenance_prunes_old_flows_and_their_run_dirs(home: Path, sqlite_url:
 
     dry = json.loads(cli("maintenance", "--json").stdout)
     assert dry["applied"] is False and dry["pruned_flows"] == 2 and dry["run_dirs_removed"] == 0
-    assert "Would repair 0 and prune 2 flows past 7d" in cli("maintenance").stdout
+    assert "Would repair 0 findings and prune 2 flows past 7d" in cli("maintenance").stdout
     assert json.loads(cli("flows", "list", "--json").stdout)["count"] == 3
     assert json.loads(cli("maintenance", "--json", "--retention", "10d").stdout)["pruned_flows"] == 0
 

@@ -123,7 +123,7 @@ def test_done_when_walkthrough(ledger_url: str, tmp_path: Path) -> None:
     assert tasks["enrich"]["status"] == tasks["publish"]["status"] == "cancelled"
     assert "dependency 'fetch' ended failed" in tasks["enrich"]["error"]
     assert js("flows", "show", flow_id, db=db)["status"] == "failed"
-    assert "1 issues" in cli("tasks", "list", db=db).stdout
+    assert "Task pressure: 0 queued · 0 running · 1 issue" in cli("tasks", "list", db=db).stdout
 
     # Retry fetch: a new attempt, and what waited on it comes back.
     retried = js("tasks", "retry", fetch[:8], db=db)

@@ -24,8 +24,9 @@ def std(tmp_path: Path) -> Standard:
 
 
 def findings(url: str, now: int = NOW) -> list[tuple[str, str, str | None]]:
+    """(code, severity, the task's id, or the flow's for a TaskFlow finding)."""
     with OpenClawLedger(url, clock=fixed_clock(now)) as led:
-        return [(f.code, f.severity, f.task_id) for f in led.audit()]
+        return [(f.code, f.severity, f.task_id or f.flow_id) for f in led.audit()]
 
 
 def test_thresholds_are_ledger_md_s() -> None:
@@ -42,8 +43,9 @@ def test_standard_ledger_findings(std: Standard) -> None:
         ("lost", "error", t["lost_unstamped"]),  # no cleanup_after; not also missing_cleanup
         ("delivery_failed", "warn", t["failed"]),  # failed delivery, notify done_only
         ("missing_cleanup", "warn", t["missing_cleanup"]),
-        ("inconsistent_timestamps", "warn", t["end_before_start"]),
+        # Not end_before_start: OpenClaw reads its end as no earlier than its start.
         ("inconsistent_timestamps", "warn", t["running_with_end"]),
+        ("stale_waiting", "warn", std.f["waiting"]),  # a TaskFlow waiting for 35 minutes
     }
     got = findings(std.url)
     assert sorted(got) == sorted(expected)
@@ -107,3 +109,58 @@ def test_terminal_statuses_need_cleanup_but_active_ones_do_not(tmp_path: Path) -
     missing = {t for c, _, t in got if c == "missing_cleanup"}
     assert missing == {ids[s] for s in ("succeeded", "failed", "timed_out", "cancelled")}
     fx.close()
+
+
+def test_taskflow_findings_as_openclaw_audits_flow_runs(tmp_path: Path) -> None:
+    """Each flow trips exactly the TaskFlow rules its comment names (openclaw's task-flow audit)."""
+    fx = OpenClawFile(tmp_path / "oc.sqlite")
+    old, f = NOW - 31 * MIN, {}
+    f["empty"] = fx.add_flow(status="running", updated_at=old)  # stale_running + missing_linked_tasks
+    f["busy"] = fx.add_flow(status="running", updated_at=old)  # stale_running only: it has a task
+    fx.add_task(parent_flow_id=f["busy"], status="succeeded", delivery_status="delivered", created_at=old,
+                started_at=old, ended_at=old, cleanup_after=NOW + HOUR)
+    f["waits"] = fx.add_flow(status="waiting", updated_at=old, wait_json='{"until": "x"}')  # stale_waiting
+    f["bare_wait"] = fx.add_flow(status="waiting", updated_at=old)  # stale_waiting + missing_linked_tasks (warn)
+    f["mirror"] = fx.add_flow(status="running", sync_mode="task_mirrored", updated_at=old)  # stale_running
+    f["stuck_open"] = fx.add_flow(status="blocked", blocked_summary="a human", updated_at=NOW - 40 * MIN)
+    f["ended_block"] = fx.add_flow(status="blocked", blocked_summary="a human", updated_at=NOW - 40 * MIN,
+                                   ended_at=NOW - 40 * MIN)  # nothing: blocked and ended
+    f["cancel_stuck"] = fx.add_flow(status="queued", cancel_requested_at=NOW - 6 * MIN, updated_at=NOW - 6 * MIN)
+    f["cancel_live"] = fx.add_flow(status="queued", cancel_requested_at=NOW - 6 * MIN, updated_at=NOW - 6 * MIN)
+    fx.add_task(parent_flow_id=f["cancel_live"], status="running", created_at=NOW - MIN, started_at=NOW - MIN)
+    f["cancel_fresh"] = fx.add_flow(status="queued", cancel_requested_at=NOW - 4 * MIN, updated_at=NOW - 4 * MIN)
+    f["cancel_done"] = fx.add_flow(status="cancelled", cancel_requested_at=NOW - HOUR, updated_at=NOW - HOUR,
+                                   ended_at=NOW - HOUR)
+    f["missing"] = fx.add_flow(status="blocked", blocked_task_id="gone", updated_at=NOW - MIN)
+    f["present"] = fx.add_flow(status="blocked", blocked_task_id="here", updated_at=NOW - MIN)
+    fx.add_task(task_id="here", parent_flow_id=f["present"], status="succeeded", terminal_outcome="blocked",
+                delivery_status="delivered", created_at=NOW - 2 * MIN, started_at=NOW - 2 * MIN,
+                ended_at=NOW - MIN, cleanup_after=NOW + HOUR)
+    f["times"] = fx.add_flow(status="succeeded", updated_at=NOW - MIN, ended_at=NOW - 2 * MIN)
+    got = sorted((c, s, i) for c, s, i in findings(f"openclaw://{fx.path}") if i in f.values())
+    fx.close()
+    assert got == sorted([
+        ("stale_running", "error", f["empty"]), ("missing_linked_tasks", "error", f["empty"]),
+        ("stale_running", "error", f["busy"]), ("stale_waiting", "warn", f["waits"]),
+        ("stale_waiting", "warn", f["bare_wait"]), ("missing_linked_tasks", "warn", f["bare_wait"]),
+        ("stale_running", "error", f["mirror"]), ("stale_blocked", "warn", f["stuck_open"]),
+        ("cancel_stuck", "warn", f["cancel_stuck"]), ("blocked_task_missing", "warn", f["missing"]),
+        ("inconsistent_timestamps", "warn", f["times"]),
+    ])
+
+
+def test_findings_are_sorted_as_openclaw_sorts_them(tmp_path: Path) -> None:
+    """Errors first; then the oldest; a finding with no age (inconsistent_timestamps) last."""
+    fx = OpenClawFile(tmp_path / "oc.sqlite")
+    fx.add_task(task_id="odd", status="running", created_at=NOW - 3 * MIN, started_at=NOW - 2 * MIN,
+                ended_at=NOW - MIN, last_event_at=NOW - MIN)
+    fx.add_task(task_id="q-old", created_at=NOW - 50 * MIN)
+    fx.add_flow(flow_id="f-wait", status="waiting", wait_json="{}", updated_at=NOW - 40 * MIN)
+    fx.add_task(task_id="q-new", created_at=NOW - 20 * MIN)
+    fx.add_flow(flow_id="f-run", status="running", updated_at=NOW - 35 * MIN)
+    fx.add_task(task_id="r-old", status="running", created_at=NOW - 2 * HOUR, started_at=NOW - 2 * HOUR)
+    got = [(c, i) for c, _, i in findings(f"openclaw://{fx.path}")]
+    fx.close()
+    assert got == [("stale_running", "r-old"), ("stale_running", "f-run"), ("missing_linked_tasks", "f-run"),
+                   ("stale_queued", "q-old"), ("stale_waiting", "f-wait"), ("stale_queued", "q-new"),
+                   ("inconsistent_timestamps", "odd")]

@@ -35,7 +35,8 @@ def test_read_commands_and_refused_action_on_an_openclaw_ledger(home: Path, tmp_
     flows = cli(home, "--db", url, "flows", "list")
     assert flows.returncode == 0 and flows.stdout.startswith("Flow pressure:")
     audit = cli(home, "--db", url, "audit", "--json")
-    assert audit.returncode == 0 and json.loads(audit.stdout)["count"] > 0
+    # Exit 1: the standard ledger has error findings (stale_running, lost); the JSON is still printed.
+    assert audit.returncode == 1 and json.loads(audit.stdout)["count"] > 0
 
     some = tasks["tasks"][0]["task_id"]
     shown = cli(home, "--db", url, "tasks", "show", some, "--json")
@@ -50,3 +51,19 @@ def test_read_commands_and_refused_action_on_an_openclaw_ledger(home: Path, tmp_
     assert refused.returncode == 1
     assert refused.stderr.startswith("error:") and "openclaw tasks cancel" in refused.stderr
     assert (db_file.read_bytes(), db_file.stat().st_mtime_ns) == before
+
+
+def test_pressure_lines_count_as_openclaw_counts(home: Path, tmp_path: Path) -> None:
+    """`flows list` counts only live cancels (openclaw #117713) and OpenClaw's waiting and issue
+    segments; a `--status` filter narrows the pressure as `openclaw tasks [flow] list` narrows it."""
+    url = standard_ledger(tmp_path / "openclaw.sqlite").url
+    flows = cli(home, "--db", url, "flows", "list")
+    assert flows.stdout.splitlines()[0] == (
+        "Flow pressure: 2 active · 1 waiting · 1 blocked · 1 issue · 1 cancel-requested · 7 total")
+    cancelled = cli(home, "--db", url, "flows", "list", "--status", "cancelled")
+    assert cancelled.stdout.splitlines()[0] == "Flow pressure: 0 active · 0 blocked · 0 cancel-requested · 1 total"
+    succeeded = cli(home, "--db", url, "tasks", "list", "--status", "succeeded")
+    assert succeeded.stdout.splitlines()[0] == "Task pressure: 0 queued · 0 running · 1 issue"
+    listed = json.loads(cli(home, "--db", url, "tasks", "list", "--status", "succeeded", "--all-attempts",
+                            "--json").stdout)
+    assert listed["count"] == 6 and "blocked" in {t["status"] for t in listed["tasks"]}

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import HOUR, MIN, NOW, Standard, older_release_ledger, standard_ledger
+from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, older_release_ledger, standard_ledger
 
 from openclaw_board.ledger import Ambiguous, NotFound
 from openclaw_board.ledger.clock import fixed_clock, iso
@@ -38,9 +38,11 @@ def test_task_pressure_counts_every_record_like_openclaw(led: OpenClawLedger) ->
 
 
 def test_flow_pressure_counts_flow_runs_only(led: OpenClawLedger) -> None:
-    # active: running + queued-with-cancel (waiting is not active); blocked: 1;
-    # cancel-requested: cancelled + queued-with-cancel; total: the 7 flow_runs rows.
-    assert led.flow_pressure() == {"active": 2, "blocked": 1, "cancel_requested": 2, "total": 7}
+    # active: running + queued-with-cancel (waiting is counted apart); blocked: 1; issues: the
+    # failed mirrored flow; cancel-requested: the queued one only, not the flow that already
+    # ended cancelled (openclaw #117713); total: the 7 flow_runs rows.
+    assert led.flow_pressure() == {"active": 2, "waiting": 1, "blocked": 1, "issues": 1, "cancel_requested": 1,
+                                   "total": 7}
 
 
 def test_blocked_outcome_is_shown_as_blocked(led: OpenClawLedger, std: Standard) -> None:
@@ -193,7 +195,8 @@ def test_older_release_without_optional_columns(tmp_path: Path) -> None:
     with open_any(f"openclaw://{tmp_path / 'runs.sqlite'}", clock=fixed_clock(NOW)) as led:
         assert not led.schema.has_cleanup_after and led.schema.Flow is None
         assert led.task_pressure() == {"queued": 1, "running": 1, "issues": 1}
-        assert led.flow_pressure() == {"active": 0, "blocked": 0, "cancel_requested": 0, "total": 0}
+        assert led.flow_pressure() == {"active": 0, "waiting": 0, "blocked": 0, "issues": 0, "cancel_requested": 0,
+                                       "total": 0}
         task = led.get_task("old-done")
         assert (task.terminal_outcome, task.host, task.cleanup_after, task.label) == (None, None, None, "ls -la")
         assert task_dict(task)["status"] == "succeeded"
@@ -218,3 +221,42 @@ def test_board_filters(led: OpenClawLedger, std: Standard) -> None:
     latest = led.latest_tasks_of([std.f["running"], std.t["first_try"]])
     assert [t.task_id for t in latest[std.f["running"]]] == [std.t["run"], std.t["queued"]]
     assert [t.task_id for t in latest[std.t["first_try"]]] == [std.t["second_try"]]
+
+
+def test_cancel_requested_counts_only_flows_still_live(tmp_path: Path) -> None:
+    """openclaw #117713: a flow that already ended is not cancel-requested; a blocked flow with no
+    end is not terminal yet, one with an end is."""
+    fx = OpenClawFile(tmp_path / "oc.sqlite")
+    asked = {"cancel_requested_at": NOW - 10 * MIN}
+    for status in ("queued", "running", "waiting"):
+        fx.add_flow(status=status, **asked)
+    fx.add_flow(status="blocked", **asked)  # no end: still live
+    for status in ("succeeded", "failed", "cancelled", "lost", "blocked"):
+        fx.add_flow(status=status, ended_at=NOW - 5 * MIN, **asked)
+    with OpenClawLedger(f"openclaw://{fx.path}", clock=fixed_clock(NOW)) as led:
+        assert led.flow_pressure() == {"active": 2, "waiting": 1, "blocked": 2, "issues": 2, "cancel_requested": 4,
+                                       "total": 9}
+        # `--status S` narrows the counts, as `openclaw tasks flow list --status S` does.
+        assert led.flow_pressure(status="cancelled") == {"active": 0, "waiting": 0, "blocked": 0, "issues": 0,
+                                                         "cancel_requested": 0, "total": 1}
+        assert led.flow_pressure(status="blocked")["cancel_requested"] == 1
+    fx.close()
+
+
+def test_times_are_read_as_openclaw_reads_them(led: OpenClawLedger, std: Standard) -> None:
+    """Created no later than anything else, ended no earlier than started (normalizeTaskTimestamps)."""
+    early = led.get_task(std.t["start_before_create"])
+    assert (early.created_at, early.started_at, early.raw_created_at) == (NOW - 7 * MIN, NOW - 7 * MIN, NOW - 5 * MIN)
+    backwards = led.get_task(std.t["end_before_start"])
+    assert (backwards.started_at, backwards.ended_at) == (NOW - 10 * MIN, NOW - 10 * MIN)
+    live = led.get_task(std.t["running_with_end"])  # kept: the audit reports it
+    assert (live.ended_at, live.last_event_at) == (NOW - MIN, NOW - MIN)
+
+
+def test_status_filter_is_openclaws(led: OpenClawLedger, std: Standard) -> None:
+    """`--status succeeded` also lists runs that succeeded with outcome blocked (shown as blocked)."""
+    succeeded = {t.task_id for t in led.list_tasks(status="succeeded", all_attempts=True)}
+    assert std.t["blocked"] in succeeded and std.t["ok"] in succeeded and len(succeeded) == 6
+    assert [t.task_id for t in led.list_tasks(status="blocked")] == [std.t["blocked"]]
+    assert led.task_pressure(status="succeeded") == {"queued": 0, "running": 0, "issues": 1}
+    assert led.task_pressure(runtime="cron") == {"queued": 1, "running": 0, "issues": 1}

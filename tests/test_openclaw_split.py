@@ -144,7 +144,8 @@ def test_flows_tasks_pressure_and_audit(split: Split) -> None:
         # queued: t-report, t-stale; running: t-enrich, t-stuck; issues: t-review (failed), t-lost.
         assert led.task_pressure() == {"queued": 2, "running": 2, "issues": 2}
         # active: flow-lin (running), flow-queued; no cancel_requested_at column in the older registry.
-        assert led.flow_pressure() == {"active": 2, "blocked": 1, "cancel_requested": 0, "total": 4}
+        assert led.flow_pressure() == {"active": 2, "waiting": 0, "blocked": 1, "issues": 0, "cancel_requested": 0,
+                                       "total": 4}
         flows = {f.flow_id: f for f in led.list_flows()}
         assert set(flows) == {"flow-lin", "flow-done", "flow-blocked", "flow-queued", "t-lost", "t-stale",
                               "t-stuck"}
@@ -160,9 +161,11 @@ def test_flows_tasks_pressure_and_audit(split: Split) -> None:
             "flow-lin": {"running": 1, "queued": 1}, "flow-blocked": {"failed": 1}}
         assert {f.flow_id for f in led.flows_matching("issues")} >= {"flow-blocked", "t-lost"}
         # No cleanup_after in the older runs.sqlite: no missing_cleanup; the lost record is retained.
-        assert sorted((f.code, f.severity, f.task_id) for f in led.audit()) == [
+        # flow-blocked has been blocked, with no end, for an hour: stale_blocked (a TaskFlow finding).
+        assert sorted((f.code, f.severity, f.task_id or f.flow_id) for f in led.audit()) == [
             ("delivery_failed", "warn", "t-review"), ("lost", "warn", "t-lost"),
-            ("stale_queued", "warn", "t-stale"), ("stale_running", "error", "t-stuck")]
+            ("stale_blocked", "warn", "flow-blocked"), ("stale_queued", "warn", "t-stale"),
+            ("stale_running", "error", "t-stuck")]
 
 
 def test_without_a_registry_the_tasks_are_read_alone(tmp_path: Path) -> None:
@@ -202,7 +205,8 @@ def test_a_write_to_either_file_appears_on_the_next_read(split: Split) -> None:
                              created_at=NOW - MIN, updated_at=NOW - MIN)
         assert led.data_version() != version
         assert board_data_version(led) != board_version  # the board's change check sees it too
-        assert led.flow_pressure() == {"active": 3, "blocked": 1, "cancel_requested": 0, "total": 5}
+        assert led.flow_pressure() == {"active": 3, "waiting": 0, "blocked": 1, "issues": 0, "cancel_requested": 0,
+                                       "total": 5}
         assert led.get_flow("flow-new").goal == "Plan the offsite" and led.reads == reads + 1
         split.flows.conn.execute(  # type: ignore[union-attr]
             "UPDATE flow_runs SET status = 'succeeded' WHERE flow_id = 'flow-blocked'")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
+from ..ledger.outcome_text import outcome_text
 from ..safetext import visible
 from .palette import glyph, status_color, status_label
 from .text import age, clean, duration, progress_bar
@@ -80,10 +81,7 @@ def task_detail(task: TaskView, now: int, with_pct: bool) -> str:
         return "ready to run"
     if task.status == "succeeded":
         return clean(task.terminal_summary or task.progress_summary or "")
-    text = task.error or task.terminal_summary or ""
-    if task.exit_code is not None and not text.startswith("exit"):
-        text = f"exit {task.exit_code}" + (f": {text}" if text else "")
-    return clean(text)
+    return clean(outcome_text(task.exit_code, task.error or task.terminal_summary))
 
 
 def flow_detail(flow: FlowView) -> str:

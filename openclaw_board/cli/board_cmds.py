@@ -11,6 +11,7 @@ import typer
 
 from ..ledger.openclaw import is_openclaw
 from .app import app, err, fail, ledger_urls, open_ledger, out, state
+from .render import count_of
 
 DEMO_CONCURRENCY = 8
 
@@ -37,7 +38,7 @@ def _check_theme(theme: str | None) -> None:
 
 def _left_running(count: int | None) -> None:
     if count:
-        out.print(f"left {count} task(s) running, detached: the next supervisor re-attaches them "
+        out.print(f"left {count_of(count, 'task')} running, detached: the next supervisor re-attaches them "
                   "(openclaw-board supervise, or the board)")
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from ..ledger import command_spec, load_spec
 from ..ledger.audit import DEFAULT_RETENTION_MS
 from ..ledger.db import state_dir
 from ..ledger.durations import parse_duration, parse_task_duration
+from ..ledger.openclaw import OpenClawLedger
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
@@ -61,8 +63,21 @@ def flow_json(ledger: Any, flow: Any) -> dict[str, Any]:
 # -- submit -----------------------------------------------------------------------------
 
 
-@app.command()
+class _KeepsDashDash(TyperCommand):
+    """Click merges the arguments before and after `--` into one list; remember which came after,
+    so that a stray word before `--` is refused rather than run as part of the command."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta[AFTER_DASHDASH] = args[args.index("--") + 1:] if "--" in args else []
+        return super().parse_args(ctx, args)
+
+
+AFTER_DASHDASH = "openclaw_board.after_dashdash"
+
+
+@app.command(cls=_KeepsDashDash)
 def submit(
+    ctx: typer.Context,
     args: list[str] = typer.Argument(None, metavar="SPEC.toml | -- CMD ARGS...",
                                      help="A flow spec file, or with --goal the command to run."),
     goal: str | None = typer.Option(None, "--goal", "-g", help="Goal of a one-task flow that runs CMD."),
@@ -75,6 +90,13 @@ def submit(
 ) -> None:
     """Add a flow from a spec file, or a one-task flow from a command; print its id."""
     args = list(args or [])
+    after = ctx.meta.get(AFTER_DASHDASH, [])
+    before = args[:len(args) - len(after)]
+    if goal is not None and before:
+        fail(f"unexpected argument {before[0]!r} before --: the command goes after it "
+             "(submit --goal G [OPTIONS] -- CMD ARGS...)", code=2)
+    if goal is None and after:
+        fail("a command after -- needs --goal G (or give a spec file: submit SPEC.toml)", code=2)
     if goal is None:
         if len(args) != 1:
             fail("give one spec file (submit SPEC.toml), or a goal and a command "
@@ -119,7 +141,7 @@ def flows_list(
             rows = [flow_dict(f, counts.get(f.flow_id, {})) for f in flows]
             print_json({"count": len(rows), "flows": rows})
             return
-        out.print(render.flow_pressure_line(ledger.flow_pressure()))
+        out.print(render.flow_pressure_line(_flow_pressure(ledger, status)))
         out.print(render.flows_table(flows, counts, ledger.now(), width=out.width) if flows else "No flows.")
 
 
@@ -193,8 +215,23 @@ def tasks_list(
             print_json_list("tasks", count, (task_dict(t) for t in rows))
             return
         tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
-        out.print(render.task_pressure_line(ledger.task_pressure()))
+        out.print(render.task_pressure_line(_task_pressure(ledger, status, runtime)))
         out.print(render.tasks_table(tasks, ledger.now(), width=out.width) if tasks else "No tasks.")
+
+
+def _task_pressure(ledger: Any, status: str | None, runtime: str | None) -> dict[str, int]:
+    """OpenClaw's `tasks list` counts the pressure over the records it lists, so a filter narrows
+    it; on our ledger the line is the whole ledger's, as the board heads it."""
+    if isinstance(ledger, OpenClawLedger):
+        return ledger.task_pressure(status=status, runtime=runtime)
+    return ledger.task_pressure()
+
+
+def _flow_pressure(ledger: Any, status: str | None) -> dict[str, int]:
+    """As `_task_pressure`, for `openclaw tasks flow list --status S`."""
+    if isinstance(ledger, OpenClawLedger):
+        return ledger.flow_pressure(status=status)
+    return ledger.flow_pressure()
 
 
 @tasks_app.command("show")
@@ -307,15 +344,18 @@ def emit(chunks: Iterable[bytes]) -> None:
 # -- audit and maintenance -------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Exit status: 1 when a finding has severity error (every finding is still "
+             "printed, JSON too), 0 otherwise; scripts can run `openclaw-board audit || alert`.")
 def audit(as_json: bool = JSON) -> None:
-    """Findings about stale, lost, stuck or inconsistent records."""
+    """Findings about stale, lost, stuck or inconsistent records; exit 1 if any is an error."""
     with open_ledger() as ledger:
         findings = ledger.audit()
     if as_json:
         print_json({"count": len(findings), "findings": [f.as_json() for f in findings]})
     else:
         out.print(render.findings_view(findings))
+    if any(f.severity == "error" for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -336,15 +376,27 @@ def maintenance(
     if as_json:
         print_json(result)
         return
-    repairs, pruned = len(result["repairs"]), result["pruned_flows"]
+    repairs = render.count_of(len(result["repairs"]), "finding")
+    pruned = render.count_of(result["pruned_flows"], "flow")
     if apply:
-        line = (f"Repaired {repairs}, pruned {pruned} flows past {retention}, "
-                f"removed {result['run_dirs_removed']} run directories.")
+        line = (f"Repaired {repairs}, pruned {pruned} past {retention}, "
+                f"removed {render.count_of(result['run_dirs_removed'], 'run directory', 'run directories')}.")
     else:
-        line = f"Would repair {repairs} and prune {pruned} flows past {retention}: run with --apply to do it."
+        line = f"Would repair {repairs} and prune {pruned} past {retention}: run with --apply to do it."
     say(line)
     for r in result["repairs"]:
-        say(f"  {r['code']} flow {render.short(r['flow_id'])} task {render.short(r['task_id']) or '-'}: {r['action']}")
+        say(f"  {_where(r)}: {r['action']}")
+    left = result["left"]
+    if left:
+        say(f"{'Left' if apply else 'Will leave'} {render.count_of(len(left), 'finding')} as "
+            f"{'it is' if len(left) == 1 else 'they are'}:")
+        for f in left:
+            say(f"  {f['severity']} {_where(f)}: {f['reason']}")
+
+
+def _where(item: dict[str, Any]) -> str:
+    """`lost flow 3f2a1b0c task 9c1e2d3f`: a finding's code and the records it is about."""
+    return f"{item['code']} flow {render.short(item['flow_id']) or '-'} task {render.short(item['task_id']) or '-'}"
 
 
 def remove_run_dirs(paths: list[str]) -> int:

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..ledger.durations import format_duration
+from ..ledger.outcome_text import outcome_text
 from ..safetext import visible
 
 STATUS_STYLE: dict[str, str] = {
@@ -46,6 +47,11 @@ NOTE_CHARS = 60  # a list shows this much of a task's note; `tasks show` has it 
 
 def short(ident: str | None) -> str:
     return (ident or "")[:8]
+
+
+def count_of(n: int, word: str, plural: str | None = None) -> str:
+    """`1 issue`, `2 issues`, `0 findings`: a number with its noun, singular only for one."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def status_text(status: str | None) -> Text:
@@ -92,13 +98,17 @@ def command_line(command: list[str] | str) -> str:
 
 
 def task_pressure_line(p: dict[str, int]) -> Text:
-    return Text(f"Task pressure: {p['queued']} queued · {p['running']} running · {p['issues']} issues",
+    return Text(f"Task pressure: {p['queued']} queued · {p['running']} running · {count_of(p['issues'], 'issue')}",
                 style="bold")
 
 
 def flow_pressure_line(p: dict[str, int]) -> Text:
+    """OpenClaw's ledger also counts waiting flows and issues (failed, lost): shown, like
+    OpenClaw shows them, only when there are some."""
+    waiting = f" · {p['waiting']} waiting" if p.get("waiting") else ""
+    issues = f" · {count_of(p['issues'], 'issue')}" if p.get("issues") else ""
     return Text(
-        f"Flow pressure: {p['active']} active · {p['blocked']} blocked · "
+        f"Flow pressure: {p['active']} active{waiting} · {p['blocked']} blocked{issues} · "
         f"{p['cancel_requested']} cancel-requested · {p['total']} total",
         style="bold",
     )
@@ -110,9 +120,10 @@ def clip(text: str, limit: int = NOTE_CHARS) -> str:
 
 
 def task_note(task: Any) -> Text:
-    """The most useful short line about a task: its error, else summary, else progress."""
+    """The most useful short line about a task: its outcome (exit code and error, as the board
+    says it), else summary, else progress."""
     if task.error:
-        return plain(clip(task.error), "red" if task.status != "cancelled" else "dim")
+        return plain(clip(outcome_text(task.exit_code, task.error)), "red" if task.status != "cancelled" else "dim")
     if task.terminal_summary:
         return plain(clip(task.terminal_summary))
     parts = []
@@ -299,8 +310,8 @@ def events_table(events: Iterable[Any], width: int = 120) -> Table:
 
 def findings_view(findings: list[Any]) -> RenderableType:
     errors = sum(1 for f in findings if f.severity == "error")
-    head = Text(f"Audit: {len(findings)} findings ({errors} errors, {len(findings) - errors} warnings)",
-                style="bold")
+    head = Text(f"Audit: {count_of(len(findings), 'finding')} ({count_of(errors, 'error')}, "
+                f"{count_of(len(findings) - errors, 'warning')})", style="bold")
     if not findings:
         return Text("Audit: no findings", style="bold green")
     table = _table(("Severity", _SMALL), ("Code", _SMALL), ("Flow", _ID), ("Task", _ID), ("Message", _TEXT))

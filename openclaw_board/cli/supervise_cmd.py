@@ -16,6 +16,7 @@ from ..ledger.envpolicy import PASSTHROUGH_RE, never_passed
 from ..ledger.errors import quoted
 from . import render
 from .app import app, err, fail, ledger_url, open_ledger
+from .render import count_of
 
 
 def _runtime_limits(values: list[str]) -> dict[str, int]:
@@ -99,7 +100,7 @@ def supervise(
     if signals:
         name = signal.Signals(signals[0]).name
         if sup.detached:
-            err.print(f"{name}: stopped claiming; {sup.detached} task(s) left running detached. "
+            err.print(f"{name}: stopped claiming; {count_of(sup.detached, 'task')} left running detached. "
                       "The next `openclaw-board supervise` on this host re-attaches them.")
         else:
             err.print(f"{name}: stopped; nothing was running.")

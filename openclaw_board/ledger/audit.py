@@ -38,6 +38,25 @@ class Finding:
         return d
 
 
+# Why `maintenance` leaves a finding as it is: it repairs records, never runs. What it leaves
+# is printed with these words, one line per finding.
+NOT_REPAIRED: dict[str, str] = {
+    "stale_running": "its supervisor is gone and only the run's host knows how it ended: "
+                     "`openclaw-board supervise` there re-attaches it and records the true result",
+    "cancel_stuck": "a cancel is carried out by the supervisor that owns the run: start "
+                    "`openclaw-board supervise` on its host",
+    "lost": "how the run ended is unknown: `openclaw-board tasks retry {task}` runs it again",
+    "stale_queued": "nothing is broken: it waits for a supervisor to run it (`openclaw-board supervise`)",
+}
+NOTHING_TO_CHANGE = "the repair found nothing to change"
+
+
+def not_repaired(finding: Finding, reason: str | None = None) -> dict[str, Any]:
+    """A finding `maintenance` leaves, with the reason (its JSON shape, plus "reason")."""
+    why = reason or NOT_REPAIRED.get(finding.code, "maintenance repairs records, not runs")
+    return finding.as_json() | {"reason": why.format(task=(finding.task_id or "TASK")[:8])}
+
+
 class Audit(Queries):
     def audit(self) -> list[Finding]:
         # Pages first: a damaged file would fail (or mislead) every check below.
@@ -134,10 +153,11 @@ class Audit(Queries):
                                 & (Flow.ended_at < now - retention_ms))
         )
         run_dirs: list[str] = []
+        left = [not_repaired(f) for f in findings if not f.repairable]
         if not apply:
             return {"applied": False, "findings": [f.as_json() for f in findings],
                     "repairs": [asdict(f) | {"action": "would repair"} for f in findings if f.repairable],
-                    "pruned_flows": len(prune), "run_dirs": []}
+                    "left": left, "pruned_flows": len(prune), "run_dirs": []}
         with self.atomic():
             for f in findings:
                 if not f.repairable:
@@ -146,6 +166,8 @@ class Audit(Queries):
                 if action:
                     repairs.append({"code": f.code, "flow_id": f.flow_id, "task_id": f.task_id,
                                     "action": action})
+                else:
+                    left.append(not_repaired(f, NOTHING_TO_CHANGE))
             for flow in prune:
                 run_dirs += [r[0] for r in Task.select(Task.run_dir).where(
                     (Task.flow == flow.flow_id) & Task.run_dir.is_null(False)).tuples()]
@@ -153,7 +175,7 @@ class Audit(Queries):
                 Task.delete().where(Task.flow == flow.flow_id).execute()
                 Flow.delete().where(Flow.flow_id == flow.flow_id).execute()
         return {"applied": True, "findings": [f.as_json() for f in findings], "repairs": repairs,
-                "pruned_flows": len(prune), "run_dirs": run_dirs}
+                "left": left, "pruned_flows": len(prune), "run_dirs": run_dirs}
 
     def _repair(self, f: Finding, now: int, actor: str) -> str | None:
         Flow, Task = self.m.Flow, self.m.Task

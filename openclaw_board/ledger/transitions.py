@@ -12,6 +12,7 @@ from typing import Any
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition
 from .notify import QUEUED
+from .outcome_text import outcome_text
 from .spec import FlowSpec
 from .states import (
     ACTIVE_TASK,
@@ -277,7 +278,7 @@ class Transitions(LedgerBase):
             extra["exit_code"] = exit_code
         if terminal_summary is not None:
             extra["terminal_summary"] = _clip(terminal_summary, 500)
-        detail = error if exit_code is None else f"exit {exit_code}" + (f": {error}" if error else "")
+        detail = outcome_text(exit_code, error) or None
         if note:
             detail = f"{detail}; {note}" if detail else note
         self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500), check=check)

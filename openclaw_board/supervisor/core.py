@@ -49,6 +49,7 @@ from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
 from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener
+from ..ledger.outcome_text import outcome_text
 from ..ledger.supervisors import DEFAULT_LEASE_MS
 from . import procs
 from .journal import Journal
@@ -424,8 +425,8 @@ class Supervisor:
         self._report(run, final=kv)
         self.ledger.finish(run.task_id, out.status, supervisor_id=self.supervisor_id, exit_code=out.exit_code,
                            error=out.error, terminal_summary=out.summary)
-        code = "" if out.exit_code is None else f" exit {out.exit_code}"
-        self.journal(f"task {run.task_id[:8]}: {out.status}{code}" + (f" ({out.error})" if out.error else ""))
+        said = outcome_text(out.exit_code, out.error)
+        self.journal(f"task {run.task_id[:8]}: {out.status}" + (f" ({said})" if said else ""))
 
     def _drop(self, task_id: str) -> None:
         run = self.runs.pop(task_id, None)

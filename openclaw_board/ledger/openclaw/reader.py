@@ -13,19 +13,23 @@ import threading
 from collections import Counter, defaultdict
 from typing import Any
 
+from ..audit import not_repaired
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
 from ..states import ACTIVE_FLOW as BOARD_ACTIVE_FLOW
 from ..states import ISSUE_TASK as BOARD_ISSUE_TASK
 from . import actions
-from .audit import audit_tasks
+from .audit import audit_records
 from .connect import open_readonly
 from .location import registry_of, resolve_path
 from .models import EventRow, FlowRow, TaskRow
-from .rules import ACTIVE_FLOW, ISSUE_SHOWN
+from .rules import ACTIVE_FLOW, ISSUE_FLOW, ISSUE_SHOWN, matches_status, terminal_flow
 from .snapshot import Snapshot, snapshot_of
 from .timeline import Journal, diff, flow_timeline, merged, task_timeline
 from .writes import OpenClawWrites
+
+# Why `maintenance` leaves every finding of an OpenClaw ledger as it is.
+GATEWAY_REPAIRS = "OpenClaw's ledger is its gateway's to repair: run `openclaw tasks maintenance --apply`"
 
 
 class OpenClawLedger(OpenClawWrites):
@@ -148,7 +152,7 @@ class OpenClawLedger(OpenClawWrites):
         flow_id = self.get_flow(flow).flow_id if flow else None
         rows = [
             t for t in snap.tasks.values()
-            if (all_attempts or t.is_latest) and (not status or t.status == status)
+            if (all_attempts or t.is_latest) and (not status or matches_status(t, status))
             and (not runtime or t.runtime == runtime) and (flow_id is None or t.flow_id == flow_id)
         ]
         rows.sort(key=lambda t: (t.created_at, t.label, t.attempt), reverse=True)
@@ -172,20 +176,27 @@ class OpenClawLedger(OpenClawWrites):
                 counts[t.flow_id][t.status] = counts[t.flow_id].get(t.status, 0) + 1
         return dict(counts)
 
-    def task_pressure(self) -> dict[str, int]:
-        """As `openclaw tasks list` prints it: over every record (OpenClaw has no attempts)."""
-        by = Counter(t.status for t in self.snapshot().tasks.values())
+    def task_pressure(self, *, status: str | None = None, runtime: str | None = None) -> dict[str, int]:
+        """As `openclaw tasks list [--status S] [--runtime R]` prints it: over every record it
+        lists (OpenClaw has no attempts), so a filter narrows the counts too."""
+        by = Counter(t.status for t in self.snapshot().tasks.values()
+                     if (not status or matches_status(t, status)) and (not runtime or t.runtime == runtime))
         return {"queued": by["queued"], "running": by["running"],
                 "issues": sum(by[s] for s in ISSUE_SHOWN)}
 
-    def flow_pressure(self) -> dict[str, int]:
-        """As `openclaw tasks flow list` prints it: over flow_runs only (not standalone tasks)."""
+    def flow_pressure(self, *, status: str | None = None) -> dict[str, int]:
+        """As `openclaw tasks flow list [--status S]` prints it: over the flow_runs rows it lists
+        (not our one-task flows of standalone tasks). `waiting` and `issues` are OpenClaw's
+        extra segments, printed when non-zero."""
         snap = self.snapshot()
-        flows = [snap.flows[f] for f in snap.real_flow_ids]
+        flows = [snap.flows[f] for f in snap.real_flow_ids if not status or snap.flows[f].status == status]
         return {
             "active": sum(f.status in ACTIVE_FLOW for f in flows),
+            "waiting": sum(f.status == "waiting" for f in flows),
             "blocked": sum(f.status == "blocked" for f in flows),
-            "cancel_requested": sum(f.cancel_requested_at is not None for f in flows),
+            "issues": sum(f.status in ISSUE_FLOW for f in flows),
+            "cancel_requested": sum(f.cancel_requested_at is not None and not terminal_flow(f.status, f.ended_at)
+                                    for f in flows),
             "total": len(flows),
         }
 
@@ -305,13 +316,15 @@ class OpenClawLedger(OpenClawWrites):
 
     def audit(self) -> list[Any]:
         snap = self.snapshot()
-        return audit_tasks(list(snap.tasks.values()), self.now(), self.schema.has_cleanup_after)
+        flows = [f for f in snap.flows.values() if f.flow_id in snap.real_flow_ids]
+        return audit_records(list(snap.tasks.values()), flows, self.now(), self.schema.has_cleanup_after)
 
     def maintenance(self, *, apply: bool, retention_ms: int | None = None, actor: str = "maintenance") -> dict:
         if apply:
             raise actions.refuse("repair or prune", "run `openclaw tasks maintenance --apply`")
-        return {"applied": False, "findings": [f.as_json() for f in self.audit()], "repairs": [],
-                "pruned_flows": 0, "run_dirs": []}
+        findings = self.audit()
+        return {"applied": False, "findings": [f.as_json() for f in findings], "repairs": [],
+                "left": [not_repaired(f, GATEWAY_REPAIRS) for f in findings], "pruned_flows": 0, "run_dirs": []}
 
     # -- specs' helpers, as Ledger has them ---------------------------------------------
 

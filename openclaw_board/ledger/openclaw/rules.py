@@ -7,10 +7,23 @@ findings as `openclaw tasks list`, `openclaw tasks flow list` and `openclaw task
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import TaskRow
+
 # -- audit thresholds (LEDGER.md, "What OpenClaw's own CLI derives": `openclaw tasks audit`) --
 # Ages are measured from last_event_at, else started_at, else created_at.
 STALE_QUEUED_MS = 10 * 60 * 1000  # stale_queued: queued 10 minutes or more -> warn
 STALE_RUNNING_MS = 30 * 60 * 1000  # stale_running: running 30 minutes or more -> error
+# TaskFlow findings (openclaw tasks audit, task-flow-registry.audit), measured from updated_at,
+# else created_at: running 30 min -> stale_running (error); waiting 30 min -> stale_waiting;
+# blocked with no end 30 min -> stale_blocked; a cancel requested 5 min ago on a flow that is
+# not terminal and has no live task -> cancel_stuck (warn).
+STALE_FLOW_RUNNING_MS = 30 * 60 * 1000
+STALE_FLOW_WAITING_MS = 30 * 60 * 1000
+STALE_FLOW_BLOCKED_MS = 30 * 60 * 1000
+FLOW_CANCEL_STUCK_MS = 5 * 60 * 1000
 
 # -- retention (LEDGER.md: "terminal records are pruned 7 days after they end; lost ones after 1 day") --
 # A lost record whose cleanup_after is still ahead (capped at this window after it ended)
@@ -25,10 +38,52 @@ TERMINAL_TASK = frozenset({"succeeded", "failed", "timed_out", "cancelled", "los
 # (a succeeded run with terminal_outcome = blocked is shown as blocked); cancelled is not.
 ISSUE_SHOWN = frozenset({"failed", "timed_out", "lost", "blocked"})
 
-# -- TaskFlow pressure (LEDGER.md: `A active · B blocked · C cancel-requested · T total`) --
-# OpenClaw counts queued and running flows as active (not waiting), every flow that has a
-# cancel_requested_at as cancel-requested, and every flow_runs row in the total.
+# -- TaskFlow pressure (`A active[ · W waiting] · B blocked[ · I issues] · C cancel-requested · T total`) --
+# OpenClaw counts queued and running flows as active, waiting ones apart, failed and lost
+# ones as issues (those two only when non-zero), a flow as cancel-requested only while it
+# is not terminal (openclaw #117713: a flow that already ended cancelled is not), and every
+# flow_runs row it lists in the total.
 ACTIVE_FLOW = frozenset({"queued", "running"})
+ISSUE_FLOW = frozenset({"failed", "lost"})
+
+
+def terminal_flow(status: str, ended_at: int | None) -> bool:
+    """OpenClaw's isTerminalTaskFlow: a blocked flow is terminal only once it has an end."""
+    return status in ("succeeded", "failed", "cancelled", "lost") or (status == "blocked" and ended_at is not None)
+
+
+def cancel_pending(task: TaskRow) -> bool:
+    """A linked task that keeps a flow's cancel from being stuck: still live, or a subagent kill
+    that OpenClaw has recorded provisionally as cancelled."""
+    return task.raw_status in ACTIVE_TASK or (task.runtime == "subagent" and task.raw_status == "cancelled"
+                                              and task.error == "Subagent run killed.")
+
+
+def normalized_times(status: str, created: int, started: int | None, ended: int | None,
+                     last_event: int | None) -> tuple[int, int | None, int | None, int | None]:
+    """(created, started, ended, last_event) as OpenClaw reads a record (normalizeTaskTimestamps).
+
+    Creation is no later than any other time; the start no earlier than creation; a terminal
+    record ends (at its last event, else its creation, when it has no end) no earlier than
+    it started; the last event is no earlier than the end (else the start). So "ended
+    before it started" never reaches OpenClaw's audit, and neither do we report it.
+    """
+    first = min([created, *(t for t in (started, last_event, ended) if t is not None)])
+    start = max(started, first) if started is not None else None
+    if status in TERMINAL_TASK:
+        terminal_at: int | None = ended if ended is not None else (last_event if last_event is not None else created)
+    else:
+        terminal_at = ended
+    end = max(terminal_at, start if start is not None else first) if terminal_at is not None else None
+    floor = end if end is not None else (start if start is not None else first)
+    last = max(last_event, floor) if last_event is not None else None
+    return first, start, end, last
+
+
+def matches_status(task: TaskRow, wanted: str) -> bool:
+    """OpenClaw's `--status` filter: the stored status, or `blocked` for a run shown as blocked
+    (so `--status succeeded` also lists the runs that succeeded with outcome blocked)."""
+    return task.raw_status == wanted or task.status == wanted
 
 
 def shown_status(status: str, terminal_outcome: str | None) -> str:

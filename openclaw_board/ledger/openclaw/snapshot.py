@@ -22,7 +22,7 @@ import peewee as pw
 
 from ..states import derive_flow_status
 from .models import FlowRow, Schema, TaskRow
-from .rules import TERMINAL_TASK, mirrored_flow_status, shown_status
+from .rules import TERMINAL_TASK, mirrored_flow_status, normalized_times, shown_status
 
 LABEL_CHARS = 60
 
@@ -67,20 +67,19 @@ def _label(raw: dict) -> str:
 def _task_row(raw: dict, delivery: dict | None) -> TaskRow:
     status = str(raw["status"])
     outcome = raw.get("terminal_outcome")
-    created = raw["created_at"]
-    started = raw.get("started_at")
+    created, started, ended, last_event = normalized_times(
+        status, raw["created_at"], raw.get("started_at"), raw.get("ended_at"), raw.get("last_event_at"))
     text = str(raw.get("task") or "")
     row = TaskRow(
         task_id=raw["task_id"], flow_id="", label=_label(raw), runtime=str(raw.get("runtime") or "unknown"),
         status=shown_status(status, outcome), attempt=1, parent_task_id=raw.get("parent_task_id"),
         is_latest=True, command_json=json.dumps(text),
-        # OpenClaw takes created_at as no later than started_at when it reads a record.
-        created_at=min(created, started) if started is not None else created,
-        started_at=started, ended_at=raw.get("ended_at"), last_event_at=raw.get("last_event_at"),
+        # The times as OpenClaw reads them (rules.normalized_times); raw_created_at keeps the column.
+        created_at=created, started_at=started, ended_at=ended, last_event_at=last_event,
         error=raw.get("error"), progress_summary=raw.get("progress_summary"),
         terminal_summary=raw.get("terminal_summary"), host=raw.get("execution_owner_host"),
         pid=raw.get("execution_owner_pid"), pid_start=raw.get("execution_owner_start_identity"),
-        raw_status=status, raw_label=raw.get("label"), raw_created_at=created, terminal_outcome=outcome,
+        raw_status=status, raw_label=raw.get("label"), raw_created_at=raw["created_at"], terminal_outcome=outcome,
         parent_flow_id=raw.get("parent_flow_id"), task=text,
     )
     for name in ("task_kind", "source_id", "delivery_status", "notify_policy", "owner_key", "scope_kind",
