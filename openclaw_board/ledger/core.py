@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import peewee as pw
 
 from . import db as dbmod
+from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerFull, LedgerUnavailable, NotFound
 from .models import Models, build_models
@@ -77,7 +78,17 @@ class LedgerBase:
 
     def close(self) -> None:
         if not self.db.is_closed():
+            if not self.readonly:
+                try:
+                    self.optimize()
+                except (pw.DatabaseError, pw.InterfaceError):
+                    pass  # statistics are an optimisation: a ledger that went away still closes
             self.db.close()
+
+    def optimize(self) -> list[str]:
+        """Refresh the query planner's statistics where they are stale (cheap when none are):
+        on close, and from long-lived processes now and then. See planner.py."""
+        return planner.optimize(self.db, self.is_sqlite)
 
     def __enter__(self) -> LedgerBase:
         return self
