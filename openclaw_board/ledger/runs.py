@@ -22,6 +22,8 @@ class _SupervisorHead(NamedTuple):
 
 
 class Runs(Runnable):
+    _draining = False  # the last claim found work (see claim)
+
     def claim(
         self,
         supervisor_id: str,
@@ -33,9 +35,10 @@ class Runs(Runnable):
         """The next runnable task, moved to running and owned by this supervisor; or None."""
         now = self.now()
         self.claim_contended = False
-        if self.is_sqlite and not self._anything_runnable(now, exclude_runtimes):
+        if self.is_sqlite and not self._draining and not self._anything_runnable(now, exclude_runtimes):
             # SQLite has one write lock for the whole file: an idle supervisor polling with
-            # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first.
+            # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first
+            # (unless the last claim found work: draining a backlog, the look is one statement too many).
             return None
         actor = f"supervisor:{supervisor_id[:8]}"
         with self.atomic():
@@ -60,7 +63,9 @@ class Runs(Runnable):
                 self._event(task.flow_id, "claimed", task_id=task.task_id, src=T.QUEUED,
                             dst=T.RUNNING, actor=actor, detail=host)
                 self._recompute_flow(task.flow_id, actor)
+                self._draining = True
                 return self._fetch(self.m.Task, task.task_id)
+        self._draining = False
         return None
 
     def _supervisor_head(self, supervisor_id: str) -> _SupervisorHead | None:
