@@ -273,6 +273,22 @@ def test_every_index_has_the_fixed_statistics(sqlite_url: str) -> None:
         assert {(t, i) for t, i, _ in stored} == indexed
 
 
+def test_statistics_follow_the_ledger_as_it_grows(ledger_url: str) -> None:
+    """SQLite keeps the fixed statistics (PRAGMA optimize on close leaves them while the ledger
+    is far from 25 times their size); PostgreSQL's are gathered on close once a table grew."""
+    _fill(ledger_url)  # 3,000 tasks through the models, then close()
+    with Ledger(ledger_url) as ledger:
+        if ledger.is_sqlite:
+            stored = set(ledger.db.execute_sql("SELECT tbl, idx, stat FROM sqlite_stat1").fetchall())
+            assert stored == set(planner.stat1_rows(ledger.db))
+            return
+        seen = dict(ledger.db.execute_sql(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN ('task', 'flow', 'event') AND "
+            "relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())").fetchall())
+        assert seen["task"] == HISTORY and seen["event"] > 4 * HISTORY and seen["flow"] > HISTORY / 6
+        assert ledger.optimize() == []  # nothing stale now
+
+
 def _to_schema_2(ledger: Ledger) -> None:
     """The ledger as openclaw-board left it at schema 2: its task indexes, no statistics."""
     db = ledger.db

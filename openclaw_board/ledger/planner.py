@@ -73,6 +73,8 @@ def write_sqlite_stats(db: pw.Database) -> None:
     """Replace the ledger's sqlite_stat1 with the fixed rows and make this connection use them."""
     db.execute_sql('ANALYZE "ledger_meta"')  # creates sqlite_stat1 (a tiny table: instant)
     db.execute_sql("DELETE FROM sqlite_stat1")
+    if db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'").fetchone():
+        db.execute_sql("DELETE FROM sqlite_stat4")  # samples of an earlier ANALYZE, on builds that keep them
     for row in stat1_rows(db):
         db.execute_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", row)
     db.execute_sql("ANALYZE sqlite_master")  # reload the statistics in this connection
