@@ -29,9 +29,10 @@ _RUNNABLE = (
     'FROM "task" AS t JOIN "flow" AS f ON f."flow_id" = t."flow_id" '
     'WHERE t."status" = ? AND t."is_latest" = ? AND (t."not_before" IS NULL OR t."not_before" <= ?) '
     'AND f."cancel_requested_at" IS NULL '
-    """AND (t."after_json" = '[]' OR NOT EXISTS (SELECT 1 FROM {deps} WHERE NOT EXISTS ("""
-    'SELECT 1 FROM "task" AS p WHERE p."flow_id" = t."flow_id" AND p."label" = d.value '
-    'AND p."is_latest" = ? AND p."status" = ?)))'
+    # CASE, not OR: no dependencies (also NULL or '', as after_of reads them) is never parsed.
+    """AND CASE WHEN COALESCE(t."after_json", '') IN ('[]', '') THEN 1 = 1 ELSE NOT EXISTS ("""
+    'SELECT 1 FROM {deps} WHERE NOT EXISTS (SELECT 1 FROM "task" AS p WHERE p."flow_id" = t."flow_id" '
+    'AND p."label" = d.value AND p."is_latest" = ? AND p."status" = ?)) END'
 )
 _DEPS = {
     "sqlite": 'json_each(t."after_json") AS d',
