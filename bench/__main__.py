@@ -16,11 +16,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import board, cancel, dispatch, ledger_ops, listing, recovery
+from . import board, cancel, dispatch, history, ledger_ops, listing, recovery
 from .common import LoadSampler, Row, machine, markdown_table, skipped
 
 SECTIONS: dict[str, Callable[[bool, int], list[Row]]] = {
     "dispatch": dispatch.run,
+    "history": history.run,
     "ledger": ledger_ops.run,
     "board": board.run,
     "listing": listing.run,

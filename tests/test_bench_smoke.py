@@ -81,3 +81,15 @@ def test_cancel_figures_measure_real_cancels(home: Path, tmp_path: Path) -> None
     # each raises unless the run was stopped, recorded, and its shell and grandchild are gone by pid
     assert all(ms > 0 for ms in wrapper_alone(tmp_path, 2))
     assert all(ms >= 0 for ms in end_to_end(f"sqlite:///{home / 'ledger.db'}", home, 2))
+
+
+def test_history_dispatch_runs_new_work_on_a_copy_of_a_ledger_with_history(home: Path) -> None:
+    from bench.bulk import fill
+    from bench.history import once
+
+    template = home / "template" / "ledger.db"
+    template.parent.mkdir(parents=True, mode=0o700)
+    fill(f"sqlite:///{template}", 50, live=False)
+    figures = once(template, home / "run", new_tasks=5, idle_submits=3)  # raises unless all 5 succeeded
+    assert figures["rate"] > 0 and figures["sup_cpu_ms"] >= 0
+    assert figures["submit_busy_ms"] > 0 and figures["submit_idle_ms"] > 0

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import peewee as pw
 
 from . import db as dbmod
+from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerFull, LedgerUnavailable, NotFound
 from .models import Models, build_models
@@ -77,7 +78,17 @@ class LedgerBase:
 
     def close(self) -> None:
         if not self.db.is_closed():
+            if not self.readonly:
+                try:
+                    self.optimize()
+                except (pw.DatabaseError, pw.InterfaceError):
+                    pass  # statistics are an optimisation: a ledger that went away still closes
             self.db.close()
+
+    def optimize(self) -> list[str]:
+        """Refresh the query planner's statistics where they are stale (cheap when none are):
+        on close, and from long-lived processes now and then. See planner.py."""
+        return planner.optimize(self.db, self.is_sqlite)
 
     def __enter__(self) -> LedgerBase:
         return self
@@ -212,12 +223,6 @@ class LedgerBase:
             raise self.m.Flow.DoesNotExist(f"Flow {flow_id!r} does not exist")
         return row[0] is not None
 
-    def _latest_pairs(self, flow_id: str, column: str = "task_id") -> list[tuple[Any, str]]:
-        """(column, status) of the flow's latest attempts, in latest_attempts' order."""
-        return self._run(
-            f'SELECT "{column}", "status" FROM "task" WHERE "flow_id" = ? AND "is_latest" = ? '
-            'ORDER BY "created_at", "label"', (flow_id, True)).fetchall()
-
     def _lock_flow(self, flow_id: str, *, skip_locked: bool = False) -> bool:
         """Serialize the writes to one flow; False when `skip_locked` and another writer holds it.
 
@@ -267,13 +272,16 @@ class LedgerBase:
 
     def _recompute_flow(self, flow_id: str, actor: str = "system") -> str:
         """Store the flow status derived from its latest attempts; log it when it moves."""
-        row = self._run('SELECT "status", "cancel_requested_at", "created_at", "revision" FROM "flow" '
-                        'WHERE "flow_id" = ?', (flow_id,)).fetchone()
-        if row is None:
+        # The flow's head and its latest attempts' (task_id, status) in latest_attempts' order,
+        # in one statement (every claim and finish runs it).
+        rows = self._run(
+            'SELECT f."status", f."cancel_requested_at", f."created_at", f."revision", t."task_id", t."status" '
+            'FROM "flow" AS f LEFT JOIN "task" AS t ON t."flow_id" = f."flow_id" AND t."is_latest" = ? '
+            'WHERE f."flow_id" = ? ORDER BY t."created_at", t."label"', (True, flow_id)).fetchall()
+        if not rows:
             raise self.m.Flow.DoesNotExist(f"Flow {flow_id!r} does not exist")
-        flow = _FlowHead(*row)
-        # (task_id, status) pairs only, in latest_attempts' order: a flow may have many tasks.
-        latest = [_Latest(*pair) for pair in self._latest_pairs(flow_id)]
+        flow = _FlowHead(*rows[0][:4])
+        latest = [_Latest(row[4], row[5]) for row in rows if row[4] is not None]
         status = derive_flow_status((t.status for t in latest), flow.cancel_requested_at is not None)
         now = self.now()
         changes: dict[str, Any] = {"updated_at": max(now, flow.created_at), "revision": flow.revision + 1}

@@ -14,7 +14,25 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+
+# The task table's indexes (schema 3, issue 14), each named for the queries it serves so that
+# no hot query scans the ledger or sorts more than one flow's rows:
+# - attempts of one label (retry, `tasks show`), and the uniqueness of an attempt;
+# - TASK_BY_FLOW: a flow's latest attempts in order (every write's flow status, the claim's
+#   dependency check, the board's rows and counts), and the foreign key;
+# - TASK_BY_STATUS: the claim (queued latest attempts, oldest first, read in index order),
+#   pressure counts by status, running tasks;
+# - a supervisor's own running tasks (cancel requests, leases).
+TASK_BY_FLOW = ("flow", "is_latest", "created_at", "label")
+TASK_BY_STATUS = ("status", "is_latest", "created_at", "attempt", "label")
+TASK_INDEXES = (
+    (("flow", "label", "attempt"), True),
+    (TASK_BY_FLOW, False),
+    (TASK_BY_STATUS, False),
+    (("supervisor_id", "status"), False),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,8 @@ def build_models(db: pw.Database) -> Models:
 
     class Task(Base):
         task_id = pw.CharField(primary_key=True, max_length=36)
-        flow = pw.ForeignKeyField(Flow, backref="tasks", column_name="flow_id", on_delete="CASCADE")
+        # No index of its own: TASK_BY_FLOW starts with flow_id and serves the key too.
+        flow = pw.ForeignKeyField(Flow, backref="tasks", column_name="flow_id", on_delete="CASCADE", index=False)
         label = pw.TextField()
         runtime = pw.CharField(max_length=32, default="cli")
         status = pw.CharField(max_length=20)
@@ -114,12 +133,7 @@ def build_models(db: pw.Database) -> Models:
 
         class Meta:
             table_name = "task"
-            indexes = (
-                (("flow", "label", "attempt"), True),
-                (("is_latest", "status"), False),
-                (("status", "not_before"), False),
-                (("supervisor_id", "status"), False),
-            )
+            indexes = TASK_INDEXES
 
     class Event(Base):
         """Append-only log of every transition. The id is monotonic: readers resume from it."""

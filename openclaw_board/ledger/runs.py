@@ -6,20 +6,13 @@ Operator transitions live in `transitions.py`; both end in the same `_settle`.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
 from .errors import IllegalTransition, StaleOwner
+from .runnable import Candidate, Runnable
 from .states import TERMINAL_TASK
 from .states import TaskStatus as T
-from .transitions import LOG_TAIL_MAX, Transitions, _clip
-
-
-class _Candidate(NamedTuple):
-    task_id: str
-    flow_id: str
-    after_json: str
-    created_at: int
+from .transitions import LOG_TAIL_MAX, _clip
 
 
 class _SupervisorHead(NamedTuple):
@@ -28,25 +21,12 @@ class _SupervisorHead(NamedTuple):
     generation: int
 
 
-# The claimable tasks: latest attempts, queued, their wait over, in a flow not being cancelled.
-# Parameters: True, "queued", now.
-_RUNNABLE = (
-    'FROM "task" AS t JOIN "flow" AS f ON f."flow_id" = t."flow_id" '
-    'WHERE t."is_latest" = ? AND t."status" = ? AND (t."not_before" IS NULL OR t."not_before" <= ?) '
-    'AND f."cancel_requested_at" IS NULL'
-)
+class Runs(Runnable):
+    _draining = False  # the last claim found work (see claim)
 
+    # The run directory a claim records (parameters: the usual name, the name for a task claimed before).
+    _CLAIM_RUN_DIR = ', "run_dir" = CASE WHEN "run_dir" IS NULL THEN ? ELSE ? END'
 
-# The run directory a claim records (parameters: the usual name, the name for a task claimed before).
-_CLAIM_RUN_DIR = ', "run_dir" = CASE WHEN "run_dir" IS NULL THEN ? ELSE ? END'
-
-
-def _not_in(runtimes: frozenset[str]) -> str:
-    """The runtimes a claim skips (their parameters follow _RUNNABLE's, sorted)."""
-    return ' AND t."runtime" NOT IN (' + ", ".join("?" * len(runtimes)) + ")" if runtimes else ""
-
-
-class Runs(Transitions):
     def claim(
         self,
         supervisor_id: str,
@@ -66,9 +46,10 @@ class Runs(Transitions):
         wrapper of the withdrawn claim that is still starting must not find the new spec."""
         now = self.now()
         self.claim_contended = False
-        if self.is_sqlite and not self._anything_runnable(now, exclude_runtimes):
+        if self.is_sqlite and not self._draining and not self._anything_runnable(now, exclude_runtimes):
             # SQLite has one write lock for the whole file: an idle supervisor polling with
-            # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first.
+            # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first
+            # (unless the last claim found work: draining a backlog, the look is one statement too many).
             return None
         actor = f"supervisor:{supervisor_id[:8]}"
         with self.atomic():
@@ -77,30 +58,10 @@ class Runs(Transitions):
                 raise StaleOwner(f"supervisor {supervisor_id[:8]} was stopped or declared dead: it may not claim")
             if generation is None and sup is not None:
                 generation = sup.generation
-            # Only the columns a pick needs, as plain tuples: building 200 full rows per claim
-            # was most of a claim's cost (the one picked is re-read whole below).
-            candidates = self._run(
-                'SELECT t."task_id", t."flow_id", t."after_json", t."created_at" '
-                + _RUNNABLE + _not_in(exclude_runtimes)
-                # Oldest first; the label breaks ties so that the order is the same every time.
-                + ' ORDER BY t."created_at", t."attempt", t."label" LIMIT 200',
-                (True, T.QUEUED, now, *sorted(exclude_runtimes)),
-            ).fetchall()
-            done: dict[str, dict[str, str]] = {}
             busy: set[str] = set()  # flows another writer holds: skip all their candidates at once
-            for row in candidates:
-                task = _Candidate(*row)
+            for task in self._runnable(now, exclude_runtimes):
                 if not self.is_sqlite:
-                    if task.flow_id in busy:
-                        continue
-                    task = self._hold_candidate(task, busy)
-                    if task is None:
-                        continue
-                after = self.after_of(task)
-                if after:
-                    if task.flow_id not in done:
-                        done[task.flow_id] = dict(self._latest_pairs(task.flow_id, "label"))
-                    if any(done[task.flow_id].get(label) != T.SUCCEEDED for label in after):
+                    if task.flow_id in busy or not self._hold_candidate(task, now, busy):
                         continue
                 started = max(now, task.created_at)
                 params: tuple[Any, ...] = (T.RUNNING, supervisor_id, host, started, started, generation, None)
@@ -110,7 +71,7 @@ class Runs(Transitions):
                 updated = self._run(
                     'UPDATE "task" SET "status" = ?, "supervisor_id" = ?, "host" = ?, "started_at" = ?, '
                     '"last_event_at" = ?, "owner_token" = ?, "ended_at" = ?'
-                    + (_CLAIM_RUN_DIR if run_root is not None else "")
+                    + (self._CLAIM_RUN_DIR if run_root is not None else "")
                     + ' WHERE "task_id" = ? AND "status" = ?',
                     (*params, task.task_id, T.QUEUED),
                 ).rowcount
@@ -119,34 +80,19 @@ class Runs(Transitions):
                 self._event(task.flow_id, "claimed", task_id=task.task_id, src=T.QUEUED,
                             dst=T.RUNNING, actor=actor, detail=host)
                 self._recompute_flow(task.flow_id, actor)
+                self._draining = True
                 return self._fetch(self.m.Task, task.task_id)
+        self._draining = False
         return None
-
-    def _anything_runnable(self, now: int, exclude_runtimes: frozenset[str]) -> bool:
-        """A read, outside any write transaction: is there a queued task whose wait is over
-        and whose dependencies all succeeded? (The claim checks again under the lock.)"""
-        cursor = self._run(
-            'SELECT t."flow_id", t."after_json" ' + _RUNNABLE + _not_in(exclude_runtimes) + " LIMIT 200",
-            (True, T.QUEUED, now, *sorted(exclude_runtimes)),
-        )
-        done: dict[str, dict[str, str]] = {}
-        for flow_id, after_json in cursor.fetchall():
-            after = json.loads(after_json or "[]")
-            if not after:
-                return True
-            if flow_id not in done:
-                done[flow_id] = dict(self._latest_pairs(flow_id, "label"))
-            if all(done[flow_id].get(label) == T.SUCCEEDED for label in after):
-                return True
-        return False
 
     def _supervisor_head(self, supervisor_id: str) -> _SupervisorHead | None:
         row = self._run('SELECT "host", "stopped_at", "generation" FROM "supervisor" WHERE "supervisor_id" = ?',
                         (supervisor_id,)).fetchone()
         return None if row is None else _SupervisorHead(*row)
 
-    def _hold_candidate(self, candidate: Any, busy: set[str] | None = None) -> Any | None:
-        """PostgreSQL: lock the candidate's flow and re-read it; None when it is no longer claimable.
+    def _hold_candidate(self, candidate: Candidate, now: int, busy: set[str]) -> bool:
+        """PostgreSQL: lock the candidate's flow and read the candidate again; False when it is
+        no longer claimable (taken, cancelled, or a dependency retried since it was read).
 
         A flow another writer holds is skipped, not waited for, so that claims never queue up.
         Then `claim_contended` is set: a claim that found nothing may have missed work held by
@@ -154,15 +100,9 @@ class Runs(Transitions):
         """
         if not self._lock_flow(candidate.flow_id, skip_locked=True):
             self.claim_contended = True
-            if busy is not None:
-                busy.add(candidate.flow_id)
-            return None
-        task = self._fetch(self.m.Task, candidate.task_id)
-        if not task.is_latest or task.status != T.QUEUED:
-            return None
-        if self._flow_cancel_requested(task.flow_id):
-            return None
-        return task
+            busy.add(candidate.flow_id)
+            return False
+        return self._still_runnable(candidate, now)
 
     def _owned(self, task_id: str, supervisor_id: str | None) -> Any:
         if not self.is_sqlite:

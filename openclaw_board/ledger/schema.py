@@ -12,8 +12,9 @@ from collections.abc import Callable
 import peewee as pw
 from playhouse import migrate as pm
 
+from . import planner
 from .errors import LedgerUnavailable, quoted
-from .models import SCHEMA_VERSION, Models
+from .models import SCHEMA_VERSION, TASK_BY_FLOW, TASK_BY_STATUS, Models
 
 
 def _migrator(db: pw.Database) -> pm.SchemaMigrator:
@@ -29,9 +30,30 @@ def _v2_fencing_and_log_tail(db: pw.Database, models: Models) -> None:
     )
 
 
+# Indexes of schema 2 that schema 3 replaces (issue 14): `(is_latest, status)` made SQLite read
+# every latest task for one flow; the foreign key's own index on flow_id is the leading column
+# of the new per-flow index; `(status, not_before)` is the new status index's prefix.
+V2_TASK_INDEXES = ("task_flow_id", "task_is_latest_status", "task_status_not_before")
+
+
+def _v3_indexes_for_the_planner(db: pw.Database, models: Models) -> None:
+    """Indexes that serve the claim's order and a flow's latest attempts in order."""
+    m = _migrator(db)
+    task = models.Task._meta.table_name
+    present = {index.name for index in db.get_indexes(task)}
+    column = {name: models.Task._meta.fields[name].column_name for name in (*TASK_BY_FLOW, *TASK_BY_STATUS)}
+    wanted = [[column[name] for name in fields] for fields in (TASK_BY_FLOW, TASK_BY_STATUS)]
+    pm.migrate(
+        *(m.drop_index(task, name) for name in V2_TASK_INDEXES if name in present),
+        *(m.add_index(task, columns, False) for columns in wanted
+          if pm.make_index_name(task, columns) not in present),
+    )
+
+
 # version reached -> step
 MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     2: _v2_fencing_and_log_tail,
+    3: _v3_indexes_for_the_planner,
 }
 
 
@@ -71,6 +93,7 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
         with db.atomic():
             db.create_tables(models.all())
             models.Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+            planner.after_schema_change(db, _is_sqlite(db))
         return SCHEMA_VERSION
     if version < 1:
         raise LedgerUnavailable(f"schema version {version} is not one we ever wrote: {DAMAGED}")
@@ -90,5 +113,11 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
                 models.Meta.update(value=str(target)).where(
                     models.Meta.key == "schema_version"
                 ).execute()
+        with db.atomic():
+            planner.after_schema_change(db, _is_sqlite(db))
     check_tables(db, models)
     return version
+
+
+def _is_sqlite(db: pw.Database) -> bool:
+    return isinstance(db, pw.SqliteDatabase)
