@@ -34,7 +34,7 @@ def _start(home: Path, *args: str) -> tuple[subprocess.Popen, Path, Path]:
     return proc, out, err
 
 
-def _wait_for(check, seconds: float = 8.0):  # noqa: ANN001, ANN202
+def _wait_for(check, seconds: float = 60.0):  # noqa: ANN001, ANN202
     end = time.monotonic() + seconds
     while True:
         result = check()
@@ -49,7 +49,7 @@ def _served_url(proc: subprocess.Popen, out: Path, err: Path) -> str:
         found = re.search(r"^    (http://\S+/\?token=\S+)$", out.read_text(), re.M)
         return found.group(1) if found and proc.poll() is None else None
 
-    found = _wait_for(url, 60)
+    found = _wait_for(url, 120)
     assert found, (out.read_text(), err.read_text())
     port = urllib.parse.urlsplit(found).port
 
