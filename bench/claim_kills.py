@@ -61,6 +61,12 @@ def once(url: str, home: Path, tasks: int, code: str | None, seed: int, max_kill
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         attempts = list(Task.select().where(Task.flow == flow_id))
         requeued = Event.select().where((Event.flow_id == flow_id) & (Event.kind == "requeued")).count()
+        for t in attempts:
+            if t.status == "lost":  # what was on disk, and what the ledger says, for each lost attempt
+                where = Path(t.run_dir) if t.run_dir else None
+                files = sorted(p.name for p in where.iterdir()) if where and where.is_dir() else []
+                print(f"lost {t.label}: run dir {files}; events "
+                      f"{[(e.kind, e.detail) for e in ledger.task_events(t.task_id)]}", file=sys.stderr)
     ran = {x: len((counts / x).read_text().splitlines()) if (counts / x).exists() else 0 for x in labels}
     return {
         "tasks": tasks, "kills": kills, "requeued": requeued,
