@@ -1,0 +1,264 @@
+"""The chaos soak's actors: CLI writers that submit and steer work, and the chaos that kills.
+
+A `Writer` thread runs CLI commands one after another, as scripts and operators do:
+`submit --goal ... -- CMD` and spec files (with `after`, retries, timeouts, approval),
+`tasks cancel/retry/approve/deny`, `flows cancel/reopen`, and reads (`tasks list --json`,
+which also tells it what to act on). Refusals (exit 1, one `error:` line) are expected:
+its picture of the ledger is always a little stale.
+
+`Chaos` SIGKILLs or SIGSTOPs (then SIGCONTs) a supervisor (the board's included) or a
+task's wrapper every second or two, restarts what it killed after a short pause, and
+restarts (and records) anything that died without being killed. Outages stay well under
+the supervisors' 15 s lease, so no lease can rightly expire.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .soak_record import Plan, Record, random_plan
+from .soak_world import Actor, pidfd_signal, run_cli, soak_processes
+
+
+class Writer(threading.Thread):
+    def __init__(self, n: int, url: str, home: Path, record: Record, seed: int, stop: threading.Event) -> None:
+        super().__init__(name=f"soak-writer-{n}", daemon=True)
+        self.n, self.url, self.home, self.record, self.stop = n, url, home, record, stop
+        self.rng = random.Random(seed)
+        self.markers = home / "markers"
+        self.snapshot: list[dict[str, Any]] = []
+        self.stale = 0  # actions since the snapshot was taken
+        self.seq = 0
+        self.error: BaseException | None = None
+
+    def cli(self, *args: str) -> Any:
+        return run_cli(self.url, self.home, self.record, *args)
+
+    def nonce(self) -> str:
+        self.seq += 1
+        return f"w{self.n}-{self.seq}-{self.rng.randrange(16 ** 6):06x}"
+
+    def run(self) -> None:
+        actions: dict[Callable[[], None], int] = {
+            self.submit_goal: 25, self.submit_spec: 25, self.cancel_task: 7, self.cancel_flow: 3,
+            self.retry: 10, self.reopen: 5, self.approve: 12, self.read: 4,
+        }
+        try:
+            while not self.stop.is_set():
+                if not self.snapshot or self.stale >= 5:
+                    self.refresh()
+                action = self.rng.choices(list(actions), weights=list(actions.values()))[0]
+                action()
+                self.stale += 1
+                self.stop.wait(self.rng.uniform(0.05, 0.4))
+        except BaseException as exc:  # noqa: BLE001 - reported by the soak as its own failure
+            self.error = exc
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        call = self.cli("tasks", "list", "--json")
+        if call.code == 0:
+            self.snapshot = json.loads(call.stdout)["tasks"]
+            self.stale = 0
+
+    def pick(self, statuses: tuple[str, ...]) -> dict[str, Any] | None:
+        rows = [t for t in self.snapshot if t["status"] in statuses]
+        return self.rng.choice(rows) if rows else None
+
+    def read(self) -> None:
+        task = self.pick(("running", "succeeded", "failed", "queued"))
+        if task is not None and self.rng.random() < 0.5:
+            self.cli("tasks", "show", task["task_id"], "--json")
+        else:
+            self.cli("flows", "list")
+
+    # -- submits --------------------------------------------------------------------------
+
+    def submit_goal(self) -> None:
+        nonce = self.nonce()
+        plan = random_plan(self.rng, self.rng.choice(["main", "job"]), nonce)
+        plan.retries = min(plan.retries, 1)  # --retries backs off 5 s: keep the drain short
+        args = ["submit", "--goal", f"soak {nonce}"]
+        if plan.label != "main":
+            args += ["--label", plan.label]
+        if plan.timeout_s is not None:
+            args += ["--timeout", f"{plan.timeout_s:g}s"]
+        if plan.retries:
+            args += ["--retries", str(plan.retries)]
+        if plan.approval:
+            args.append("--approval")
+        call = self.cli(*args, "--", *plan.argv(self.markers))
+        if call.code == 0:
+            self.record.accepted(call.stdout.strip(), [plan])
+
+    def submit_spec(self) -> None:
+        nonce = self.nonce()
+        count = self.rng.randint(2, 5)
+        plans: list[Plan] = []
+        for i in range(count):
+            plan = random_plan(self.rng, f"t{i}", f"{nonce}-t{i}")
+            earlier = [p.label for p in plans]
+            plan.after = sorted(self.rng.sample(earlier, k=min(len(earlier), self.rng.choice([0, 1, 1, 2]))))
+            plans.append(plan)
+        path = self.home / "specs" / f"{nonce}.toml"
+        head = f'goal = "soak spec {nonce}"\nlabel = "spec"\nnotify = "silent"\n\n'
+        path.write_text(head + "\n".join(p.toml(self.markers) for p in plans))
+        call = self.cli("submit", str(path), "--json")
+        if call.code == 0:
+            doc = json.loads(call.stdout)
+            self.record.accepted(doc["flow_id"], plans, doc["tasks"])
+
+    # -- operator actions -----------------------------------------------------------------
+
+    def cancel_task(self) -> None:
+        task = self.pick(("queued", "running", "awaiting_approval"))
+        if task is not None and self.cli("tasks", "cancel", task["task_id"]).code == 0:
+            with self.record.lock:
+                self.record.cancelled_tasks.add(task["task_id"])
+
+    def cancel_flow(self) -> None:
+        task = self.pick(("queued", "running", "awaiting_approval"))
+        if task is not None and self.cli("flows", "cancel", task["flow_id"]).code == 0:
+            with self.record.lock:
+                self.record.cancelled_flows.add(task["flow_id"])
+
+    def retry(self) -> None:
+        task = self.pick(("failed", "lost", "timed_out", "blocked", "cancelled"))
+        if task is not None:
+            self.cli("tasks", "retry", task["task_id"])
+
+    def reopen(self) -> None:
+        task = self.pick(("failed", "lost", "timed_out", "blocked", "cancelled"))
+        if task is not None:
+            self.cli("flows", "reopen", task["flow_id"])
+
+    def approve(self) -> None:
+        task = self.pick(("awaiting_approval",))
+        if task is None:
+            return
+        if self.rng.random() < 0.2:
+            if self.cli("tasks", "deny", task["task_id"]).code == 0:
+                with self.record.lock:
+                    self.record.cancelled_tasks.add(task["task_id"])
+        else:
+            self.cli("tasks", "approve", task["task_id"])
+
+
+class Chaos(threading.Thread):
+    """Faults every CHAOS_EVERY_S on average; pending SIGCONTs and restarts in a little heap."""
+
+    def __init__(self, actors: list[Actor], home: Path, record: Record, seed: int, stop: threading.Event,
+                 every_s: float = 2.5) -> None:
+        super().__init__(name="soak-chaos", daemon=True)
+        self.actors, self.home, self.record, self.stop, self.every_s = actors, home, record, stop, every_s
+        self.rng = random.Random(seed)
+        # (when, order, resumes: a SIGCONT that must still happen when the chaos stops, what)
+        self.pending: list[tuple[float, int, bool, Callable[[], Any]]] = []
+        self.seq = 0
+        self.down: set[str] = set()  # actors killed and not restarted yet
+        self.error: BaseException | None = None
+
+    def later(self, delay: float, fn: Callable[[], Any], *, resumes: bool = False) -> None:
+        self.seq += 1
+        heapq.heappush(self.pending, (time.time() + delay, self.seq, resumes, fn))
+
+    def run(self) -> None:
+        try:
+            next_fault = time.time() + self.rng.uniform(1, 3)
+            while not self.stop.is_set():
+                while self.pending and self.pending[0][0] <= time.time():
+                    heapq.heappop(self.pending)[3]()
+                for actor in self.actors:
+                    if actor.name not in self.down and actor.check_unexpected():
+                        actor.restart()
+                if time.time() >= next_fault:
+                    self.fault()
+                    next_fault = time.time() + self.rng.uniform(0.3, 2 * self.every_s - 0.3)
+                self.stop.wait(0.1)
+            self.settle()
+        except BaseException as exc:  # noqa: BLE001 - reported by the soak as its own failure
+            self.error = exc
+            self.settle()
+
+    def settle(self) -> None:
+        """The chaos is over: every stopped process continues (killed ones stay down)."""
+        for _, _, resumes, fn in sorted(self.pending, key=lambda p: p[:2]):
+            if resumes:
+                fn()
+        self.pending.clear()
+        for pid, kind, _ in soak_processes(self.home):
+            if kind == "wrapper":
+                pidfd_signal(pid, signal.SIGCONT, str(self.home).encode())
+        for actor in self.actors:
+            if actor.stopped:
+                actor.signal(signal.SIGCONT)
+
+    def fault(self) -> None:
+        kind = self.rng.choices(["kill", "stop", "kill_wrapper", "stop_wrapper", "board_alone"],
+                                weights=[25, 20, 30, 15, 8])[0]
+        if kind == "board_alone":
+            self.board_alone()
+            return
+        if kind in ("kill", "stop"):
+            up = [a for a in self.actors if a.name not in self.down and (kind == "kill" or not a.stopped)]
+            if up:
+                weights = [1 if a.name == "board" else 3 for a in up]  # a board restart costs seconds of CPU
+                self.fault_actor(self.rng.choices(up, weights=weights)[0], kind)
+            return
+        wrappers = [(pid, task_id) for pid, what, task_id in soak_processes(self.home) if what == "wrapper"]
+        if not wrappers:
+            return
+        pid, task_id = self.rng.choice(wrappers)
+        must = f"/runs/{task_id}".encode()
+        if kind == "kill_wrapper":
+            with self.record.lock:  # recorded first: a lost that follows is explained
+                self.record.wrapper_kills[task_id] = time.time()
+            if pidfd_signal(pid, signal.SIGKILL, must):
+                self.record.fault(f"wrapper {task_id}", "SIGKILL")
+            return
+        pause = round(self.rng.uniform(0.5, 3.0), 1)
+        if pidfd_signal(pid, signal.SIGSTOP, must):
+            self.record.fault(f"wrapper {task_id}", f"SIGSTOP {pause}s")
+            self.later(pause, lambda: pidfd_signal(pid, signal.SIGCONT, must), resumes=True)
+
+    def board_alone(self) -> None:
+        """Every standalone supervisor down for a few seconds: the board and the CLI alone on the
+        ledger, the topology of issue 11's data loss (other connections would hide it)."""
+        pause = self.rng.uniform(4.0, 8.0)
+        self.record.fault("board", f"alone {pause:.1f}s")
+        for actor in self.actors:
+            if actor.name != "board" and actor.name not in self.down:
+                self.fault_actor(actor, "kill", pause)
+
+    def fault_actor(self, actor: Actor, kind: str, down_s: float | None = None) -> None:
+        incarnation = actor.incarnation
+        if kind == "kill":
+            actor.kill()
+            self.down.add(actor.name)
+            self.record.fault(actor.name, "SIGKILL")
+
+            def restart() -> None:
+                self.down.discard(actor.name)
+                actor.restart()
+                self.record.fault(actor.name, "restart")
+
+            self.later(down_s if down_s is not None else self.rng.uniform(0.2, 3.0), restart)
+            return
+        pause = round(self.rng.uniform(0.5, 5.0), 1)
+        if actor.signal(signal.SIGSTOP):
+            self.record.fault(actor.name, f"SIGSTOP {pause}s")
+
+            def resume() -> None:
+                if actor.incarnation == incarnation:
+                    actor.signal(signal.SIGCONT)
+
+            self.later(pause, resume, resumes=True)

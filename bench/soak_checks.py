@@ -1,0 +1,337 @@
+"""The chaos soak's verdict: the ledger held against what really happened.
+
+The truth comes from outside the ledger: the marker files the tasks wrote (bench/soak_task.py:
+which attempt started, how it exited, whether SIGTERM reached it), the soak's own Record
+(what was submitted and accepted, what was cancelled, which wrappers it killed), the output
+of every process it ran, and /proc after the drain. Each check is a row of the table:
+how many things it looked at, and the violations (offending ids first, then why).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .soak_record import Record
+
+TERMINAL = ("succeeded", "blocked", "failed", "timed_out", "cancelled", "lost")
+# What must never reach an operator or a journal: lock errors, tracebacks, unexpected errors,
+# database errors passed through as such.
+SURFACED = re.compile(
+    r"database is locked|traceback|unexpected|deadlock detected|could not serialize|ledger error"
+    r"|recovery failed|^error: ledger |cannot start the supervisor|not re-attached", re.I | re.M)
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    violations: list[str] = field(default_factory=list)
+    note: str = ""
+    applicable: bool = True
+
+    def fail(self, text: str) -> None:
+        self.violations.append(text)
+
+
+@dataclass
+class Runs:
+    """What the marker file says one attempt (task id) did."""
+
+    starts: list[float] = field(default_factory=list)
+    exits: list[tuple[int, bool, float]] = field(default_factory=list)  # (code, ::blocked printed, when)
+    terms: list[float] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.starts:
+            return "never started"
+        if self.exits:
+            code, blocked, _ = self.exits[-1]
+            return f"exited {code}" + (" after ::blocked" if blocked else "")
+        return "got SIGTERM" if self.terms else "started, no exit line (killed)"
+
+
+def read_markers(markers: Path) -> tuple[dict[str, Runs], int]:
+    """{task id: Runs}, and how many lines could not name their task."""
+    runs: dict[str, Runs] = defaultdict(Runs)
+    unknown = 0
+    for path in markers.iterdir():
+        for line in path.read_text(errors="replace").splitlines():
+            words = line.split()
+            if len(words) < 3:
+                continue
+            kind, task_id = words[0], words[1]
+            if task_id == "?":
+                unknown += 1
+                continue
+            if kind == "start":
+                runs[task_id].starts.append(float(words[3]))
+            elif kind == "exit":
+                runs[task_id].exits.append((int(words[2]), words[3] == "1", float(words[4])))
+            elif kind == "term":
+                runs[task_id].terms.append(float(words[2]))
+    return dict(runs), unknown
+
+
+def short(task_or_id: Any) -> str:
+    return (task_or_id if isinstance(task_or_id, str) else task_or_id.task_id)[:8]
+
+
+class Verdict:
+    """Everything the checks need, read once; `checks()` returns the rows."""
+
+    def __init__(self, record: Record, home: Path, url: str, *, is_sqlite: bool, audit: dict[str, Any] | None,
+                 leftovers: list[tuple[int, str, str]]) -> None:
+        import peewee as pw
+
+        from openclaw_board.ledger import Ledger, LedgerError
+
+        self.record, self.home, self.url, self.is_sqlite = record, home, url, is_sqlite
+        self.audit, self.leftovers = audit, leftovers
+        self.markers, self.unknown_markers = read_markers(home / "markers")
+        self.tasks: list[Any] = []
+        self.flows: dict[str, Any] = {}
+        self.read_error = ""
+        try:
+            with Ledger(url) as ledger:
+                m = ledger.m
+                self.tasks = list(m.Task.select().order_by(m.Task.created_at))
+                self.flows = {f.flow_id: f for f in m.Flow.select()}
+        except (LedgerError, pw.DatabaseError) as exc:
+            self.read_error = f"{type(exc).__name__}: {exc}"
+        self.by_id = {t.task_id: t for t in self.tasks}
+        self.attempts: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for t in self.tasks:
+            self.attempts[(t.flow_id, t.label)].append(t)
+        self.lost_justified: set[str] = set()
+
+    def checks(self) -> list[Check]:
+        return [self.readable(), self.accepted(), self.runs_known(), self.at_most_once(), self.outcomes(),
+                self.cancels(), self.timeouts(), self.lost(), self.nothing_running(), self.drained(),
+                self.surfaced(), self.no_crashes(), self.integrity(), self.audited()]
+
+    # -- what was accepted, and what ran --------------------------------------------------------
+
+    def readable(self) -> Check:
+        check = Check("the ledger can be read after the soak", checked=1)
+        if self.read_error:
+            check.fail(f"reading every task and flow: {self.read_error}")
+        return check
+
+    def accepted(self) -> Check:
+        check = Check("every accepted submit is in the ledger (flows, task ids)")
+        for flow_id in self.record.flows:
+            check.checked += 1
+            if flow_id not in self.flows:
+                check.fail(f"flow {flow_id[:8]}: printed by `submit`, not in the ledger")
+        for task_id, (flow_id, label) in self.record.task_ids.items():
+            check.checked += 1
+            if task_id not in self.by_id:
+                check.fail(f"task {task_id[:8]} ({label} of flow {flow_id[:8]}): printed by `submit --json`, "
+                           "not in the ledger")
+        return check
+
+    def runs_known(self) -> Check:
+        check = Check("every run on disk is an attempt in the ledger")
+        for task_id, runs in self.markers.items():
+            check.checked += 1
+            if task_id not in self.by_id:
+                check.fail(f"{task_id[:8]}: ran ({runs.describe()}) but the ledger has no such task")
+        if self.unknown_markers:
+            check.note = f"{self.unknown_markers} marker line(s) from commands whose wrapper was already gone"
+        return check
+
+    def at_most_once(self) -> Check:
+        check = Check("every attempt ran at most once")
+        for task_id, runs in self.markers.items():
+            check.checked += 1
+            if len(runs.starts) > 1:
+                check.fail(f"{task_id[:8]}: started {len(runs.starts)} times")
+        return check
+
+    # -- statuses against what the commands did ---------------------------------------------------
+
+    def outcomes(self) -> Check:
+        check = Check("succeeded/failed/blocked and exit codes true to the command")
+        for t in self.tasks:
+            runs = self.markers.get(t.task_id, Runs())
+            if t.status in ("queued", "awaiting_approval"):
+                if runs.starts:
+                    check.fail(f"{short(t)}: {t.status} in the ledger but its command ran ({runs.describe()})")
+                continue
+            if t.status not in ("succeeded", "failed", "blocked"):
+                continue
+            check.checked += 1
+            why = _outcome_problem(t, runs)
+            if why:
+                check.fail(f"{short(t)}: {why}")
+        return check
+
+    def cancels(self) -> Check:
+        check = Check("cancelled only when a cancel was issued")
+        rec = self.record
+        for t in self.tasks:
+            if t.status != "cancelled":
+                continue
+            check.checked += 1
+            if t.task_id in rec.cancelled_tasks or t.flow_id in rec.cancelled_flows:
+                continue
+            dep = re.match(r"dependency '([^']+)' ended", t.error or "")
+            if dep and any(a.status in TERMINAL and a.status != "succeeded"
+                           for a in self.attempts.get((t.flow_id, dep.group(1)), [])):
+                continue
+            check.fail(f"{short(t)}: cancelled ({t.error}) but no cancel was issued for it or its flow")
+        return check
+
+    def timeouts(self) -> Check:
+        check = Check("timed_out only with a timeout, after it")
+        for t in self.tasks:
+            if t.status != "timed_out":
+                continue
+            check.checked += 1
+            plan = self.record.plan_of(t.flow_id, t.label)
+            runs = self.markers.get(t.task_id, Runs())
+            if plan is not None and plan.timeout_s is None:
+                check.fail(f"{short(t)}: timed_out but it was submitted without a timeout")
+            elif plan is not None and runs.exits and runs.starts and \
+                    runs.exits[-1][2] - runs.starts[-1] < plan.timeout_s - 0.2:
+                check.fail(f"{short(t)}: timed_out but it {runs.describe()} within its {plan.timeout_s:g}s timeout")
+        return check
+
+    def lost(self) -> Check:
+        check = Check("no false lost (lost only if the soak killed its wrapper)")
+        for t in self.tasks:
+            if t.status != "lost":
+                continue
+            check.checked += 1
+            if t.task_id in self.record.wrapper_kills:
+                self.lost_justified.add(t.task_id)
+                continue
+            runs = self.markers.get(t.task_id, Runs())
+            check.fail(f"{short(t)}: lost ({t.error}); its wrapper was never killed; the command {runs.describe()}")
+        check.note = f"{len(self.lost_justified)} lost after a wrapper kill"
+        return check
+
+    def nothing_running(self) -> Check:
+        check = Check("nothing left running after the drain (ledger and processes)")
+        for t in self.tasks:
+            check.checked += 1
+            if t.status == "running":
+                check.fail(f"{short(t)}: still running in the ledger (host {t.host}, pid {t.pid})")
+        for pid, kind, what in self.leftovers:
+            if kind == "wrapper":
+                status = self.by_id[what].status if what in self.by_id else "not in the ledger"
+                check.fail(f"{what[:8]}: its wrapper pid {pid} is alive after the drain; the ledger says {status}")
+            else:
+                check.fail(f"command of nonce {what} (pid {pid}) is alive after the drain")
+        return check
+
+    def drained(self) -> Check:
+        check = Check("`supervise --until-idle` drains everything runnable")
+        for host, code, stderr in self.record.drains:
+            check.checked += 1
+            if code != 0:
+                last = stderr.strip().splitlines()[-1:] or ["(no output)"]
+                check.fail(f"drain on {host}: exit {code}: {last[0]}")
+        latest = {(t.flow_id, t.label): t for t in self.tasks if t.is_latest}
+        for (flow_id, _), t in latest.items():
+            flow = self.flows.get(flow_id)
+            if t.status != "queued" or flow is None or flow.cancel_requested_at is not None:
+                continue
+            deps = json.loads(t.after_json or "[]")
+            if all(latest.get((flow_id, d)) is not None and latest[(flow_id, d)].status == "succeeded" for d in deps):
+                check.fail(f"{short(t)}: queued and runnable after the drain")
+        return check
+
+    # -- what the processes said ------------------------------------------------------------------
+
+    def surfaced(self) -> Check:
+        check = Check('no "database is locked", traceback or unexpected error on any output')
+        seen: set[str] = set()
+
+        def scan(where: str, text: str) -> None:
+            check.checked += 1
+            for line in text.splitlines():
+                if SURFACED.search(line):
+                    message = re.sub(r"^\S+Z [0-9a-f-]{8} ", "", line.strip())[:300]
+                    if message not in seen:
+                        seen.add(message)
+                        check.fail(f"{where}: {message}")
+
+        for call in self.record.calls:
+            what = " ".join(call.argv[:2])
+            scan(f"`{what}`", call.stderr)
+            if call.code is None:
+                check.fail(f"`{what}`: did not finish within its time limit")
+            elif call.code not in (0, 1) or (call.code == 1 and "error:" not in call.stderr):
+                check.fail(f"`{what}`: exit {call.code} {call.stderr.strip()[:200]!r}")
+            elif call.code != 0 and call.argv[0] == "submit":
+                check.fail(f"`{what}`: refused: {call.stderr.strip()[:200]}")
+        for where, text in self.record.outputs:
+            scan(where, text)
+        for host, _, stderr in self.record.drains:
+            scan(f"drain on {host}", stderr)
+        for name in ("supervisor.log.1", "supervisor.log"):
+            path = self.home / name
+            if path.exists():
+                scan(name, path.read_text(errors="replace"))
+        for err in sorted((self.home / "runs").glob("*/wrapper.err")):
+            text = err.read_text(errors="replace")
+            if text.strip():
+                check.fail(f"{err.parent.name[:8]} wrapper.err: {text.strip().splitlines()[-1][:200]}")
+        return check
+
+    def no_crashes(self) -> Check:
+        check = Check("board and supervisors end only when the soak ends them")
+        check.checked = len(self.record.outputs)
+        for text in self.record.unexpected_exits:
+            check.fail(text[:400])
+        return check
+
+    def integrity(self) -> Check:
+        check = Check("PRAGMA integrity_check", applicable=self.is_sqlite)
+        if not self.is_sqlite:
+            return check
+        check.checked = 1
+        conn = sqlite3.connect(str(self.home / "ledger.db"))
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as exc:
+            rows = [f"{type(exc).__name__}: {exc}"]
+        finally:
+            conn.close()
+        if rows != ["ok"]:
+            check.violations.extend(rows[:20])
+        return check
+
+    def audited(self) -> Check:
+        check = Check("`audit`: no errors, flow statuses agree with their tasks (lost: see above)")
+        if self.audit is None:
+            check.fail("`audit --json` gave no JSON")
+            return check
+        for f in self.audit["findings"]:
+            check.checked += 1
+            if f["code"] == "lost":
+                continue  # judged, with the reason, by the lost row
+            if f["severity"] == "error" or f["code"] == "flow_status_mismatch":
+                ref = (f["task_id"] or f["flow_id"] or "")[:8]
+                check.fail(f"{ref}: {f['code']}: {f['message']}")
+        return check
+
+
+def _outcome_problem(t: Any, runs: Runs) -> str | None:
+    """Why a succeeded/failed/blocked attempt does not match what its command did, or None."""
+    if not runs.exits:
+        return f"{t.status} (exit {t.exit_code}, {t.error}) but the command {runs.describe()}"
+    code, blocked, _ = runs.exits[-1]
+    truth = "blocked" if blocked or code == 75 else ("succeeded" if code == 0 else "failed")
+    if t.status != truth:
+        return f"{t.status} but the command {runs.describe()} (should be {truth})"
+    if t.exit_code != code:
+        return f"{t.status} with exit code {t.exit_code} but the command exited {code}"
+    return None

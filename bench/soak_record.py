@@ -1,0 +1,132 @@
+"""What the chaos soak knows independently of the ledger: what it asked for, and what it did.
+
+`Plan`: what one submitted task will do (its exit codes, sleep, timeout, retries...), so
+that the checks can hold the ledger's story against it. `Record`: every accepted submit,
+every cancel, deny, wrapper kill and supervisor fault, every CLI call with its stderr.
+Writers and the chaos append to it from their threads; the checks read it at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TASK_SCRIPT = str(Path(__file__).with_name("soak_task.py"))
+
+
+@dataclass
+class Plan:
+    """One task of a submitted flow, as the soak chose it."""
+
+    label: str
+    nonce: str
+    codes: list[int]
+    sleep_s: float
+    flags: str = "-"  # p: progress lines, b: a ::blocked line
+    timeout_s: float | None = None
+    retries: int = 0
+    approval: bool = False
+    after: list[str] = field(default_factory=list)
+
+    def argv(self, markers: Path) -> list[str]:
+        return [sys.executable, "-I", "-S", TASK_SCRIPT, str(markers), self.nonce,
+                ",".join(map(str, self.codes)), f"{self.sleep_s:g}", self.flags]
+
+    def toml(self, markers: Path) -> str:
+        lines = ["[[tasks]]", f"label = {json.dumps(self.label)}",
+                 f"command = {json.dumps(self.argv(markers))}",
+                 f"retries = {self.retries}", 'retry_backoff = "1s"']
+        if self.timeout_s is not None:
+            lines.append(f'timeout = "{self.timeout_s:g}s"')
+        if self.after:
+            lines.append(f"after = {json.dumps(self.after)}")
+        if self.approval:
+            lines.append("requires_approval = true")
+        return "\n".join(lines) + "\n"
+
+
+def random_plan(rng: random.Random, label: str, nonce: str) -> Plan:
+    """A task that succeeds, fails, blocks, fails once then succeeds, times out, or runs long."""
+    kind = rng.choices(["ok", "fail", "blocked", "blocked_line", "flaky", "timeout", "long"],
+                       weights=[30, 12, 8, 4, 12, 8, 10])[0]
+    sleep_s = round(rng.choice([0, 0.1, 0.3, 0.6, 1.0, 1.5]), 2)
+    plan = Plan(label, nonce, [0], sleep_s, flags=rng.choice(["-", "-", "p"]))
+    if kind == "fail":
+        plan.codes = [rng.choice([1, 3, 7])]
+        plan.retries = rng.choice([0, 0, 1])
+    elif kind == "blocked":
+        plan.codes = [75]
+    elif kind == "blocked_line":
+        plan.codes, plan.flags = [0], "b"
+    elif kind == "flaky":
+        plan.codes, plan.retries = [1, 0], 1
+    elif kind == "timeout":
+        plan.sleep_s, plan.timeout_s = 3.0, 1.0
+    elif kind == "long":
+        plan.sleep_s = round(rng.uniform(2.0, 4.0), 2)
+        plan.timeout_s = rng.choice([None, 20.0])  # a timeout it never reaches
+    if rng.random() < 0.1:
+        plan.approval = True
+    return plan
+
+
+@dataclass
+class CliCall:
+    argv: list[str]
+    code: int | None  # None: it did not finish in time
+    stdout: str
+    stderr: str
+    at: float
+
+
+@dataclass
+class Fault:
+    at: float
+    target: str  # "board", "sup-a", "sup-b", or "wrapper <task id>"
+    action: str  # SIGKILL, SIGSTOP (with its duration), restart, unexpected exit
+
+
+class Record:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.flows: dict[str, dict[str, Plan]] = {}  # accepted flow id -> {label: plan}
+        self.task_ids: dict[str, tuple[str, str]] = {}  # task id printed by submit -> (flow, label)
+        self.cancelled_tasks: set[str] = set()  # `tasks cancel` / `tasks deny` accepted
+        self.cancelled_flows: set[str] = set()  # `flows cancel` accepted
+        self.wrapper_kills: dict[str, float] = {}  # task id -> when its wrapper was SIGKILLed
+        self.faults: list[Fault] = []
+        self.calls: list[CliCall] = []
+        self.unexpected_exits: list[str] = []
+        self.outputs: list[tuple[str, str]] = []  # (which process, what it printed): board and supervisors
+        self.drains: list[tuple[str, int | None, str]] = []  # (host, exit status, stderr)
+
+    def accepted(self, flow_id: str, plans: list[Plan], task_ids: dict[str, str] | None = None) -> None:
+        with self.lock:
+            self.flows[flow_id] = {p.label: p for p in plans}
+            for label, task_id in (task_ids or {}).items():
+                self.task_ids[task_id] = (flow_id, label)
+
+    def fault(self, target: str, action: str) -> None:
+        with self.lock:
+            self.faults.append(Fault(time.time(), target, action))
+
+    def call(self, call: CliCall) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def plan_of(self, flow_id: str, label: str) -> Plan | None:
+        return self.flows.get(flow_id, {}).get(label)
+
+    def fault_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.faults:
+            kind = "wrapper" if f.target.startswith("wrapper") else ("board" if f.target == "board" else "supervisor")
+            key = f"{kind} {f.action.split()[0]}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
