@@ -13,8 +13,9 @@ postgresql://postgres@127.0.0.1:5432/test; skipped with the reason when no serve
 - chaos: SIGKILL, or SIGSTOP then SIGCONT, of a supervisor (the board included) or of a
   task's wrapper, every second or so; what it killed comes back after a moment.
 Every task runs bench/soak_task.py, which writes what it did to a marker file. When the
-time is up the chaos stops, the board and supervisors are stopped, one
-`supervise --until-idle` per host drains the rest, and bench/soak_checks.py judges: the
+time is up the chaos stops, host "beta" dies (its supervisor and its runs SIGKILLed), the
+board and the other supervisor are stopped, one `supervise --until-idle` on "alpha" drains
+the rest (the dead host's lease included), and bench/soak_checks.py judges: the
 table below, one row per check, and the offending ids of every failing check. The exit
 status is 1 when any check fails.
 """
@@ -43,7 +44,7 @@ from typing import Any
 from .common import PG_BASE, bench_env, cli, pg_reason, sqlite_url
 from .soak_actors import Chaos, Writer
 from .soak_checks import Check, Verdict
-from .soak_record import Record
+from .soak_record import DEFAULT_LEASE_S, Plan, Record
 from .soak_world import CLI_TIMEOUT_S, Board, Supervise, pidfd_signal, run_cli, soak_processes
 
 HOSTS = ("alpha", "beta")
@@ -113,9 +114,10 @@ def _place(db: str, keep: Callable[[], bool], log: Log) -> Iterator[tuple[Path, 
 
 
 def run_soak(db: str, seconds: float, *, seed: int | None = None, writers: int = 2, keep: bool = False,
-             log: Log = _stderr) -> SoakResult:
+             lease_s: float = DEFAULT_LEASE_S, log: Log = _stderr) -> SoakResult:
     """One soak of `seconds` of chaos on `db` ("sqlite" or "postgres"), then the drain and the checks.
-    `keep`: leave the state directory and the ledger in place when a check fails."""
+    `lease_s`: the standalone supervisors' --lease (shorter: the end's wait for a dead host is
+    shorter). `keep`: leave the state directory and the ledger in place when a check fails."""
     if db == "postgres":
         reason = pg_reason()
         if reason:
@@ -125,22 +127,22 @@ def run_soak(db: str, seconds: float, *, seed: int | None = None, writers: int =
     result = SoakResult(db, error="did not finish")
     with _place(db, lambda: keep and not result.ok, log) as (home, url):
         try:
-            result = _soak(db, url, home, seconds, seed, writers, log)
+            result = _soak(db, url, home, seconds, seed, writers, Record(lease_s), log)
         finally:
             _kill_leftovers(home)
     return result
 
 
-def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: int, log: Log) -> SoakResult:
-    record = Record()
+def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: int, record: Record,
+          log: Log) -> SoakResult:
     result = SoakResult(db)
     for sub in ("markers", "specs", "soak-logs"):
         (home / sub).mkdir(mode=0o700)
     # The ledger exists before the processes that share it start (else they all create it at once).
     run_cli(url, home, record, "flows", "list")
     board = Board("board", HOSTS[0], url, home, record)
-    actors = [board, Supervise("sup-a", HOSTS[0], url, home, record),
-              Supervise("sup-b", HOSTS[1], url, home, record)]
+    beta = Supervise("sup-b", HOSTS[1], url, home, record)
+    actors = [board, Supervise("sup-a", HOSTS[0], url, home, record), beta]
     for actor in actors:
         actor.start()
     assert board.pty is not None
@@ -149,8 +151,8 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     except TimeoutError as exc:
         result.error = f"the board never drew its first frame: {exc}"
     stop = threading.Event()
-    writers = [Writer(i, url, home, record, seed * 31 + i, stop) for i in range(n_writers)]
     chaos = Chaos(actors, home, record, seed, stop)
+    writers = [Writer(i, url, home, record, seed * 31 + i, stop, chaos.poke) for i in range(n_writers)]
     log(f"{db}: seed {seed}; board and supervisors on {', '.join(HOSTS)} up; {len(writers)} writers "
         f"and the chaos for {seconds:g} s")
     started = time.time()
@@ -168,14 +170,19 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
         if thread.error is not None:
             result.error = f"{thread.name} broke: {type(thread.error).__name__}: {thread.error}"
     chaos_s = time.time() - started
-    log(f"{db}: chaos over after {chaos_s:.0f} s; stopping the board and supervisors, draining")
+    log(f"{db}: chaos over after {chaos_s:.0f} s; host {HOSTS[1]} dies, the board and the other "
+        f"supervisor stop, one `supervise --until-idle` on {HOSTS[0]} drains")
     for actor in actors:
         actor.check_unexpected()
+    _final_wave(url, home, record, beta)
+    died = _host_dies(url, home, record, beta)
+    log(f"{db}: {time.time() - started:.0f} s: host {beta.host} died with {died} runs; draining")
+    for actor in actors:
         actor.shutdown()
         actor.poll()
         record.outputs.extend(actor.outputs)
     drain_started = time.time()
-    _drain(url, home, record)
+    _drain(url, home, record, HOSTS[0])
     drain_s = time.time() - drain_started
     leftovers = soak_processes(home)
     audit_call = run_cli(url, home, record, "audit", "--json")
@@ -183,7 +190,7 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
         audit = json.loads(audit_call.stdout)
     except ValueError:
         audit = None
-    log(f"{db}: drained in {drain_s:.0f} s; checking")
+    log(f"{db}: {time.time() - started:.0f} s: drained in {drain_s:.0f} s; checking")
     verdict = Verdict(record, home, url, is_sqlite=db == "sqlite", audit=audit, leftovers=leftovers)
     result.checks = verdict.checks()
     attempts = len(verdict.tasks)
@@ -196,30 +203,70 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     return result
 
 
-def _drain(url: str, home: Path, record: Record) -> None:
-    """One `supervise --until-idle` per host, at once: each re-attaches its host's runs."""
-    procs = []
-    for host in HOSTS:
-        env = bench_env(home, OPENCLAW_BOARD_HOST=host)
-        procs.append((host, subprocess.Popen(
-            cli("--db", url, "supervise", "--until-idle", "--concurrency", "4", "--kill-grace", "1s"),
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
-    deadline = time.time() + DRAIN_S
-    for host, proc in procs:
-        try:
-            _, err = proc.communicate(timeout=max(1.0, deadline - time.time()))
-            code: int | None = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-            code, err = None, (err or "") + f"\n(still running after {DRAIN_S:g} s: killed)"
-        record.drains.append((host, code, err or ""))
+def _final_wave(url: str, home: Path, record: Record, sup: Supervise) -> None:
+    """Long tasks for every supervisor, until `sup` runs some (its wrappers are its children):
+    its host's death then surely leaves runs that only its lease can settle."""
+    tag = uuid.uuid4().hex[:6]
+    plans = [Plan(f"w{i}", f"final-{tag}-{i}", [0], 6.0, retries=1) for i in range(8)]
+    path = home / "specs" / f"final-{tag}.toml"
+    path.write_text(f'goal = "soak final wave {tag}"\nnotify = "silent"\n\n'
+                    + "\n".join(p.toml(home / "markers") for p in plans))
+    call = run_cli(url, home, record, "submit", str(path), "--json")
+    if call.code != 0:
+        return
+    doc = json.loads(call.stdout)
+    record.accepted(doc["flow_id"], plans, doc["tasks"])
+    wave = set(doc["tasks"].values())
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(
+            p.kind == "wrapper" and p.what in wave and p.ppid == sup.pid for p in soak_processes(home)):
+        time.sleep(0.2)
+
+
+def _host_dies(url: str, home: Path, record: Record, sup: Supervise) -> int:
+    """Host `sup.host` dies for good: its supervisor, and every run the ledger has on it
+    (wrapper and command), SIGKILLed. Those runs may rightly end lost; the drain on the other
+    host must judge the dead host's lease before it may call itself idle. How many runs died."""
+    from openclaw_board.ledger import Ledger
+
+    record.outage(sup.host, sup.name)
+    sup.kill()
+    with Ledger(url) as ledger:  # a read; every write of the soak goes through the CLI
+        running = [t.task_id for t in ledger.running_on_host(sup.host)]
+    procs = soak_processes(home)
+    with record.lock:
+        record.dead_host_runs.update(running)
+    for task_id in running:
+        for wrapper in (p for p in procs if p.kind == "wrapper" and p.what == task_id):
+            for command in (p for p in procs if p.kind == "command" and p.ppid == wrapper.pid):
+                pidfd_signal(command.pid, signal.SIGKILL, str(home).encode())
+            pidfd_signal(wrapper.pid, signal.SIGKILL, str(home).encode())
+    record.fault(sup.name, "host death", f"{sup.host}, {len(running)} runs")
+    return len(running)
+
+
+def _drain(url: str, home: Path, record: Record, host: str) -> None:
+    """`supervise --until-idle` on `host`: it re-attaches that host's runs, expires the dead
+    host's lease, and runs whatever is left (retries included) until nothing can run."""
+    proc = subprocess.Popen(
+        cli("--db", url, "supervise", "--until-idle", "--concurrency", "4", "--kill-grace", "1s",
+            "--lease", f"{record.lease_s:g}s"),
+        env=bench_env(home, OPENCLAW_BOARD_HOST=host), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = proc.communicate(timeout=DRAIN_S)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        code, err = None, (err or "") + f"\n(still running after {DRAIN_S:g} s: killed)"
+    record.drains.append((host, code, err or ""))
 
 
 def _kill_leftovers(home: Path) -> None:
     """Whatever of ours still runs (only after a failure): wrappers, commands, by pidfd."""
-    for pid, _, _ in soak_processes(home):
-        pidfd_signal(pid, signal.SIGKILL, str(home).encode())
+    for proc in soak_processes(home):
+        pidfd_signal(proc.pid, signal.SIGKILL, str(home).encode())
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -262,18 +309,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, help="the random choices' seed (timing still varies)")
     ap.add_argument("--writers", type=int, default=2, help="CLI writer threads (default 2)")
     ap.add_argument("--keep", action="store_true", help="keep the state directory and ledger of a failed soak")
+    ap.add_argument("--lease", type=float, default=DEFAULT_LEASE_S, metavar="SECONDS",
+                    help=f"the standalone supervisors' --lease (default {DEFAULT_LEASE_S:g})")
     args = ap.parse_args(argv)
     if args.minutes <= 0:
         ap.error("--minutes must be more than 0")
     if args.writers < 1:
         ap.error("--writers must be at least 1")
+    if args.lease < 4:
+        ap.error("--lease must be at least 4 seconds (SIGSTOPs shorter than 0.4 of it must never expire it)")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    results = [run_soak(db, args.minutes * 60, seed=args.seed, writers=args.writers, keep=args.keep) for db in dbs]
+    results = [run_soak(db, args.minutes * 60, seed=args.seed, writers=args.writers, keep=args.keep,
+                        lease_s=args.lease) for db in dbs]
     print(f"Chaos soak, {args.minutes:g} min per database, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}:\n")
     print("\n".join(summary(r) for r in results))

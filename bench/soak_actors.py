@@ -8,14 +8,16 @@ its picture of the ledger is always a little stale.
 
 `Chaos` SIGKILLs or SIGSTOPs (then SIGCONTs) a supervisor (the board's included) or a
 task's wrapper every second or two, restarts what it killed after a short pause, and
-restarts (and records) anything that died without being killed. Outages stay well under
-the supervisors' 15 s lease, so no lease can rightly expire.
+restarts (and records) anything that died without being killed. Every outage of a
+supervisor is recorded with its host, so that the checks know when a lease could rightly
+expire (only a SIGSTOP past the lease is long enough).
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import queue
 import random
 import signal
 import threading
@@ -29,13 +31,15 @@ from .soak_world import Actor, pidfd_signal, run_cli, soak_processes
 
 
 class Writer(threading.Thread):
-    def __init__(self, n: int, url: str, home: Path, record: Record, seed: int, stop: threading.Event) -> None:
+    def __init__(self, n: int, url: str, home: Path, record: Record, seed: int, stop: threading.Event,
+                 on_submit: Callable[[], None]) -> None:
         super().__init__(name=f"soak-writer-{n}", daemon=True)
         self.n, self.url, self.home, self.record, self.stop = n, url, home, record, stop
+        self.on_submit = on_submit  # the chaos aims a kill at the claim that follows
         self.rng = random.Random(seed)
         self.markers = home / "markers"
         self.snapshot: list[dict[str, Any]] = []
-        self.stale = 0  # actions since the snapshot was taken
+        self.stale = 0  # actions since the snapshot was taken (none is needed before the first submits)
         self.seq = 0
         self.error: BaseException | None = None
 
@@ -53,7 +57,7 @@ class Writer(threading.Thread):
         }
         try:
             while not self.stop.is_set():
-                if not self.snapshot or self.stale >= 5:
+                if self.stale >= 5 and self.record.flows:
                     self.refresh()
                 action = self.rng.choices(list(actions), weights=list(actions.values()))[0]
                 action()
@@ -99,6 +103,7 @@ class Writer(threading.Thread):
         call = self.cli(*args, "--", *plan.argv(self.markers))
         if call.code == 0:
             self.record.accepted(call.stdout.strip(), [plan])
+            self.on_submit()
 
     def submit_spec(self) -> None:
         nonce = self.nonce()
@@ -116,6 +121,7 @@ class Writer(threading.Thread):
         if call.code == 0:
             doc = json.loads(call.stdout)
             self.record.accepted(doc["flow_id"], plans, doc["tasks"])
+            self.on_submit()
 
     # -- operator actions -----------------------------------------------------------------
 
@@ -154,67 +160,94 @@ class Writer(threading.Thread):
 
 
 class Chaos(threading.Thread):
-    """Faults every CHAOS_EVERY_S on average; pending SIGCONTs and restarts in a little heap."""
+    """A fault every `every_s` on average; pending SIGCONTs and restarts in a little heap.
+
+    Faults: SIGKILL a supervisor (back after 0.2-3 s), SIGSTOP one for 0.5-5 s, or for longer
+    than its lease (another host may then rightly call its runs lost), SIGKILL or SIGSTOP a
+    task's wrapper, every standalone supervisor down for 4-8 s (the board alone with the CLI),
+    and, right after a writer's submit, a SIGKILL aimed at the window between claim and spawn.
+    """
 
     def __init__(self, actors: list[Actor], home: Path, record: Record, seed: int, stop: threading.Event,
                  every_s: float = 2.5) -> None:
         super().__init__(name="soak-chaos", daemon=True)
         self.actors, self.home, self.record, self.stop, self.every_s = actors, home, record, stop, every_s
         self.rng = random.Random(seed)
-        # (when, order, resumes: a SIGCONT that must still happen when the chaos stops, what)
-        self.pending: list[tuple[float, int, bool, Callable[[], Any]]] = []
+        self.pending: list[tuple[float, int, Callable[[], Any]]] = []  # (when, order, what): SIGCONTs, restarts
         self.seq = 0
         self.down: set[str] = set()  # actors killed and not restarted yet
+        self.pokes: queue.SimpleQueue[None] = queue.SimpleQueue()
         self.error: BaseException | None = None
 
-    def later(self, delay: float, fn: Callable[[], Any], *, resumes: bool = False) -> None:
+    def poke(self) -> None:
+        """Thread-safe: a writer's submit was accepted; supervisors are about to claim."""
+        self.pokes.put(None)
+
+    def later(self, delay: float, fn: Callable[[], Any]) -> None:
         self.seq += 1
-        heapq.heappush(self.pending, (time.time() + delay, self.seq, resumes, fn))
+        heapq.heappush(self.pending, (time.time() + delay, self.seq, fn))
 
     def run(self) -> None:
         try:
             next_fault = time.time() + self.rng.uniform(1, 3)
             while not self.stop.is_set():
                 while self.pending and self.pending[0][0] <= time.time():
-                    heapq.heappop(self.pending)[3]()
+                    heapq.heappop(self.pending)[2]()
                 for actor in self.actors:
                     if actor.name not in self.down and actor.check_unexpected():
                         actor.restart()
+                while not self.pokes.empty():
+                    self.pokes.get()
+                    if self.rng.random() < 0.3:
+                        self.later(self.rng.uniform(0.0, 0.6), self.kill_claimer)
                 if time.time() >= next_fault:
                     self.fault()
                     next_fault = time.time() + self.rng.uniform(0.3, 2 * self.every_s - 0.3)
-                self.stop.wait(0.1)
+                self.stop.wait(0.05)
             self.settle()
         except BaseException as exc:  # noqa: BLE001 - reported by the soak as its own failure
             self.error = exc
             self.settle()
 
     def settle(self) -> None:
-        """The chaos is over: every stopped process continues (killed ones stay down)."""
-        for _, _, resumes, fn in sorted(self.pending, key=lambda p: p[:2]):
-            if resumes:
-                fn()
+        """The chaos is over: every stopped process continues, every killed one is back."""
+        for _, _, fn in sorted(self.pending, key=lambda p: p[:2]):
+            fn()
         self.pending.clear()
-        for pid, kind, _ in soak_processes(self.home):
-            if kind == "wrapper":
-                pidfd_signal(pid, signal.SIGCONT, str(self.home).encode())
+        for proc in soak_processes(self.home):
+            if proc.kind == "wrapper":
+                pidfd_signal(proc.pid, signal.SIGCONT, str(self.home).encode())
         for actor in self.actors:
             if actor.stopped:
                 actor.signal(signal.SIGCONT)
 
+    def up(self, *, running: bool = False) -> list[Actor]:
+        return [a for a in self.actors if a.name not in self.down and not (running and a.stopped)]
+
+    def pick(self, actors: list[Actor]) -> Actor:
+        weights = [1 if a.name == "board" else 3 for a in actors]  # a board restart costs seconds of CPU
+        return self.rng.choices(actors, weights=weights)[0]
+
     def fault(self) -> None:
-        kind = self.rng.choices(["kill", "stop", "kill_wrapper", "stop_wrapper", "board_alone"],
-                                weights=[25, 20, 30, 15, 8])[0]
+        kind = self.rng.choices(["kill", "stop", "long_stop", "kill_wrapper", "stop_wrapper", "board_alone"],
+                                weights=[25, 20, 3, 30, 15, 7])[0]
         if kind == "board_alone":
             self.board_alone()
-            return
-        if kind in ("kill", "stop"):
-            up = [a for a in self.actors if a.name not in self.down and (kind == "kill" or not a.stopped)]
-            if up:
-                weights = [1 if a.name == "board" else 3 for a in up]  # a board restart costs seconds of CPU
-                self.fault_actor(self.rng.choices(up, weights=weights)[0], kind)
-            return
-        wrappers = [(pid, task_id) for pid, what, task_id in soak_processes(self.home) if what == "wrapper"]
+        elif kind in ("kill", "stop", "long_stop"):
+            actors = self.up(running=kind != "kill")
+            if actors:
+                actor = self.pick(actors)
+                if kind == "kill":
+                    self.kill(actor)
+                else:
+                    lease = self.record.lease_s
+                    self.pause(actor, self.rng.uniform(0.5, 0.4 * lease) if kind == "stop"
+                               else self.rng.uniform(lease + 2, lease + 6))
+        else:
+            self.fault_wrapper(kind)
+
+    def fault_wrapper(self, kind: str) -> None:
+        wrappers = [(p.pid, p.what) for p in soak_processes(self.home) if p.kind == "wrapper"]
         if not wrappers:
             return
         pid, task_id = self.rng.choice(wrappers)
@@ -226,39 +259,51 @@ class Chaos(threading.Thread):
                 self.record.fault(f"wrapper {task_id}", "SIGKILL")
             return
         pause = round(self.rng.uniform(0.5, 3.0), 1)
+        with self.record.lock:
+            self.record.wrapper_stops.add(task_id)
         if pidfd_signal(pid, signal.SIGSTOP, must):
-            self.record.fault(f"wrapper {task_id}", f"SIGSTOP {pause}s")
-            self.later(pause, lambda: pidfd_signal(pid, signal.SIGCONT, must), resumes=True)
+            self.record.fault(f"wrapper {task_id}", "SIGSTOP", f"{pause}s")
+            self.later(pause, lambda: pidfd_signal(pid, signal.SIGCONT, must))
+
+    def kill_claimer(self) -> None:
+        actors = [a for a in self.up() if a.name != "board"]
+        if actors:
+            self.kill(self.rng.choice(actors), action="SIGKILL after a submit")
 
     def board_alone(self) -> None:
         """Every standalone supervisor down for a few seconds: the board and the CLI alone on the
         ledger, the topology of issue 11's data loss (other connections would hide it)."""
-        pause = self.rng.uniform(4.0, 8.0)
-        self.record.fault("board", f"alone {pause:.1f}s")
-        for actor in self.actors:
-            if actor.name != "board" and actor.name not in self.down:
-                self.fault_actor(actor, "kill", pause)
+        down_s = self.rng.uniform(0.3, 0.6) * self.record.lease_s
+        self.record.fault("board", "alone", f"{down_s:.1f}s")
+        for actor in self.up():
+            if actor.name != "board":
+                self.kill(actor, down_s)
 
-    def fault_actor(self, actor: Actor, kind: str, down_s: float | None = None) -> None:
+    def kill(self, actor: Actor, down_s: float | None = None, action: str = "SIGKILL") -> None:
+        outage = self.record.outage(actor.host, actor.name)
+        actor.kill()
+        self.down.add(actor.name)
+        self.record.fault(actor.name, action)
+
+        def restart() -> None:
+            self.down.discard(actor.name)
+            actor.restart()
+            outage.end = time.time()
+            self.record.fault(actor.name, "restart")
+
+        self.later(down_s if down_s is not None else self.rng.uniform(0.2, 3.0), restart)
+
+    def pause(self, actor: Actor, pause_s: float) -> None:
         incarnation = actor.incarnation
-        if kind == "kill":
-            actor.kill()
-            self.down.add(actor.name)
-            self.record.fault(actor.name, "SIGKILL")
-
-            def restart() -> None:
-                self.down.discard(actor.name)
-                actor.restart()
-                self.record.fault(actor.name, "restart")
-
-            self.later(down_s if down_s is not None else self.rng.uniform(0.2, 3.0), restart)
+        if not actor.signal(signal.SIGSTOP):
             return
-        pause = round(self.rng.uniform(0.5, 5.0), 1)
-        if actor.signal(signal.SIGSTOP):
-            self.record.fault(actor.name, f"SIGSTOP {pause}s")
+        outage = self.record.outage(actor.host, actor.name)
+        past = pause_s > self.record.lease_s
+        self.record.fault(actor.name, "SIGSTOP past the lease" if past else "SIGSTOP", f"{pause_s:.1f}s")
 
-            def resume() -> None:
-                if actor.incarnation == incarnation:
-                    actor.signal(signal.SIGCONT)
+        def resume() -> None:
+            outage.end = time.time()
+            if actor.incarnation == incarnation:
+                actor.signal(signal.SIGCONT)
 
-            self.later(pause, resume, resumes=True)
+        self.later(pause_s, resume)

@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from .soak_record import Record
+from .soak_world import SoakProc
 
+KILL_GRACE_S = 1.0  # the soak's supervisors run with --kill-grace 1s
+TIMEOUT_SLACK_S = 2.0  # a loaded machine's lateness, beyond the timeout and the grace
 TERMINAL = ("succeeded", "blocked", "failed", "timed_out", "cancelled", "lost")
 # What must never reach an operator or a journal: lock errors, tracebacks, unexpected errors,
 # database errors passed through as such.
 SURFACED = re.compile(
     r"database is locked|traceback|unexpected|deadlock detected|could not serialize|ledger error"
-    r"|recovery failed|^error: ledger |cannot start the supervisor|not re-attached", re.I | re.M)
+    r"|recovery failed|^error: ledger |cannot reach ledger|cannot be used|cannot be read|cannot start the supervisor"
+    r"|not re-attached", re.I | re.M)
 
 
 @dataclass
@@ -86,7 +90,7 @@ class Verdict:
     """Everything the checks need, read once; `checks()` returns the rows."""
 
     def __init__(self, record: Record, home: Path, url: str, *, is_sqlite: bool, audit: dict[str, Any] | None,
-                 leftovers: list[tuple[int, str, str]]) -> None:
+                 leftovers: list[SoakProc]) -> None:
         import peewee as pw
 
         from openclaw_board.ledger import Ledger, LedgerError
@@ -189,33 +193,59 @@ class Verdict:
         return check
 
     def timeouts(self) -> Check:
-        check = Check("timed_out only with a timeout, after it")
+        check = Check("timed_out only past a timeout; no command outlives its timeout")
         for t in self.tasks:
-            if t.status != "timed_out":
-                continue
-            check.checked += 1
             plan = self.record.plan_of(t.flow_id, t.label)
             runs = self.markers.get(t.task_id, Runs())
-            if plan is not None and plan.timeout_s is None:
-                check.fail(f"{short(t)}: timed_out but it was submitted without a timeout")
-            elif plan is not None and runs.exits and runs.starts and \
-                    runs.exits[-1][2] - runs.starts[-1] < plan.timeout_s - 0.2:
-                check.fail(f"{short(t)}: timed_out but it {runs.describe()} within its {plan.timeout_s:g}s timeout")
+            ran_s = runs.exits[-1][2] - runs.starts[-1] if runs.exits and runs.starts else None
+            if t.status == "timed_out":
+                check.checked += 1
+                if plan is not None and plan.timeout_s is None:
+                    check.fail(f"{short(t)}: timed_out but it was submitted without a timeout")
+                elif plan is not None and ran_s is not None and ran_s < plan.timeout_s - 0.2:
+                    check.fail(f"{short(t)}: timed_out but it {runs.describe()} within its {plan.timeout_s:g}s timeout")
+            elif plan is not None and plan.timeout_s is not None and runs.starts:
+                check.checked += 1
+            # A frozen wrapper cannot enforce anything; a killed one must still be made good.
+            if plan is not None and plan.timeout_s is not None and ran_s is not None \
+                    and t.task_id not in self.record.wrapper_stops \
+                    and ran_s > plan.timeout_s + KILL_GRACE_S + TIMEOUT_SLACK_S:
+                check.fail(f"{short(t)}: ran {ran_s:.1f} s to its own exit, past its {plan.timeout_s:g}s timeout "
+                           f"({t.status}" + (", its wrapper was killed)" if t.task_id in self.record.wrapper_kills
+                                             else ")"))
         return check
 
     def lost(self) -> Check:
-        check = Check("no false lost (lost only if the soak killed its wrapper)")
+        check = Check("no false lost (only after a wrapper kill, a host death, a stop past the lease)")
+        reasons: dict[str, int] = defaultdict(int)
         for t in self.tasks:
             if t.status != "lost":
                 continue
             check.checked += 1
-            if t.task_id in self.record.wrapper_kills:
-                self.lost_justified.add(t.task_id)
-                continue
-            runs = self.markers.get(t.task_id, Runs())
-            check.fail(f"{short(t)}: lost ({t.error}); its wrapper was never killed; the command {runs.describe()}")
-        check.note = f"{len(self.lost_justified)} lost after a wrapper kill"
+            why = self._lost_reason(t)
+            if why.startswith("false: "):
+                check.fail(f"{short(t)}: lost ({t.error}); {why[len('false: '):]}")
+            else:
+                reasons[why] += 1
+        check.note = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
         return check
+
+    def _lost_reason(self, t: Any) -> str:
+        """Why a lost attempt may rightly be lost, or "false: " and why not."""
+        rec, runs = self.record, self.markers.get(t.task_id, Runs())
+        if t.task_id in rec.wrapper_kills:
+            return "after a wrapper kill"
+        if t.task_id in rec.dead_host_runs:
+            return "on the host that died"
+        at = (t.ended_at or 0) / 1000
+        if "missed its lease" in (t.error or "") and any(
+                o.host == t.host and o.covers(at, rec.lease_s - 1) for o in rec.outages):
+            if runs.exits and runs.exits[-1][2] < at:
+                return (f"false: its command had {runs.describe()} {at - runs.exits[-1][2]:.1f} s before "
+                        "(a result on disk is not lost)")
+            return "after a stop past the lease"
+        return (f"false: its wrapper was never killed and its host never out past the lease; "
+                f"the command {runs.describe()}")
 
     def nothing_running(self) -> Check:
         check = Check("nothing left running after the drain (ledger and processes)")
@@ -223,7 +253,7 @@ class Verdict:
             check.checked += 1
             if t.status == "running":
                 check.fail(f"{short(t)}: still running in the ledger (host {t.host}, pid {t.pid})")
-        for pid, kind, what in self.leftovers:
+        for pid, _, kind, what in self.leftovers:
             if kind == "wrapper":
                 status = self.by_id[what].status if what in self.by_id else "not in the ledger"
                 check.fail(f"{what[:8]}: its wrapper pid {pid} is alive after the drain; the ledger says {status}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TASK_SCRIPT = str(Path(__file__).with_name("soak_task.py"))
+DEFAULT_LEASE_S = 15.0  # `supervise --lease` default: a supervisor silent this long may be declared dead
 
 
 @dataclass
@@ -66,7 +67,7 @@ def random_plan(rng: random.Random, label: str, nonce: str) -> Plan:
     elif kind == "flaky":
         plan.codes, plan.retries = [1, 0], 1
     elif kind == "timeout":
-        plan.sleep_s, plan.timeout_s = 3.0, 1.0
+        plan.sleep_s, plan.timeout_s = 5.0, 1.0  # far past it: an unenforced timeout shows
     elif kind == "long":
         plan.sleep_s = round(rng.uniform(2.0, 4.0), 2)
         plan.timeout_s = rng.choice([None, 20.0])  # a timeout it never reaches
@@ -88,11 +89,28 @@ class CliCall:
 class Fault:
     at: float
     target: str  # "board", "sup-a", "sup-b", or "wrapper <task id>"
-    action: str  # SIGKILL, SIGSTOP (with its duration), restart, unexpected exit
+    kind: str  # SIGKILL, SIGSTOP, SIGSTOP past the lease, restart, alone, host death, unexpected exit...
+    detail: str = ""  # e.g. how long
+
+
+@dataclass
+class Outage:
+    """A supervisor that could not heartbeat: SIGSTOPped, or killed until its restart."""
+
+    host: str
+    actor: str
+    start: float
+    end: float | None = None  # None: it never came back during the chaos
+
+    def covers(self, at: float, at_least_s: float) -> bool:
+        """Was it out at `at` (give or take a few seconds), for `at_least_s` or more?"""
+        end = self.end if self.end is not None else float("inf")
+        return end - self.start >= at_least_s and self.start <= at <= end + 5
 
 
 class Record:
-    def __init__(self) -> None:
+    def __init__(self, lease_s: float = DEFAULT_LEASE_S) -> None:
+        self.lease_s = lease_s  # the standalone supervisors' --lease (the board's is the default)
         self.lock = threading.Lock()
         self.started = time.time()
         self.flows: dict[str, dict[str, Plan]] = {}  # accepted flow id -> {label: plan}
@@ -100,7 +118,10 @@ class Record:
         self.cancelled_tasks: set[str] = set()  # `tasks cancel` / `tasks deny` accepted
         self.cancelled_flows: set[str] = set()  # `flows cancel` accepted
         self.wrapper_kills: dict[str, float] = {}  # task id -> when its wrapper was SIGKILLed
+        self.wrapper_stops: set[str] = set()  # task ids whose wrapper was SIGSTOPped a while
+        self.dead_host_runs: set[str] = set()  # task ids running on the host that died at the end
         self.faults: list[Fault] = []
+        self.outages: list[Outage] = []
         self.calls: list[CliCall] = []
         self.unexpected_exits: list[str] = []
         self.outputs: list[tuple[str, str]] = []  # (which process, what it printed): board and supervisors
@@ -112,9 +133,14 @@ class Record:
             for label, task_id in (task_ids or {}).items():
                 self.task_ids[task_id] = (flow_id, label)
 
-    def fault(self, target: str, action: str) -> None:
+    def fault(self, target: str, kind: str, detail: str = "") -> None:
         with self.lock:
-            self.faults.append(Fault(time.time(), target, action))
+            self.faults.append(Fault(time.time(), target, kind, detail))
+
+    def outage(self, host: str, actor: str) -> Outage:
+        with self.lock:
+            self.outages.append(Outage(host, actor, time.time()))
+            return self.outages[-1]
 
     def call(self, call: CliCall) -> None:
         with self.lock:
@@ -124,9 +150,10 @@ class Record:
         return self.flows.get(flow_id, {}).get(label)
 
     def fault_counts(self) -> dict[str, int]:
+        """How many faults of each kind, e.g. {"supervisor SIGKILL": 12, "wrapper SIGSTOP": 3}."""
         counts: dict[str, int] = {}
         for f in self.faults:
-            kind = "wrapper" if f.target.startswith("wrapper") else ("board" if f.target == "board" else "supervisor")
-            key = f"{kind} {f.action.split()[0]}"
+            who = "wrapper" if f.target.startswith("wrapper") else ("board" if f.target == "board" else "supervisor")
+            key = f"{who} {f.kind}"
             counts[key] = counts.get(key, 0) + 1
-        return counts
+        return dict(sorted(counts.items()))

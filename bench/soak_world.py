@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from .board import PtyProcess
 from .common import bench_env, cli
@@ -43,8 +44,15 @@ def pidfd_signal(pid: int, sig: int, must_contain: bytes) -> bool:
         os.close(fd)
 
 
-def soak_processes(home: Path) -> list[tuple[int, str, str]]:
-    """(pid, "wrapper" | "command", task id or nonce) of every live wrapper and task command of this soak."""
+class SoakProc(NamedTuple):
+    pid: int
+    ppid: int
+    kind: str  # "wrapper" | "command"
+    what: str  # a wrapper's task id, a command's nonce
+
+
+def soak_processes(home: Path) -> list[SoakProc]:
+    """Every live wrapper and task command of this soak (found by its state directory)."""
     runs, found = str(home / "runs").encode(), []
     markers = str(home / "markers").encode()
     for entry in os.listdir("/proc"):
@@ -54,15 +62,17 @@ def soak_processes(home: Path) -> list[tuple[int, str, str]]:
             with open(f"/proc/{entry}/cmdline", "rb") as fh:
                 args = [a for a in fh.read().split(b"\0") if a]
             with open(f"/proc/{entry}/stat", "rb") as fh:
-                if fh.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
-                    continue
-        except (OSError, IndexError):
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
             continue
+        if len(fields) < 2 or fields[0] in (b"Z", b"X"):
+            continue
+        pid, ppid = int(entry), int(fields[1])
         if len(args) >= 2 and any(b"wrapper.main" in a for a in args) and args[-1].startswith(runs):
-            found.append((int(entry), "wrapper", os.path.basename(args[-1]).decode()))
+            found.append(SoakProc(pid, ppid, "wrapper", os.path.basename(args[-1]).decode()))
         elif markers in args and any(a.endswith(b"soak_task.py") for a in args):
-            nonce = args[args.index(markers) + 1].decode() if args.index(markers) + 1 < len(args) else "?"
-            found.append((int(entry), "command", nonce))
+            at = args.index(markers) + 1
+            found.append(SoakProc(pid, ppid, "command", args[at].decode() if at < len(args) else "?"))
     return found
 
 
@@ -128,7 +138,7 @@ class Actor:
             return False
         tail = self.outputs[-1][1][-600:] if self.outputs else ""
         self.record.unexpected_exits.append(f"{self.name} #{self.incarnation} exited {code} by itself: {tail!r}")
-        self.record.fault(self.name, f"unexpected exit {code}")
+        self.record.fault(self.name, "unexpected exit", str(code))
         self.expected_exit = True  # recorded once
         return True
 
@@ -156,7 +166,8 @@ class Supervise(Actor):
         self.err_path = self.home / "soak-logs" / f"{self.name}-{self.incarnation}.err"
         with open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                cli("--db", self.url, "supervise", "--concurrency", str(self.concurrency), "--kill-grace", "1s"),
+                cli("--db", self.url, "supervise", "--concurrency", str(self.concurrency), "--kill-grace", "1s",
+                    "--lease", f"{self.record.lease_s:g}s"),
                 env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
 
     def poll(self) -> int | None:

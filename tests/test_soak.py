@@ -19,7 +19,7 @@ from bench.soak_checks import Verdict, read_markers  # noqa: E402
 from bench.soak_record import Plan, Record  # noqa: E402
 from openclaw_board.ledger import Ledger, command_spec  # noqa: E402
 
-SOAK_SECONDS = 35  # of chaos; with the start, the drain and the checks, about a minute per database
+SOAK_SECONDS = 30  # of chaos; with the start, the final wave, the drain and the checks, about a minute a database
 
 
 def _ran(home: Path, task_id: str, code: int) -> None:
@@ -70,7 +70,7 @@ def test_chaos_soak_finds_nothing(db: str) -> None:
     from bench.soak import run_soak
 
     lines: list[str] = []
-    result = run_soak(db, SOAK_SECONDS, log=lines.append)
+    result = run_soak(db, SOAK_SECONDS, lease_s=8, log=lines.append)
     if result.skipped:
         pytest.skip(result.skipped)
     assert result.ok, result.describe_failures(shown=20) + "\n\nsoak log:\n" + "\n".join(lines)
