@@ -162,10 +162,11 @@ class Writer(threading.Thread):
 class Chaos(threading.Thread):
     """A fault every `every_s` on average; pending SIGCONTs and restarts in a little heap.
 
-    Faults: SIGKILL a supervisor (back after 0.2-3 s), SIGSTOP one for 0.5-5 s, or for longer
-    than its lease (another host may then rightly call its runs lost), SIGKILL or SIGSTOP a
-    task's wrapper, every standalone supervisor down for 4-8 s (the board alone with the CLI),
-    and, right after a writer's submit, a SIGKILL aimed at the window between claim and spawn.
+    Faults: SIGKILL a supervisor (back after 0.2-3 s), SIGSTOP one for under half its lease,
+    or for longer than its lease (another host may then rightly call its runs lost), SIGKILL
+    or SIGSTOP a task's wrapper, every standalone supervisor down for half a lease (the board
+    alone with the CLI), storms of SIGKILL-and-restart, and, right after a writer's submit, a
+    SIGKILL aimed at the window between a claim and the start of its wrapper.
     """
 
     def __init__(self, actors: list[Actor], home: Path, record: Record, seed: int, stop: threading.Event,
@@ -229,10 +230,14 @@ class Chaos(threading.Thread):
         return self.rng.choices(actors, weights=weights)[0]
 
     def fault(self) -> None:
-        kind = self.rng.choices(["kill", "stop", "long_stop", "kill_wrapper", "stop_wrapper", "board_alone"],
-                                weights=[25, 20, 3, 30, 15, 7])[0]
+        kind = self.rng.choices(["kill", "stop", "long_stop", "kill_wrapper", "stop_wrapper", "board_alone", "storm"],
+                                weights=[25, 20, 3, 30, 15, 5, 4])[0]
         if kind == "board_alone":
             self.board_alone()
+        elif kind == "storm":
+            actors = [a for a in self.up() if a.name != "board"]
+            if actors:
+                self.storm(self.rng.choice(actors), self.rng.randint(3, 6))
         elif kind in ("kill", "stop", "long_stop"):
             actors = self.up(running=kind != "kill")
             if actors:
@@ -269,6 +274,14 @@ class Chaos(threading.Thread):
         actors = [a for a in self.up() if a.name != "board"]
         if actors:
             self.kill(self.rng.choice(actors), action="SIGKILL after a submit")
+
+    def storm(self, actor: Actor, kills: int) -> None:
+        """SIGKILL, restart at once, again 0.4-1.2 s later: sooner or later a kill lands between
+        a claim and the start of its wrapper (issue 11 found false losts that way)."""
+        if actor.name not in self.down:
+            self.kill(actor, 0.02, action="SIGKILL storm")
+        if kills > 1:
+            self.later(self.rng.uniform(0.4, 1.2), lambda: self.storm(actor, kills - 1))
 
     def board_alone(self) -> None:
         """Every standalone supervisor down for a few seconds: the board and the CLI alone on the

@@ -361,7 +361,7 @@ def _outcome_problem(t: Any, runs: Runs) -> str | None:
     code, blocked, _ = runs.exits[-1]
     truth = "blocked" if blocked or code == 75 else ("succeeded" if code == 0 else "failed")
     if t.status != truth:
-        return f"{t.status} but the command {runs.describe()} (should be {truth})"
+        return f"{t.status} ({t.error or 'no error'}) but the command {runs.describe()} (should be {truth})"
     if t.exit_code != code:
-        return f"{t.status} with exit code {t.exit_code} but the command exited {code}"
+        return f"{t.status} with exit code {t.exit_code} ({t.error or 'no error'}) but the command exited {code}"
     return None

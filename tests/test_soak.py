@@ -45,7 +45,7 @@ def test_checks_catch_a_status_that_is_not_what_the_command_did(sqlite_url: str,
     verdict = Verdict(record, home, sqlite_url, is_sqlite=True, audit=None, leftovers=[])
     assert verdict.accepted().violations == []
     assert verdict.outcomes().violations == [
-        f"{task_id[:8]}: succeeded but the command exited 3 (should be failed)"]
+        f"{task_id[:8]}: succeeded (no error) but the command exited 3 (should be failed)"]
 
 
 def test_checks_catch_a_false_lost_and_accept_one_after_a_wrapper_kill(sqlite_url: str, home: Path) -> None:
@@ -70,7 +70,12 @@ def test_chaos_soak_finds_nothing(db: str) -> None:
     from bench.soak import run_soak
 
     lines: list[str] = []
-    result = run_soak(db, SOAK_SECONDS, lease_s=8, log=lines.append)
+
+    def log(line: str) -> None:
+        lines.append(line)
+        print(line)  # pytest shows it with -s, or on a failure
+
+    result = run_soak(db, SOAK_SECONDS, lease_s=8, log=log)
     if result.skipped:
         pytest.skip(result.skipped)
     assert result.ok, result.describe_failures(shown=20) + "\n\nsoak log:\n" + "\n".join(lines)
