@@ -138,8 +138,7 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     result = SoakResult(db)
     for sub in ("markers", "specs", "soak-logs"):
         (home / sub).mkdir(mode=0o700)
-    # The ledger exists before the processes that share it start (else they all create it at once).
-    run_cli(url, home, record, "flows", "list")
+    # They all start at once on a ledger nobody created yet, as a deploy would start them.
     board = Board("board", HOSTS[0], url, home, record)
     beta = Supervise("sup-b", HOSTS[1], url, home, record)
     actors = [board, Supervise("sup-a", HOSTS[0], url, home, record), beta]
