@@ -176,9 +176,14 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     _final_wave(url, home, record, beta)
     died = _host_dies(url, home, record, beta)
     log(f"{db}: {time.time() - started:.0f} s: host {beta.host} died with {died} runs; draining")
+    board_quit = "yes"
     for actor in actors:
-        actor.shutdown()
-        actor.poll()
+        if actor.poll() is None and not actor.shutdown():
+            log(f"{db}: {actor.name} did not stop when asked (`q` or SIGTERM): killed")
+            if actor is board:  # Textual after a SIGCONT, see Board.shutdown: reported, not judged here
+                board_quit = "no, killed"
+            else:
+                record.unexpected_exits.append(f"{actor.name} did not stop within 30 s of SIGTERM")
         record.outputs.extend(actor.outputs)
     drain_started = time.time()
     _drain(url, home, record, HOSTS[0])
@@ -194,10 +199,10 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     result.checks = verdict.checks()
     attempts = len(verdict.tasks)
     result.stats = {
-        "seed": seed, "chaos_s": round(chaos_s), "drain_s": round(drain_s),
+        "seed": seed, "chaos (s)": round(chaos_s), "drain (s)": round(drain_s),
         "flows": len(record.flows), "attempts": attempts,
         "runs": sum(len(r.starts) for r in verdict.markers.values()),
-        "cli_calls": len(record.calls), **record.fault_counts(),
+        "CLI calls": len(record.calls), "board quit on q": board_quit, **record.fault_counts(),
     }
     return result
 
@@ -296,7 +301,7 @@ def markdown(results: list[SoakResult]) -> str:
 def summary(result: SoakResult) -> str:
     if result.skipped:
         return f"- {result.db}: skipped: {result.skipped}"
-    stats = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.stats.items())
+    stats = ", ".join(f"{k}: {v}" for k, v in result.stats.items())
     verdict = "all checks pass" if result.ok else "FAILED"
     return f"- {result.db}: {verdict} · {stats}"
 

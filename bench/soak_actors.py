@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .soak_record import Plan, Record, random_plan
-from .soak_world import Actor, pidfd_signal, run_cli, soak_processes
+from .soak_world import Actor, Board, pidfd_signal, run_cli, soak_processes
 
 
 class Writer(threading.Thread):
@@ -107,7 +107,7 @@ class Writer(threading.Thread):
 
     def submit_spec(self) -> None:
         nonce = self.nonce()
-        count = self.rng.randint(2, 5)
+        count = self.rng.randint(2, 6)
         plans: list[Plan] = []
         for i in range(count):
             plan = random_plan(self.rng, f"t{i}", f"{nonce}-t{i}")
@@ -166,7 +166,8 @@ class Chaos(threading.Thread):
     or for longer than its lease (another host may then rightly call its runs lost), SIGKILL
     or SIGSTOP a task's wrapper, every standalone supervisor down for half a lease (the board
     alone with the CLI), storms of SIGKILL-and-restart, and, right after a writer's submit, a
-    SIGKILL aimed at the window between a claim and the start of its wrapper.
+    SIGKILL aimed at the window between a claim and the start of its wrapper. Between faults
+    an operator browses the board with the keyboard, so that it draws more than its list.
     """
 
     def __init__(self, actors: list[Actor], home: Path, record: Record, seed: int, stop: threading.Event,
@@ -191,6 +192,7 @@ class Chaos(threading.Thread):
     def run(self) -> None:
         try:
             next_fault = time.time() + self.rng.uniform(1, 3)
+            next_keys = time.time() + 1
             while not self.stop.is_set():
                 while self.pending and self.pending[0][0] <= time.time():
                     heapq.heappop(self.pending)[2]()
@@ -204,6 +206,9 @@ class Chaos(threading.Thread):
                 if time.time() >= next_fault:
                     self.fault()
                     next_fault = time.time() + self.rng.uniform(0.3, 2 * self.every_s - 0.3)
+                if time.time() >= next_keys:
+                    self.browse()
+                    next_keys = time.time() + self.rng.uniform(0.5, 3.0)
                 self.stop.wait(0.05)
             self.settle()
         except BaseException as exc:  # noqa: BLE001 - reported by the soak as its own failure
@@ -222,6 +227,17 @@ class Chaos(threading.Thread):
             if actor.stopped:
                 actor.signal(signal.SIGCONT)
 
+    def browse(self) -> None:
+        """An operator looks around the board (never an action: the truth of cancels is the CLI's):
+        moves, expands a flow, opens the inspector or a log and leaves it, sorts, filters."""
+        board = next((a for a in self.actors if isinstance(a, Board)), None)
+        if board is None or board.name in self.down or board.stopped:
+            return
+        keys = self.rng.choice([b"j", b"k", b"jjj", b"g", b"G", b" ", b"s", b"2", b"3", b"1", b"\r", b"l"])
+        board.press(keys)
+        if keys in (b"\r", b"l"):
+            self.later(self.rng.uniform(0.5, 2.0), lambda: board.press(b"\x1b"))
+
     def up(self, *, running: bool = False) -> list[Actor]:
         return [a for a in self.actors if a.name not in self.down and not (running and a.stopped)]
 
@@ -231,7 +247,7 @@ class Chaos(threading.Thread):
 
     def fault(self) -> None:
         kind = self.rng.choices(["kill", "stop", "long_stop", "kill_wrapper", "stop_wrapper", "board_alone", "storm"],
-                                weights=[25, 20, 3, 30, 15, 5, 4])[0]
+                                weights=[25, 20, 3, 30, 15, 5, 2])[0]
         if kind == "board_alone":
             self.board_alone()
         elif kind == "storm":

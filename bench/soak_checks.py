@@ -317,7 +317,7 @@ class Verdict:
         return check
 
     def no_crashes(self) -> Check:
-        check = Check("board and supervisors end only when the soak ends them")
+        check = Check("board and supervisors end only when killed or asked, and then do")
         check.checked = len(self.record.outputs)
         for text in self.record.unexpected_exits:
             check.fail(text[:400])

@@ -94,6 +94,10 @@ class Actor:
     def start(self) -> None:
         raise NotImplementedError
 
+    def shutdown(self) -> bool:
+        """Stop it as an operator would; False when it had to be killed."""
+        raise NotImplementedError
+
     def poll(self) -> int | None:
         """Its exit status once it has ended (reaped), else None."""
         raise NotImplementedError
@@ -184,13 +188,16 @@ class Supervise(Actor):
                              self.err_path.read_text(errors="replace")))
         self.err_path = None
 
-    def shutdown(self, timeout: float = 30) -> None:
-        """SIGTERM: stop claiming, leave runs detached (what an operator's Ctrl-C does)."""
+    def shutdown(self, timeout: float = 30) -> bool:
+        """SIGTERM: stop claiming, leave runs detached (what an operator's Ctrl-C does). False
+        when it did not stop and was killed."""
         self.expected_exit = True
         self.signal(signal.SIGCONT)
         self.signal(signal.SIGTERM)
         if self.wait(timeout) is None:
             self.kill()
+            return False
+        return True
 
 
 class BoardPty(PtyProcess):
@@ -223,6 +230,12 @@ class Board(Actor):
 
     pty: BoardPty | None = None
     last_code: int | None = None  # how the previous incarnation ended
+    continued = False  # this incarnation got a SIGCONT (see shutdown)
+
+    def signal(self, sig: int) -> bool:
+        sent = super().signal(sig)
+        self.continued = self.continued or (sent and sig == signal.SIGCONT)
+        return sent
 
     @property
     def pid(self) -> int | None:
@@ -230,7 +243,7 @@ class Board(Actor):
 
     def start(self) -> None:
         self.incarnation += 1
-        self.expected_exit = self.stopped = False
+        self.expected_exit = self.stopped = self.continued = False
         self.last_code = None
         self.pty = BoardPty(cli("--db", self.url, "board"), self.env)
 
@@ -249,16 +262,32 @@ class Board(Actor):
         self.outputs.append((f"{self.name} #{self.incarnation} terminal", screen_text(bytes(pty.buf))))
         self.last_code = pty.code
 
-    def shutdown(self, timeout: float = 30) -> None:
-        """`q`, as an operator leaves the board (its runs stay detached)."""
+    def press(self, keys: bytes) -> None:
+        """Keys typed on the board's terminal."""
+        if self.pty is not None and self.poll() is None:
+            with contextlib.suppress(OSError):
+                os.write(self.pty.fd, keys)
+
+    def shutdown(self, timeout: float = 15) -> bool:
+        """Escape from wherever the operator was, then `q` (its runs stay detached). False when it
+        did not quit and was killed: after a SIGSTOP/SIGCONT, Textual resumes "application mode"
+        on the SIGCONT though it never left it, starts a second input thread, and then `q` is
+        sometimes never acted on."""
         self.expected_exit = True
         if self.pty is None:
-            return
-        self.signal(signal.SIGCONT)
-        with contextlib.suppress(OSError):
-            os.write(self.pty.fd, b"q")
+            return True
+        if self.continued:  # it would most likely not quit: do not wait for it
+            self.kill()
+            return False
+        self.press(b"\x1b")
+        time.sleep(0.5)
+        self.press(b"\x1b")
+        time.sleep(0.5)
+        self.press(b"q")
         if self.wait(timeout) is None:
             self.kill()
+            return False
+        return True
 
 
 def screen_text(raw: bytes) -> str:

@@ -19,7 +19,7 @@ from bench.soak_checks import Verdict, read_markers  # noqa: E402
 from bench.soak_record import Plan, Record  # noqa: E402
 from openclaw_board.ledger import Ledger, command_spec  # noqa: E402
 
-SOAK_SECONDS = 30  # of chaos; with the start, the final wave, the drain and the checks, about a minute a database
+SOAK_SECONDS = 25  # of chaos; with the start, the final wave, the drain and the checks, about a minute a database
 
 
 def _ran(home: Path, task_id: str, code: int) -> None:
