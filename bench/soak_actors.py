@@ -317,7 +317,7 @@ class Chaos(threading.Thread):
         def restart() -> None:
             self.down.discard(actor.name)
             actor.restart()
-            outage.end = time.time()
+            outage.end, outage.restarted_pid = time.time(), actor.pid
             self.record.fault(actor.name, "restart")
 
         self.later(down_s if down_s is not None else self.rng.uniform(0.2, 3.0), restart)

@@ -14,12 +14,15 @@ import re
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .soak_record import Record
+from .soak_record import Plan, Record, Runs, read_markers
 from .soak_world import SoakProc
 
+CLOCK_SLACK_S = 1.0  # the ledger's and the commands' clocks are one machine's: only rounding and DB time
+STARTED = re.compile(r"^(\S+Z) \S+ started on \S+ pid (\d+) ")
 KILL_GRACE_S = 1.0  # the soak's supervisors run with --kill-grace 1s
 TIMEOUT_SLACK_S = 2.0  # a loaded machine's lateness, beyond the timeout and the grace
 TERMINAL = ("succeeded", "blocked", "failed", "timed_out", "cancelled", "lost")
@@ -43,43 +46,20 @@ class Check:
         self.violations.append(text)
 
 
-@dataclass
-class Runs:
-    """What the marker file says one attempt (task id) did."""
-
-    starts: list[float] = field(default_factory=list)
-    exits: list[tuple[int, bool, float]] = field(default_factory=list)  # (code, ::blocked printed, when)
-    terms: list[float] = field(default_factory=list)
-
-    def describe(self) -> str:
-        if not self.starts:
-            return "never started"
-        if self.exits:
-            code, blocked, _ = self.exits[-1]
-            return f"exited {code}" + (" after ::blocked" if blocked else "")
-        return "got SIGTERM" if self.terms else "started, no exit line (killed)"
-
-
-def read_markers(markers: Path) -> tuple[dict[str, Runs], int]:
-    """{task id: Runs}, and how many lines could not name their task."""
-    runs: dict[str, Runs] = defaultdict(Runs)
-    unknown = 0
-    for path in markers.iterdir():
+def registrations(home: Path) -> dict[int, float]:
+    """When each supervisor pid registered: the first "started on HOST pid N" line of the
+    journal (<state>/supervisor.log, every supervisor's, the board's embedded one's too)."""
+    found: dict[int, float] = {}
+    for name in ("supervisor.log.1", "supervisor.log"):
+        path = home / name
+        if not path.exists():
+            continue
         for line in path.read_text(errors="replace").splitlines():
-            words = line.split()
-            if len(words) < 3:
-                continue
-            kind, task_id = words[0], words[1]
-            if task_id == "?":
-                unknown += 1
-                continue
-            if kind == "start":
-                runs[task_id].starts.append(float(words[3]))
-            elif kind == "exit":
-                runs[task_id].exits.append((int(words[2]), words[3] == "1", float(words[4])))
-            elif kind == "term":
-                runs[task_id].terms.append(float(words[2]))
-    return dict(runs), unknown
+            match = STARTED.match(line)
+            if match and int(match.group(2)) not in found:
+                at = datetime.fromisoformat(match.group(1).replace("Z", "+00:00")).timestamp()
+                found[int(match.group(2))] = at
+    return found
 
 
 def short(task_or_id: Any) -> str:
@@ -94,18 +74,25 @@ class Verdict:
         import peewee as pw
 
         from openclaw_board.ledger import Ledger, LedgerError
+        from openclaw_board.ledger.replay import state_at
 
         self.record, self.home, self.url, self.is_sqlite = record, home, url, is_sqlite
         self.audit, self.leftovers = audit, leftovers
         self.markers, self.unknown_markers = read_markers(home / "markers")
+        self.registered = registrations(home)
         self.tasks: list[Any] = []
         self.flows: dict[str, Any] = {}
         self.read_error = ""
+        self.replayed: Any = None  # the ledger rebuilt from its event log (the board's time travel)
+        self.withdrawn: set[str] = set()
         try:
             with Ledger(url) as ledger:
                 m = ledger.m
                 self.tasks = list(m.Task.select().order_by(m.Task.created_at))
                 self.flows = {f.flow_id: f for f in m.Flow.select()}
+                self.replayed = state_at(ledger, ledger.now() + 3_600_000)
+                # Retries withdrawn before they started (a late result made them unneeded).
+                self.withdrawn = {e.task_id for e in self.replayed.events if e.kind == "withdrawn"}
         except (LedgerError, pw.DatabaseError) as exc:
             self.read_error = f"{type(exc).__name__}: {exc}"
         self.by_id = {t.task_id: t for t in self.tasks}
@@ -116,8 +103,8 @@ class Verdict:
 
     def checks(self) -> list[Check]:
         return [self.readable(), self.accepted(), self.runs_known(), self.at_most_once(), self.outcomes(),
-                self.cancels(), self.timeouts(), self.lost(), self.nothing_running(), self.drained(),
-                self.surfaced(), self.no_crashes(), self.integrity(), self.audited()]
+                self.cancels(), self.timeouts(), self.lost(), self.times(), self.events(), self.nothing_running(),
+                self.drained(), self.surfaced(), self.no_crashes(), self.integrity(), self.audited()]
 
     # -- what was accepted, and what ran --------------------------------------------------------
 
@@ -171,7 +158,13 @@ class Verdict:
             if t.status not in ("succeeded", "failed", "blocked"):
                 continue
             check.checked += 1
-            why = _outcome_problem(t, runs)
+            if t.task_id in self.withdrawn:
+                # A retry withdrawn unstarted: it carries the result its lost parent had after all.
+                parent = self.markers.get(t.parent_task_id or "", Runs())
+                why = _outcome_problem(t, parent, None, own_exit_code=False)
+                why = why and f"withdrawn retry of {(t.parent_task_id or '?')[:8]}: {why}"
+            else:
+                why = _outcome_problem(t, runs, self.record.plan_of(t.flow_id, t.label))
             if why:
                 check.fail(f"{short(t)}: {why}")
         return check
@@ -233,19 +226,57 @@ class Verdict:
     def _lost_reason(self, t: Any) -> str:
         """Why a lost attempt may rightly be lost, or "false: " and why not."""
         rec, runs = self.record, self.markers.get(t.task_id, Runs())
+        if t.exit_code is not None and (not runs.exits or runs.exits[-1][0] != t.exit_code):
+            return f"false: lost with a late exit code {t.exit_code}, but the command {runs.describe()}"
         if t.task_id in rec.wrapper_kills:
             return "after a wrapper kill"
         if t.task_id in rec.dead_host_runs:
             return "on the host that died"
         at = (t.ended_at or 0) / 1000
         if "missed its lease" in (t.error or "") and any(
-                o.host == t.host and o.covers(at, rec.lease_s - 1) for o in rec.outages):
+                o.host == t.host and o.covers(at, rec.lease_s - 1, self.registered) for o in rec.outages):
             if runs.exits and runs.exits[-1][2] < at:
                 return (f"false: its command had {runs.describe()} {at - runs.exits[-1][2]:.1f} s before "
                         "(a result on disk is not lost)")
             return "after a stop past the lease"
         return (f"false: its wrapper was never killed and its host never out past the lease; "
                 f"the command {runs.describe()}")
+
+    def times(self) -> Check:
+        check = Check("started_at and ended_at bracket what the command did")
+        for t in self.tasks:
+            runs = self.markers.get(t.task_id)
+            if runs is None or not runs.starts:
+                continue
+            check.checked += 1
+            if t.started_at is None or t.started_at / 1000 > runs.starts[0] + CLOCK_SLACK_S:
+                check.fail(f"{short(t)}: started_at {t.started_at} but its command started at "
+                           f"{runs.starts[0] * 1000:.0f} (ms)")
+            if t.status in TERMINAL and runs.exits and (
+                    t.ended_at is None or t.ended_at / 1000 < runs.exits[-1][2] - CLOCK_SLACK_S):
+                check.fail(f"{short(t)}: {t.status} with ended_at {t.ended_at}, before its command exited at "
+                           f"{runs.exits[-1][2] * 1000:.0f} (ms)")
+        return check
+
+    def events(self) -> Check:
+        """The board's time travel (ledger/replay.py) rebuilds every status from the event log:
+        at the end it must agree with the ledger's rows."""
+        check = Check("the event log tells every task's and flow's status (time travel agrees)")
+        if self.replayed is None:
+            return check
+        tasks = {t.task_id: t for t in self.replayed.tasks}
+        flows = {f.flow_id: f for f in self.replayed.flows}
+        for t in self.tasks:
+            check.checked += 1
+            told = tasks[t.task_id].status if t.task_id in tasks else "nothing"
+            if told != t.status:
+                check.fail(f"{short(t)}: the ledger says {t.status}, its events say {told}")
+        for f in self.flows.values():
+            check.checked += 1
+            told = flows[f.flow_id].status if f.flow_id in flows else "nothing"
+            if told != f.status:
+                check.fail(f"flow {f.flow_id[:8]}: the ledger says {f.status}, its events say {told}")
+        return check
 
     def nothing_running(self) -> Check:
         check = Check("nothing left running after the drain (ledger and processes)")
@@ -354,14 +385,18 @@ class Verdict:
         return check
 
 
-def _outcome_problem(t: Any, runs: Runs) -> str | None:
-    """Why a succeeded/failed/blocked attempt does not match what its command did, or None."""
+def _outcome_problem(t: Any, runs: Runs, plan: Plan | None, own_exit_code: bool = True) -> str | None:
+    """Why a succeeded/failed/blocked attempt does not match what its command did, or None.
+    `own_exit_code`: False for a withdrawn retry, which carries a status but no exit code."""
     if not runs.exits:
         return f"{t.status} (exit {t.exit_code}, {t.error}) but the command {runs.describe()}"
     code, blocked, _ = runs.exits[-1]
     truth = "blocked" if blocked or code == 75 else ("succeeded" if code == 0 else "failed")
     if t.status != truth:
         return f"{t.status} ({t.error or 'no error'}) but the command {runs.describe()} (should be {truth})"
-    if t.exit_code != code:
+    if own_exit_code and t.exit_code != code:
         return f"{t.status} with exit code {t.exit_code} ({t.error or 'no error'}) but the command exited {code}"
+    said = f"soak task {plan.nonce} exits {code}" if plan is not None and "p" in plan.flags else None
+    if said is not None and t.terminal_summary != said:
+        return f"{t.status} with summary {t.terminal_summary!r}, but its last ::summary was {said!r}"
     return None

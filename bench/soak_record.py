@@ -4,6 +4,8 @@
 that the checks can hold the ledger's story against it. `Record`: every accepted submit,
 every cancel, deny, wrapper kill and supervisor fault, every CLI call with its stderr.
 Writers and the chaos append to it from their threads; the checks read it at the end.
+`Runs` / `read_markers`: what each attempt's command did, from the marker files that
+bench/soak_task.py writes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import random
 import sys
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,16 +98,21 @@ class Fault:
 
 @dataclass
 class Outage:
-    """A supervisor that could not heartbeat: SIGSTOPped, or killed until its restart."""
+    """A supervisor that could not heartbeat: SIGSTOPped until its SIGCONT, or killed until
+    its next incarnation registered (a restart under load may take seconds to get there)."""
 
     host: str
     actor: str
     start: float
-    end: float | None = None  # None: it never came back during the chaos
+    end: float | None = None  # SIGCONT or restart; None: it never came back during the chaos
+    restarted_pid: int | None = None  # the next incarnation, when it was killed
 
-    def covers(self, at: float, at_least_s: float) -> bool:
-        """Was it out at `at` (give or take a few seconds), for `at_least_s` or more?"""
+    def covers(self, at: float, at_least_s: float, registered: dict[int, float]) -> bool:
+        """Was it out at `at` (give or take a few seconds), for `at_least_s` or more?
+        `registered`: when each supervisor pid registered (its journal's "started on")."""
         end = self.end if self.end is not None else float("inf")
+        if self.restarted_pid is not None:
+            end = max(end, registered.get(self.restarted_pid, float("inf")))
         return end - self.start >= at_least_s and self.start <= at <= end + 5
 
 
@@ -157,3 +165,42 @@ class Record:
             key = f"{who} {f.kind}"
             counts[key] = counts.get(key, 0) + 1
         return dict(sorted(counts.items()))
+
+
+@dataclass
+class Runs:
+    """What the marker file says one attempt (task id) did."""
+
+    starts: list[float] = field(default_factory=list)
+    exits: list[tuple[int, bool, float]] = field(default_factory=list)  # (code, ::blocked printed, when)
+    terms: list[float] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.starts:
+            return "never started"
+        if self.exits:
+            code, blocked, _ = self.exits[-1]
+            return f"exited {code}" + (" after ::blocked" if blocked else "")
+        return "got SIGTERM" if self.terms else "started, no exit line (killed)"
+
+
+def read_markers(markers: Path) -> tuple[dict[str, Runs], int]:
+    """{task id: Runs}, and how many lines could not name their task."""
+    runs: dict[str, Runs] = defaultdict(Runs)
+    unknown = 0
+    for path in markers.iterdir():
+        for line in path.read_text(errors="replace").splitlines():
+            words = line.split()
+            if len(words) < 3:
+                continue
+            kind, task_id = words[0], words[1]
+            if task_id == "?":
+                unknown += 1
+                continue
+            if kind == "start":
+                runs[task_id].starts.append(float(words[3]))
+            elif kind == "exit":
+                runs[task_id].exits.append((int(words[2]), words[3] == "1", float(words[4])))
+            elif kind == "term":
+                runs[task_id].terms.append(float(words[2]))
+    return dict(runs), unknown

@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ lives beside tests/, not installed
 
-from bench.soak_checks import Verdict, read_markers  # noqa: E402
-from bench.soak_record import Plan, Record  # noqa: E402
+from bench.soak_checks import Verdict  # noqa: E402
+from bench.soak_record import Plan, Record, read_markers  # noqa: E402
 from openclaw_board.ledger import Ledger, command_spec  # noqa: E402
 
 SOAK_SECONDS = 25  # of chaos; with the start, the final wave, the drain and the checks, about a minute a database
