@@ -43,7 +43,7 @@ from typing import Any
 
 from .common import PG_BASE, bench_env, cli, pg_reason, sqlite_url
 from .soak_actors import Chaos, Writer
-from .soak_checks import Check, Verdict
+from .soak_checks import Check, Verdict, registrations
 from .soak_record import DEFAULT_LEASE_S, Plan, Record
 from .soak_world import CLI_TIMEOUT_S, Board, Supervise, pidfd_signal, run_cli, soak_processes
 
@@ -210,6 +210,9 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
 def _final_wave(url: str, home: Path, record: Record, sup: Supervise) -> None:
     """Long tasks for every supervisor, until `sup` runs some (its wrappers are its children):
     its host's death then surely leaves runs that only its lease can settle."""
+    deadline = time.time() + 60
+    while sup.pid not in registrations(home) and time.time() < deadline:
+        time.sleep(0.2)  # a supervisor restarted at the chaos's end may take seconds to register
     tag = uuid.uuid4().hex[:6]
     plans = [Plan(f"w{i}", f"final-{tag}-{i}", [0], 6.0, retries=1) for i in range(8)]
     path = home / "specs" / f"final-{tag}.toml"
