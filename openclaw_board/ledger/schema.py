@@ -83,40 +83,52 @@ def check_tables(db: pw.Database, models: Models) -> None:
 
 
 def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) -> int:
-    """Bring the ledger to SCHEMA_VERSION; returns the version found on open."""
+    """Bring the ledger to SCHEMA_VERSION; returns the version found on open.
+
+    Several processes may open a new or old ledger at the same moment (a board and its
+    supervisors started together, one deploy starting supervisors on several hosts): the
+    creation or migration runs under a lock (SQLite's write lock, a PostgreSQL advisory
+    lock), and whoever gets the lock next reads the version again and finds the work done.
+    """
     version = read_version(db, models)
+    _refuse(db, models, version, readonly)
+    if version != SCHEMA_VERSION:
+        with db.atomic():  # SQLite: BEGIN IMMEDIATE, the write lock
+            if not _is_sqlite(db):
+                db.execute_sql("SELECT pg_advisory_xact_lock(hashtext('openclaw-board schema ' || current_schema()))")
+            current = read_version(db, models)
+            _refuse(db, models, current, readonly)
+            if current is None:
+                db.create_tables(models.all())
+                models.Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+            else:
+                for target in range(current + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[target](db, models)
+                    models.Meta.update(value=str(target)).where(models.Meta.key == "schema_version").execute()
+            if current != SCHEMA_VERSION:
+                planner.after_schema_change(db, _is_sqlite(db))
+        if version is None:
+            return SCHEMA_VERSION
+    check_tables(db, models)
+    return version
+
+
+def _refuse(db: pw.Database, models: Models, version: int | None, readonly: bool) -> None:
+    """A ledger we must not create, migrate or use, with the reason."""
     if version is None:
         if db.table_exists(models.Task._meta.table_name):
             raise LedgerUnavailable("this database has ledger tables but no schema version")
         if readonly:
             raise LedgerUnavailable("the ledger is empty and was opened read-only")
-        with db.atomic():
-            db.create_tables(models.all())
-            models.Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
-            planner.after_schema_change(db, _is_sqlite(db))
-        return SCHEMA_VERSION
-    if version < 1:
+    elif version < 1:
         raise LedgerUnavailable(f"schema version {version} is not one we ever wrote: {DAMAGED}")
-    if version > SCHEMA_VERSION:
+    elif version > SCHEMA_VERSION:
         raise LedgerUnavailable(
             f"the ledger was written by a newer openclaw-board (schema {version}, "
             f"this one knows {SCHEMA_VERSION}): upgrade openclaw-board"
         )
-    if version < SCHEMA_VERSION:
-        if readonly:
-            raise LedgerUnavailable(
-                f"the ledger has an old schema ({version}) and was opened read-only"
-            )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with db.atomic():
-                MIGRATIONS[target](db, models)
-                models.Meta.update(value=str(target)).where(
-                    models.Meta.key == "schema_version"
-                ).execute()
-        with db.atomic():
-            planner.after_schema_change(db, _is_sqlite(db))
-    check_tables(db, models)
-    return version
+    elif version < SCHEMA_VERSION and readonly:
+        raise LedgerUnavailable(f"the ledger has an old schema ({version}) and was opened read-only")
 
 
 def _is_sqlite(db: pw.Database) -> bool:
