@@ -82,6 +82,18 @@ def per_record(scenario: str, what: str, theirs: dict[str, Any], ours: dict[str,
     return Check(scenario, what, counted(theirs.values()), counted(ours.values()), verdict(not details), details)
 
 
+def id_cell(task_id: str) -> str:
+    """A task id as openclaw's text table shows it (10 columns, an ellipsis past that)."""
+    return task_id if len(task_id) <= 10 else task_id[:9] + "…"
+
+
+def text_statuses(text: str) -> dict[str, str]:
+    """{id cell: status} from the rows of `openclaw tasks list`'s table (Task, Kind, Status, ...)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Task ") and "Status" in line), len(lines))
+    return {parts[0]: parts[2] for parts in (line.split() for line in lines[start + 1:]) if len(parts) >= 3}
+
+
 def oc_status(task: dict[str, Any]) -> str:
     """What openclaw shows for a record (formatTaskStatus)."""
     blocked = task["status"] == "succeeded" and task.get("terminalOutcome") == "blocked"
@@ -130,8 +142,13 @@ class Scenario:
         self.record(per_record(self.name, "task runtime, each record",
                                       {t["taskId"]: t["runtime"] for t in theirs},
                                       {t["task_id"]: t["runtime"] for t in ours}))
-        self.add("Task pressure line", show(pressure(self.theirs("tasks", "list").stdout, "Task pressure:")),
+        text = self.theirs("tasks", "list").stdout
+        self.add("Task pressure line", show(pressure(text, "Task pressure:")),
                  show(pressure(self.mine("tasks", "list").stdout, "Task pressure:")))
+        # The table `openclaw tasks list` prints: openclaw's text and JSON can disagree (it
+        # reconciles records against session databases for one and not the other).
+        self.record(per_record(self.name, "task status, each record (openclaw's text table)", text_statuses(text),
+                               {id_cell(t["task_id"]): t["status"] for t in ours}))
         if not self.full:
             return
         for flag, values in (("--status", TASK_FILTERS), ("--runtime", RUNTIMES)):

@@ -160,10 +160,12 @@ def test_flows_tasks_pressure_and_audit(split: Split) -> None:
         assert led.task_counts(["flow-lin", "flow-blocked"]) == {
             "flow-lin": {"running": 1, "queued": 1}, "flow-blocked": {"failed": 1}}
         assert {f.flow_id for f in led.flows_matching("issues")} >= {"flow-blocked", "t-lost"}
-        # No cleanup_after in the older runs.sqlite: no missing_cleanup; the lost record is retained.
+        # No cleanup_after in the older runs.sqlite reads as unstamped, as openclaw reads the file
+        # once migrated: terminal records lack a cleanup, the lost one is not retained.
         # flow-blocked has been blocked, with no end, for an hour: stale_blocked (a TaskFlow finding).
         assert sorted((f.code, f.severity, f.task_id or f.flow_id) for f in led.audit()) == [
-            ("delivery_failed", "warn", "t-review"), ("lost", "warn", "t-lost"),
+            ("delivery_failed", "warn", "t-review"), ("lost", "error", "t-lost"),
+            ("missing_cleanup", "warn", "t-digest"), ("missing_cleanup", "warn", "t-review"),
             ("stale_blocked", "warn", "flow-blocked"), ("stale_queued", "warn", "t-stale"),
             ("stale_running", "error", "t-stuck")]
 

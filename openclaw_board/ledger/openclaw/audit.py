@@ -2,7 +2,8 @@
 
 Codes, severities and thresholds are OpenClaw's (see `rules.py`), checked against the real
 `openclaw` CLI by bench/openclaw_parity.py. Tasks: a lost record has its own `lost`
-finding and is not also `missing_cleanup`; timestamps are judged as OpenClaw reads them
+finding and is not also `missing_cleanup`; a ledger with no cleanup_after column reads as unstamped
+(openclaw's migration of such a file leaves it empty); timestamps are judged as OpenClaw reads them
 (normalized, so "ended before it started" does not occur). TaskFlows (flow_runs rows only,
 not the one-task flows we show for standalone tasks): stale running/waiting/blocked, a
 cancel stuck with no live task, a managed flow with neither tasks nor wait state, a
@@ -51,7 +52,7 @@ def timestamp_problem(task: TaskRow) -> str | None:
     return None
 
 
-def task_findings(task: TaskRow, now: int, has_cleanup_column: bool) -> list[Keyed]:
+def task_findings(task: TaskRow, now: int) -> list[Keyed]:
     out: list[Keyed] = []
     ref = f"task {task.task_id[:8]} ({task.label})"
     age = max(0, now - reference_at(task))
@@ -65,14 +66,13 @@ def task_findings(task: TaskRow, now: int, has_cleanup_column: bool) -> list[Key
     if task.raw_status == "running" and age >= STALE_RUNNING_MS:
         add("stale_running", "error", f"running task appears stuck: no event for {_age(age)}")
     if task.raw_status == "lost":
-        retained = retained_lost(task, now, has_cleanup_column)
+        retained = retained_lost(task, now)
         why = (task.error or "").strip() or "task lost its backing session"
         add("lost", "warn" if retained else "error",
             f"{why}; retained until cleanup" if retained else why)
     if task.delivery_status == "failed" and task.notify_policy != "silent":
         add("delivery_failed", "warn", f"terminal update delivery failed (notify {task.notify_policy})")
-    if (has_cleanup_column and task.raw_status in TERMINAL_TASK and task.raw_status != "lost"
-            and task.cleanup_after is None):
+    if task.raw_status in TERMINAL_TASK and task.raw_status != "lost" and task.cleanup_after is None:
         add("missing_cleanup", "warn", "terminal task is missing cleanupAfter")
     problem = timestamp_problem(task)
     if problem:
@@ -131,13 +131,13 @@ def flow_findings(flow: FlowRow, linked: list[TaskRow], now: int) -> list[Keyed]
     return out
 
 
-def audit_records(tasks: list[TaskRow], flows: list[FlowRow], now: int, has_cleanup_column: bool) -> list[Finding]:
+def audit_records(tasks: list[TaskRow], flows: list[FlowRow], now: int) -> list[Finding]:
     """Task findings, then TaskFlow findings, sorted as OpenClaw sorts them (a stable sort)."""
     linked: dict[str, list[TaskRow]] = {}
     for task in tasks:
         if task.parent_flow_id and task.parent_flow_id.strip():
             linked.setdefault(task.parent_flow_id.strip(), []).append(task)
-    keyed = [k for task in tasks for k in task_findings(task, now, has_cleanup_column)]
+    keyed = [k for task in tasks for k in task_findings(task, now)]
     keyed += [k for flow in flows for k in flow_findings(flow, linked.get(flow.flow_id.strip(), []), now)]
     keyed.sort(key=lambda k: (k[0].severity != "error", -(k[1] if k[1] is not None else -1), k[2]))
     return [f for f, _, _ in keyed]

@@ -317,7 +317,7 @@ class OpenClawLedger(OpenClawWrites):
     def audit(self) -> list[Any]:
         snap = self.snapshot()
         flows = [f for f in snap.flows.values() if f.flow_id in snap.real_flow_ids]
-        return audit_records(list(snap.tasks.values()), flows, self.now(), self.schema.has_cleanup_after)
+        return audit_records(list(snap.tasks.values()), flows, self.now())
 
     def maintenance(self, *, apply: bool, retention_ms: int | None = None, actor: str = "maintenance") -> dict:
         if apply:

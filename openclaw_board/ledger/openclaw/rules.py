@@ -102,25 +102,20 @@ def mirrored_flow_status(status: str, terminal_outcome: str | None) -> str:
     return "failed"  # failed, timed_out
 
 
-def reference_at(task: object) -> int:
+def reference_at(task: TaskRow) -> int:
     """The moment an age is measured from: last event, else start, else creation."""
-    return (getattr(task, "last_event_at", None) or getattr(task, "started_at", None)
-            or task.created_at)  # type: ignore[attr-defined]
+    return task.last_event_at or task.started_at or task.created_at
 
 
-def retained_lost(task: object, now: int, has_cleanup_column: bool) -> bool:
+def retained_lost(task: TaskRow, now: int) -> bool:
     """Is this lost record still inside its retention window (cleanup_after ahead of now)?
 
     OpenClaw caps a lost record's cleanup_after at (ended, else last event, else created)
-    + 1 day; a record with no cleanup_after ("unstamped") is never retained. Older ledgers
-    without the column fall back to the 1-day window from the end.
+    + 1 day; a record with no cleanup_after ("unstamped") is never retained. A ledger with no
+    cleanup_after column at all reads as unstamped: openclaw migrates such a file (`doctor
+    --fix`) with the column empty and then reports it so (bench/openclaw_parity.py).
     """
-    end = (getattr(task, "ended_at", None) or getattr(task, "last_event_at", None)
-           or task.created_at)  # type: ignore[attr-defined]
-    window_end = end + LOST_RETENTION_MS
-    cleanup = getattr(task, "cleanup_after", None)
-    if not has_cleanup_column:
-        return window_end > now
-    if cleanup is None:
+    end = task.ended_at or task.last_event_at or task.created_at
+    if task.cleanup_after is None:
         return False
-    return min(cleanup, window_end) > now
+    return min(task.cleanup_after, end + LOST_RETENTION_MS) > now
