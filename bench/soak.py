@@ -10,14 +10,17 @@ postgresql://postgres@127.0.0.1:5432/test; skipped with the reason when no serve
 - `openclaw-board supervise` on host "alpha" and on host "beta" (OPENCLAW_BOARD_HOST);
 - CLI writers: `submit --goal ... -- CMD`, spec files with `after`, retries, timeouts and
   approval, `tasks cancel/retry/approve/deny`, `flows cancel/reopen`, reads;
-- chaos: SIGKILL, or SIGSTOP then SIGCONT, of a supervisor (the board included) or of a
-  task's wrapper, every second or so; what it killed comes back after a moment.
+- chaos (bench/soak_actors.py), every couple of seconds: SIGKILL, or SIGSTOP then SIGCONT
+  (shorter or longer than the lease), of a supervisor (the board included) or of a task's
+  wrapper; storms of kills; the board alone with the CLI; what it killed comes back after a
+  moment. Between faults an operator browses the board with the keyboard.
 Every task runs bench/soak_task.py, which writes what it did to a marker file. When the
 time is up the chaos stops, host "beta" dies (its supervisor and its runs SIGKILLed), the
 board and the other supervisor are stopped, one `supervise --until-idle` on "alpha" drains
-the rest (the dead host's lease included), and bench/soak_checks.py judges: the
-table below, one row per check, and the offending ids of every failing check. The exit
-status is 1 when any check fails.
+the rest (the dead host's lease included), and bench/soak_checks.py judges: a Markdown
+table, one row per check and two columns per database (what it looked at, what was wrong),
+then the offending ids of every failing check. The exit status is 1 when any check fails.
+The SQLite and PostgreSQL soaks run one after the other, each on a fresh ledger.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from .soak_record import DEFAULT_LEASE_S, Plan, Record
 from .soak_world import CLI_TIMEOUT_S, Board, Supervise, pidfd_signal, run_cli, soak_processes
 
 HOSTS = ("alpha", "beta")
-DRAIN_S = 180.0  # longest a drain may take: the longest task (4 s) times its retries, with backoffs
+DRAIN_S = 180.0  # longest a drain may take: a dead host's lease, then tasks of up to 6 s, retries and backoffs
 SHOWN = 8  # offending ids shown per failing check
 
 Log = Callable[[str], None]

@@ -175,7 +175,8 @@ class Chaos(threading.Thread):
         super().__init__(name="soak-chaos", daemon=True)
         self.actors, self.home, self.record, self.stop, self.every_s = actors, home, record, stop, every_s
         self.rng = random.Random(seed)
-        self.pending: list[tuple[float, int, Callable[[], Any]]] = []  # (when, order, what): SIGCONTs, restarts
+        # (when, order, undoes, what): `undoes` a fault (SIGCONT, restart, escape) or is one itself
+        self.pending: list[tuple[float, int, bool, Callable[[], Any]]] = []
         self.seq = 0
         self.down: set[str] = set()  # actors killed and not restarted yet
         self.pokes: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -185,9 +186,9 @@ class Chaos(threading.Thread):
         """Thread-safe: a writer's submit was accepted; supervisors are about to claim."""
         self.pokes.put(None)
 
-    def later(self, delay: float, fn: Callable[[], Any]) -> None:
+    def later(self, delay: float, fn: Callable[[], Any], *, undoes: bool = True) -> None:
         self.seq += 1
-        heapq.heappush(self.pending, (time.time() + delay, self.seq, fn))
+        heapq.heappush(self.pending, (time.time() + delay, self.seq, undoes, fn))
 
     def run(self) -> None:
         try:
@@ -195,14 +196,14 @@ class Chaos(threading.Thread):
             next_keys = time.time() + 1
             while not self.stop.is_set():
                 while self.pending and self.pending[0][0] <= time.time():
-                    heapq.heappop(self.pending)[2]()
+                    heapq.heappop(self.pending)[3]()
                 for actor in self.actors:
                     if actor.name not in self.down and actor.check_unexpected():
                         actor.restart()
                 while not self.pokes.empty():
                     self.pokes.get()
                     if self.rng.random() < 0.3:
-                        self.later(self.rng.uniform(0.0, 0.6), self.kill_claimer)
+                        self.later(self.rng.uniform(0.0, 0.6), self.kill_claimer, undoes=False)
                 if time.time() >= next_fault:
                     self.fault()
                     next_fault = time.time() + self.rng.uniform(0.3, 2 * self.every_s - 0.3)
@@ -216,10 +217,12 @@ class Chaos(threading.Thread):
             self.settle()
 
     def settle(self) -> None:
-        """The chaos is over: every stopped process continues, every killed one is back."""
-        for _, _, fn in sorted(self.pending, key=lambda p: p[:2]):
-            fn()
-        self.pending.clear()
+        """The chaos is over: every stopped process continues, every killed one is back; faults
+        still to come (the rest of a storm) are dropped."""
+        pending, self.pending = sorted(self.pending, key=lambda p: p[:2]), []
+        for _, _, undoes, fn in pending:
+            if undoes:
+                fn()
         for proc in soak_processes(self.home):
             if proc.kind == "wrapper":
                 pidfd_signal(proc.pid, signal.SIGCONT, str(self.home).encode())
@@ -297,7 +300,7 @@ class Chaos(threading.Thread):
         if actor.name not in self.down:
             self.kill(actor, 0.02, action="SIGKILL storm")
         if kills > 1:
-            self.later(self.rng.uniform(0.4, 1.2), lambda: self.storm(actor, kills - 1))
+            self.later(self.rng.uniform(0.4, 1.2), lambda: self.storm(actor, kills - 1), undoes=False)
 
     def board_alone(self) -> None:
         """Every standalone supervisor down for a few seconds: the board and the CLI alone on the

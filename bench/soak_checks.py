@@ -27,11 +27,12 @@ KILL_GRACE_S = 1.0  # the soak's supervisors run with --kill-grace 1s
 TIMEOUT_SLACK_S = 2.0  # a loaded machine's lateness, beyond the timeout and the grace
 TERMINAL = ("succeeded", "blocked", "failed", "timed_out", "cancelled", "lost")
 # What must never reach an operator or a journal: lock errors, tracebacks, unexpected errors,
-# database errors passed through as such.
+# database errors passed through as such. (Not "not re-attached": two supervisors of one host
+# recovering the same run at once, one wins and the other says so; the outcome is judged.)
 SURFACED = re.compile(
     r"database is locked|traceback|unexpected|deadlock detected|could not serialize|ledger error"
     r"|recovery failed|^error: ledger |cannot reach ledger|cannot be used|cannot be read|cannot start the supervisor"
-    r"|not re-attached", re.I | re.M)
+    r"|cannot open the ledger|cannot start its wrapper", re.I | re.M)
 
 
 @dataclass

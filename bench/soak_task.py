@@ -5,7 +5,7 @@
 MARKERS/NONCE is this task's marker file (one per submitted task, shared by its attempts).
 Each execution appends, with O_APPEND (one write each, so lines never interleave):
 
-    start TASK_ID PID TIME          as it starts
+    start TASK_ID PID TIME RUN      as it starts (RUN: the how-manieth run of this task, from 1)
     exit TASK_ID CODE BLOCKED TIME  just before it exits with CODE (BLOCKED: 1 when it
                                     printed a `::blocked` line)
     term TASK_ID TIME               when SIGTERM reaches it (a cancel or a timeout); it
@@ -63,7 +63,7 @@ def main() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, on_term)
-    append(path, f"start {task_id} {os.getpid()} {time.time():.3f}\n")
+    append(path, f"start {task_id} {os.getpid()} {time.time():.3f} {runs_before + 1}\n")
     plan = [int(c) for c in codes.split(",")]
     code = plan[min(runs_before, len(plan) - 1)]
     if "p" in flags:
