@@ -219,6 +219,7 @@ def test_the_supervisors_own_lookups(scene: Scene) -> None:
     assert_no_scan(scene, led.work_outlook)
     assert_no_scan(scene, lambda: led.running_on_host(HOST))
     assert_no_scan(scene, lambda: led.cancel_requests(scene.supervisor_id))
+    assert_no_scan(scene, lambda: led.lost_on_host(HOST))  # every recovery pass: the log is read per candidate
 
 
 # -- the board's and the CLI's reads ------------------------------------------------------------
