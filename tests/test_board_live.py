@@ -43,7 +43,7 @@ async def test_embedded_supervisor_runs_work_and_quitting_leaves_it_detached(sql
     marker = tmp_path / "ran"
     with Ledger(sqlite_url) as ledger:
         ledger.submit(command_spec("quick", [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]))
-        ledger.submit(command_spec("slow", ["sleep", "3"]))
+        ledger.submit(command_spec("slow", ["sleep", "30"]))  # still running at `q`, however loaded the machine
     app = BoardApp(sqlite_url, title="live", theme="openclaw-dark", supervise=True)
     async with app.run_test(size=(120, 30)) as pilot:
         await app.settled()

@@ -318,7 +318,8 @@ class BoardApp(ViewActions, Theming, App[int]):
 
     @on(FlowList.Moved)
     def _moved(self) -> None:
-        self.refresh_bindings()
+        if self.screen_stack:  # a move queued while the app closes has no screen left to refresh
+            self.refresh_bindings()
 
     @on(FlowList.Activated)
     def _activated(self) -> None:
