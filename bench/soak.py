@@ -246,11 +246,15 @@ def _host_dies(url: str, home: Path, record: Record, sup: Supervise) -> int:
     procs = soak_processes(home)
     with record.lock:
         record.dead_host_runs.update(running)
+    mine = str(home).encode()
     for task_id in running:
+        # The wrapper first: killed second, it could still record its command's death by SIGKILL
+        # as a result ("failed"), which a host that died whole never gets to do.
         for wrapper in (p for p in procs if p.kind == "wrapper" and p.what == task_id):
-            for command in (p for p in procs if p.kind == "command" and p.ppid == wrapper.pid):
-                pidfd_signal(command.pid, signal.SIGKILL, str(home).encode())
-            pidfd_signal(wrapper.pid, signal.SIGKILL, str(home).encode())
+            commands = [p for p in procs if p.kind == "command" and p.ppid == wrapper.pid]
+            pidfd_signal(wrapper.pid, signal.SIGKILL, mine)
+            for command in commands:
+                pidfd_signal(command.pid, signal.SIGKILL, mine)
     record.fault(sup.name, "host death", f"{sup.host}, {len(running)} runs")
     return len(running)
 
