@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .clock import iso
+from .core import LedgerBase
 from .db import quick_check
 from .errors import LedgerUnavailable
-from .queries import Queries
 from .states import ACTIVE_TASK, TERMINAL_FLOW, TERMINAL_TASK, derive_flow_status
 from .states import TaskStatus as T
 
@@ -57,7 +57,7 @@ def not_repaired(finding: Finding, reason: str | None = None) -> dict[str, Any]:
     return finding.as_json() | {"reason": why.format(task=(finding.task_id or "TASK")[:8])}
 
 
-class Audit(Queries):
+class Audit(LedgerBase):
     def audit(self) -> list[Finding]:
         # Pages first: a damaged file would fail (or mislead) every check below.
         damage = quick_check(self.db)

@@ -8,10 +8,10 @@ from typing import Any
 
 import peewee as pw
 
-from .core import chunked
+from .core import LedgerBase, chunked
+from .flow_filter import flows_where, issue_count
 from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
 from .states import TaskStatus as T
-from .supervisors import Supervisors
 
 # Ids per IN (...): SQLite refuses a statement with more than 32,766 bound values.
 ID_CHUNK = 500
@@ -19,7 +19,7 @@ ID_CHUNK = 500
 PRESSURE_TASK = [T.QUEUED, T.AWAITING_APPROVAL, T.RUNNING, *sorted(ISSUE_TASK)]
 
 
-class Queries(Supervisors):
+class Queries(LedgerBase):
     def list_tasks(
         self, *, status: str | None = None, runtime: str | None = None,
         flow: str | None = None, all_attempts: bool = False, limit: int | None = None,
@@ -96,7 +96,7 @@ class Queries(Supervisors):
         return {
             "queued": by.get("queued", 0) + by.get("awaiting_approval", 0),
             "running": by.get("running", 0),
-            "issues": sum(by.get(s, 0) for s in ISSUE_TASK),
+            "issues": issue_count(by),
         }
 
     def flow_pressure(self) -> dict[str, int]:
@@ -152,25 +152,7 @@ class Queries(Supervisors):
     # implements them (ours, or an OpenClaw install's) without knowing its tables.
 
     def _flows_filtered(self, status_filter: str, text: str) -> Any:
-        """Flows for a board filter (all, active, issues, blocked) and search text."""
-        Flow, Task = self.m.Flow, self.m.Task
-        query = Flow.select()
-        latest = Task.is_latest == True  # noqa: E712
-        if status_filter == "active":
-            query = query.where(Flow.status.in_(list(ACTIVE_FLOW)))
-        elif status_filter in ("issues", "blocked"):
-            statuses = list(ISSUE_TASK) if status_filter == "issues" else ["blocked"]
-            flow_statuses = ["blocked", "failed", "lost"] if status_filter == "issues" else ["blocked"]
-            with_issue = Task.select(Task.flow).where(latest & Task.status.in_(statuses))
-            query = query.where(Flow.status.in_(flow_statuses) | Flow.flow_id.in_(with_issue))
-        text = text.strip()
-        if text:
-            by_task = Task.select(Task.flow).where(latest & Task.label.contains(text))
-            query = query.where(
-                Flow.goal.contains(text) | Flow.label.contains(text)
-                | Flow.flow_id.startswith(text.lower()) | Flow.flow_id.in_(by_task)
-            )
-        return query
+        return flows_where(self.m, status_filter, text)
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
                     terminal_limit: int) -> tuple[list[Any], list[Any], int]:

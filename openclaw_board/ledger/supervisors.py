@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import new_id
+from .core import LedgerBase, new_id
 from .errors import IllegalTransition
-from .leases import Leases
 from .notify import SUPERVISOR
 from .states import TaskStatus as T
 
 DEFAULT_LEASE_MS = 15_000
 
 
-class Supervisors(Leases):
+class Supervisors(LedgerBase):
     def register_supervisor(
         self, host: str, pid: int, pid_start: int | None, *, concurrency: int = 1,
         mode: str = "standalone", lease_ms: int = DEFAULT_LEASE_MS,
@@ -66,14 +65,6 @@ class Supervisors(Leases):
             .order_by(Task.started_at)
         )
 
-    def owned_by(self, supervisor_id: str) -> list[Any]:
-        Task = self.m.Task
-        return list(
-            Task.select().where(
-                (Task.status == T.RUNNING) & (Task.supervisor_id == supervisor_id)
-            )
-        )
-
     def cancel_requests(self, supervisor_id: str) -> list[Any]:
         Task = self.m.Task
         return list(
@@ -107,7 +98,7 @@ class Supervisors(Leases):
                         detail=f"from supervisor {str(task.supervisor_id)[:8]}")
         return Task.get_by_id(task_id)
 
-    # -- additive (issue 3): what the supervisor needs for recovery and --until-idle ---------
+    # -- what the supervisor needs for recovery and --until-idle ---------------------------
 
     def declare_supervisor_dead(self, supervisor_id: str) -> bool:
         """Mark a supervisor stopped because its process is verifiably gone (same host:

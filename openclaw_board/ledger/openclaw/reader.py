@@ -16,8 +16,8 @@ from typing import Any
 from ..audit import not_repaired
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
+from ..flow_filter import flow_matches
 from ..states import ACTIVE_FLOW as BOARD_ACTIVE_FLOW
-from ..states import ISSUE_TASK as BOARD_ISSUE_TASK
 from . import actions
 from .audit import audit_records
 from .connect import open_readonly
@@ -85,6 +85,9 @@ class OpenClawLedger(OpenClawWrites):
             if self.schema.flows_attached:
                 version |= int(self.db.execute_sql("PRAGMA flows.data_version").fetchone()[0]) << 32
             return version
+
+    def source_of(self, flow_id: str) -> str | None:
+        return None  # one ledger: every flow is its own
 
     def snapshot(self) -> Snapshot:
         """The ledger as of now: re-read only when the gateway committed since the last read."""
@@ -228,30 +231,14 @@ class OpenClawLedger(OpenClawWrites):
     def flows_matching(self, status: str = "all", text: str = "") -> list[FlowRow]:
         """Flows for the board's filter (`all`, `active`, `issues`, `blocked`) and search text.
 
-        The same rules as ledger/queries.py's `_flows_filtered`: active flows; flows that are
-        blocked/failed/lost or have a latest task with an issue (or blocked); text in the
-        goal, the label, a latest task's label, or a flow id prefix. Newest first.
+        The board's rules (flow_filter.py), the same on every ledger. Newest first.
         """
         snap = self.snapshot()
         latest: dict[str, list[TaskRow]] = defaultdict(list)
         for t in snap.tasks.values():
             if t.is_latest:
                 latest[t.flow_id].append(t)
-        text = text.strip()
-        out = []
-        for flow in snap.flows.values():
-            tasks = latest.get(flow.flow_id, [])
-            if status == "active" and flow.status not in BOARD_ACTIVE_FLOW:
-                continue
-            if status in ("issues", "blocked"):
-                task_statuses = BOARD_ISSUE_TASK if status == "issues" else {"blocked"}
-                flow_statuses = {"blocked", "failed", "lost"} if status == "issues" else {"blocked"}
-                if flow.status not in flow_statuses and not any(t.status in task_statuses for t in tasks):
-                    continue
-            if text and not (text in flow.goal or text in (flow.label or "")
-                             or flow.flow_id.startswith(text.lower()) or any(text in t.label for t in tasks)):
-                continue
-            out.append(flow)
+        out = [f for f in snap.flows.values() if flow_matches(f, latest.get(f.flow_id, []), status, text)]
         out.sort(key=lambda f: f.flow_id)
         out.sort(key=lambda f: f.created_at, reverse=True)
         return out
