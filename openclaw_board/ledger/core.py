@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
-from typing import Any, NamedTuple, Self
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple, Self, TypeVar, cast
 
 import peewee as pw
 
@@ -19,7 +19,7 @@ from . import db as dbmod
 from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerUnavailable, NotFound
-from .models import Models, build_models
+from .models import Models, Table, build_models
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
 from .states import TERMINAL_FLOW, derive_flow_status
@@ -27,6 +27,7 @@ from .tx import NotifyingAtomic, TxState, as_ledger_error
 
 # The database server's clock in ms since the epoch (PostgreSQL).
 _DB_NOW_MS = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+_M = TypeVar("_M", bound=Table)
 _ID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
 
 
@@ -130,7 +131,7 @@ class LedgerBase:
         try:
             self.db.close()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-            self.db._state.reset()
+            self.db._state.reset()  # type: ignore[attr-defined]  # Peewee's per-thread state, not in its stubs
 
     def _event(
         self,
@@ -169,7 +170,7 @@ class LedgerBase:
             text = self._stmts[sql] = sql.replace("?", self.db.param)
         return self.db.execute_sql(text, params)
 
-    def _fetch(self, model: type[pw.Model], pk_value: Any) -> Any:
+    def _fetch(self, model: type[_M], pk_value: Any) -> _M:
         """`model.get_by_id(pk_value)` without building its SELECT again: Peewee's own query,
         compiled once, and Peewee's own row conversion (the same instance get_by_id gives)."""
         entry = self._stmts.get(model)
@@ -194,9 +195,11 @@ class LedgerBase:
         key = (meta.table_name, tuple(changes))
         sql = self._stmts.get(key)
         if sql is None:
+            pk = meta.primary_key
+            assert isinstance(pk, pw.Field)  # every ledger table has one
             sets = ", ".join(f'"{meta.fields[name].column_name}" = ?' for name in changes)
             sql = self._stmts[key] = (
-                f'UPDATE "{meta.table_name}" SET {sets} WHERE "{meta.primary_key.column_name}" = ?'
+                f'UPDATE "{meta.table_name}" SET {sets} WHERE "{pk.column_name}" = ?'
             ).replace("?", self.db.param)
         params = [meta.fields[name].db_value(value) for name, value in changes.items()]
         params.append(pk_value)
@@ -341,6 +344,11 @@ class _FlowHead(NamedTuple):
 
 # Flow status -> the task statuses that cause it (derive_flow_status).
 _CAUSES: dict[str, tuple[str, ...]] = {"lost": ("lost",), "failed": ("failed", "timed_out"), "blocked": ("blocked",)}
+
+
+def tuples(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a Peewee query as plain tuples (its stubs type `.tuples()` as model rows)."""
+    return iter(cast("Iterable[tuple[Any, ...]]", query.tuples()))
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -21,7 +21,7 @@ from .states import ACTIVE_FLOW, ISSUE_TASK, F, T
 if TYPE_CHECKING:
     import peewee as pw
 
-    from .models import Models
+    from .models import FlowModel, Models
 
 # The board's status filters, in the order its keys 1-4 choose them.
 STATUS_FILTERS: tuple[str, ...] = ("all", "active", "issues", "blocked")
@@ -87,7 +87,7 @@ def flow_matches(flow: FilteredFlow, latest: Iterable[FilteredTask], status_filt
 
 # -- the same rule in SQL ----------------------------------------------------------------
 
-def flows_where(m: Models, status_filter: str, text: str) -> pw.ModelSelect:
+def flows_where(m: Models, status_filter: str, text: str) -> pw.ModelSelect[FlowModel]:
     """The flows of ledger models `m` that pass the filter: `flow_matches` as one query."""
     Flow, Task = m.Flow, m.Task
     query = Flow.select()

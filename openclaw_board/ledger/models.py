@@ -17,10 +17,10 @@ import peewee as pw
 
 SCHEMA_VERSION = 3
 
-_M = TypeVar("_M", bound="_Table")
+_M = TypeVar("_M", bound="Table")
 
 
-class _Table(pw.Model):
+class Table(pw.Model):
     """What Peewee's metaclass gives every model, declared for the type checker."""
 
     DoesNotExist: type[pw.DoesNotExist]
@@ -44,7 +44,7 @@ TASK_INDEXES = (
 )
 
 
-class FlowModel(_Table):
+class FlowModel(Table):
     """A flow's columns. Never bound to a database itself: `build_models` binds a subclass
     per ledger; declared here, once, so that every column has a type the checker sees."""
 
@@ -68,7 +68,7 @@ class FlowModel(_Table):
         table_name = "flow"
 
 
-class TaskModel(_Table):
+class TaskModel(Table):
     """One attempt of a task (see FlowModel for how it is bound)."""
 
     task_id = pw.CharField(primary_key=True, max_length=36)
@@ -126,7 +126,7 @@ class TaskModel(_Table):
         indexes = TASK_INDEXES
 
 
-class EventModel(_Table):
+class EventModel(Table):
     """Append-only log of every transition. The id is monotonic: readers resume from it."""
 
     id = pw.BigAutoField()
@@ -143,7 +143,7 @@ class EventModel(_Table):
         table_name = "event"
 
 
-class SupervisorModel(_Table):
+class SupervisorModel(Table):
     supervisor_id = pw.CharField(primary_key=True, max_length=36)
     host = pw.CharField(max_length=255)
     pid = pw.IntegerField()
@@ -161,7 +161,7 @@ class SupervisorModel(_Table):
         table_name = "supervisor"
 
 
-class MetaModel(_Table):
+class MetaModel(Table):
     """Key/value facts about the ledger itself (schema version)."""
 
     key = pw.CharField(primary_key=True, max_length=64)

@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from .core import LedgerBase, chunked
+from .core import LedgerBase, chunked, tuples
 from .flow_filter import flows_where, issue_count
 from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
 from .states import TaskStatus as T
@@ -78,7 +78,7 @@ class Queries(LedgerBase):
             queries = [Task.select(Task.flow, Task.status).where(Task.flow.in_(chunk) & latest)
                        for chunk in chunked(flow_ids, ID_CHUNK)]
         for query in queries:
-            for flow_id, status in query.tuples():
+            for flow_id, status in tuples(query):
                 by = counts[flow_id]
                 by[status] = by.get(status, 0) + 1
         return dict(counts)
@@ -87,12 +87,12 @@ class Queries(LedgerBase):
         """Counted from the status index alone (COUNT(*), not COUNT(task_id), which would read
         every row), and only the statuses the header shows: succeeded tasks are not read."""
         Task = self.m.Task
-        rows = (
+        rows = tuples(
             Task.select(Task.status, pw.fn.COUNT(pw.SQL("*")))
             .where(Task.status.in_(PRESSURE_TASK) & (Task.is_latest == True))  # noqa: E712
-            .group_by(Task.status).tuples()
+            .group_by(Task.status)
         )
-        by = dict(rows)
+        by: dict[str, int] = dict(rows)
         return {
             "queued": by.get("queued", 0) + by.get("awaiting_approval", 0),
             "running": by.get("running", 0),
@@ -101,7 +101,7 @@ class Queries(LedgerBase):
 
     def flow_pressure(self) -> dict[str, int]:
         Flow = self.m.Flow
-        by = dict(Flow.select(Flow.status, pw.fn.COUNT(pw.SQL("*"))).group_by(Flow.status).tuples())
+        by: dict[str, int] = dict(tuples(Flow.select(Flow.status, pw.fn.COUNT(pw.SQL("*"))).group_by(Flow.status)))
         cancel = (
             Flow.select().where(Flow.cancel_requested_at.is_null(False)
                                 & Flow.status.in_(list(ACTIVE_FLOW))).count()

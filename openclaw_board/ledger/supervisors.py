@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import LedgerBase, new_id
+from .core import LedgerBase, new_id, tuples
 from .errors import IllegalTransition
 from .notify import SUPERVISOR
 from .states import TaskStatus as T
@@ -121,16 +121,16 @@ class Supervisors(LedgerBase):
         follow: `--until-idle` must wait for that judgement before it calls itself idle)."""
         Task, S = self.m.Task, self.m.Supervisor
         now = self.now()
-        queued = Task.select(Task.not_before).where(
+        queued = tuples(Task.select(Task.not_before).where(
             (Task.is_latest == True) & (Task.status == T.QUEUED)  # noqa: E712
-        ).tuples()
+        ))
         ready = later = 0
         for (not_before,) in queued:
             if not_before is not None and not_before > now:
                 later += 1
             else:
                 ready += 1
-        owners = [r[0] for r in Task.select(Task.supervisor_id).where(Task.status == T.RUNNING).tuples()]
+        owners = [r[0] for r in tuples(Task.select(Task.supervisor_id).where(Task.status == T.RUNNING))]
         lease_now = self.lease_now()
         alive, unjudged = set(), set()
         for s in S.select().where(S.supervisor_id.in_(list(set(owners)) or [""])):

@@ -211,8 +211,11 @@ class OpenClawLedger(OpenClawWrites):
         """The retry chain (parent_task_id links) the task belongs to, first attempt first."""
         tasks = self.snapshot().tasks
         root, seen = task.task_id, {task.task_id}
-        while root in tasks and tasks[root].parent_task_id in tasks and tasks[root].parent_task_id not in seen:
-            root = tasks[root].parent_task_id  # type: ignore[assignment]
+        while root in tasks:
+            parent = tasks[root].parent_task_id
+            if parent is None or parent not in tasks or parent in seen:
+                break
+            root = parent
             seen.add(root)
         children: dict[str, list[str]] = defaultdict(list)
         for t in tasks.values():
