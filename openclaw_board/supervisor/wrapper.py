@@ -299,7 +299,9 @@ def run(run_dir: str) -> int:
         return 0
     finally:
         os.close(out_w)
-    _try_write(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
+    # zombie_ok: a command that already ended is still our unreaped child, and its start time
+    # is what later tells it from a stranger that takes its pid.
+    _try_write(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid, zombie_ok=True)}\n")
 
     control = Control()
     poller = select.poll()
