@@ -25,7 +25,7 @@ from tmpfs_support import fill, small_tmpfs
 from openclaw_board.ledger import Ledger
 from openclaw_board.supervisor import Supervisor, procs
 from openclaw_board.supervisor.logs import read_log, run_dir_of
-from openclaw_board.supervisor.runs import start_wrapper
+from openclaw_board.supervisor.rundir import start_wrapper
 from openclaw_board.supervisor.wrapper import read_kv
 
 
