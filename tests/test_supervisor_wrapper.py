@@ -1,4 +1,4 @@
-"""The wrapper keeps a run's result whatever it is given and whatever the disk does (issue 11).
+"""The wrapper keeps a run's result whatever it is given and whatever the disk does.
 
 - any timeout or grace is safe: 25 days once overflowed poll() and the run became `lost`;
 - a full disk loses output, never the exit code: its `exit` file is written into room set

@@ -197,7 +197,7 @@ def for_terminal(chunks: Iterable[bytes], encoding: str = "utf-8") -> Iterator[b
         yield rest.encode(encoding, "backslashreplace")
 
 
-# -- issue 6: a task's log wherever it ran -------------------------------------------------
+# -- a task's log wherever it ran ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class LogView:
