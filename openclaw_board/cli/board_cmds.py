@@ -1,4 +1,4 @@
-"""`board`, `demo`, `screenshot`, `serve`: the Textual board (issue 4 and 5)."""
+"""`board`, `demo`, `screenshot`, `serve`: the Textual board."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`screenshot` and `serve`: the board as a picture (now, or as it was), and in a browser (issue 5)."""
+"""`screenshot` and `serve`: the board as a picture (now, or as it was), and in a browser."""
 
 from __future__ import annotations
 
