@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from openclaw_board.supervisor import procs
-from openclaw_board.supervisor.runs import child_identity
+from openclaw_board.supervisor.rundir import child_identity
 from openclaw_board.supervisor.wrapper import WRAPPER_FILE
 
 
