@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import peewee as pw
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _M = TypeVar("_M", bound="Table")
 
@@ -44,6 +44,9 @@ TASK_INDEXES = (
 )
 
 
+FLOW_BY_FIRING = (("schedule_id", "fire_at"), True)
+
+
 class FlowModel(Table):
     """A flow's columns. Never bound to a database itself: `build_models` binds a subclass
     per ledger; declared here, once, so that every column has a type the checker sees."""
@@ -63,9 +66,14 @@ class FlowModel(Table):
     blocked_task_id = pw.CharField(max_length=36, null=True)
     spec_source = pw.TextField(null=True)  # the spec file it came from, if any
     revision = pw.IntegerField(default=0)
+    # Schema 4: the firing of a schedule that made this flow. Unique together, so that the
+    # database itself keeps one flow per firing, whichever supervisors fire it.
+    schedule_id = pw.CharField(max_length=36, null=True)
+    fire_at = pw.BigIntegerField(null=True)
 
     class Meta:
         table_name = "flow"
+        indexes = (FLOW_BY_FIRING,)
 
 
 class TaskModel(Table):
@@ -161,6 +169,48 @@ class SupervisorModel(Table):
         table_name = "supervisor"
 
 
+class ScheduleModel(Table):
+    """A cron schedule whose firings become flows (schema 4). The flow to make is kept as
+    the spec's own data (`spec_json`) and validated again at each firing."""
+
+    schedule_id = pw.CharField(primary_key=True, max_length=36)
+    goal = pw.TextField()
+    label = pw.TextField(null=True)
+    cron = pw.CharField(max_length=255)
+    timezone = pw.CharField(max_length=64, default="UTC")
+    missed = pw.CharField(max_length=8, default="once")
+    overlap = pw.CharField(max_length=16, default="skip")
+    jitter_s = pw.FloatField(default=0.0)
+    spec_json = pw.TextField()
+    spec_source = pw.TextField(null=True)
+    paused = pw.BooleanField(default=False)
+    created_at = pw.BigIntegerField()
+    updated_at = pw.BigIntegerField()
+    next_fire_at = pw.BigIntegerField(index=True)  # the earliest firing not handled yet
+    last_fire_at = pw.BigIntegerField(null=True)
+    last_flow_id = pw.CharField(max_length=36, null=True)
+    pending_fire_at = pw.BigIntegerField(null=True)  # overlap = "queue": waits for the previous flow
+
+    class Meta:
+        table_name = "schedule"
+
+
+class ScheduleEventModel(Table):
+    """What happened to a schedule's firings: fired, missed, skipped, queued, paused..."""
+
+    id = pw.BigAutoField()
+    schedule_id = pw.CharField(max_length=36, index=True)
+    at = pw.BigIntegerField()
+    kind = pw.CharField(max_length=32)
+    fire_at = pw.BigIntegerField(null=True)
+    flow_id = pw.CharField(max_length=36, null=True)
+    actor = pw.CharField(max_length=64, default="system")
+    detail = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "schedule_event"
+
+
 class MetaModel(Table):
     """Key/value facts about the ledger itself (schema version)."""
 
@@ -178,9 +228,11 @@ class Models:
     Task: type[TaskModel]
     Event: type[EventModel]
     Supervisor: type[SupervisorModel]
+    Schedule: type[ScheduleModel]
+    ScheduleEvent: type[ScheduleEventModel]
 
     def all(self) -> list[type[pw.Model]]:
-        return [self.Meta, self.Flow, self.Task, self.Event, self.Supervisor]
+        return [self.Meta, self.Flow, self.Task, self.Event, self.Supervisor, self.Schedule, self.ScheduleEvent]
 
 
 def build_models(db: pw.Database) -> Models:
@@ -191,4 +243,5 @@ def build_models(db: pw.Database) -> Models:
         return type(shape.__name__.removesuffix("Model"), (shape,), {"Meta": meta})
 
     return Models(Meta=bound(MetaModel), Flow=bound(FlowModel), Task=bound(TaskModel),
-                  Event=bound(EventModel), Supervisor=bound(SupervisorModel))
+                  Event=bound(EventModel), Supervisor=bound(SupervisorModel),
+                  Schedule=bound(ScheduleModel), ScheduleEvent=bound(ScheduleEventModel))

@@ -19,7 +19,8 @@ from __future__ import annotations
 import peewee as pw
 
 # Rows of each table in the big ledger the statistics describe (bench/bulk.py's shape).
-TYPICAL_ROWS = {"task": 100_000, "flow": 30_000, "event": 450_000, "supervisor": 100, "ledger_meta": 4}
+TYPICAL_ROWS = {"task": 100_000, "flow": 30_000, "event": 450_000, "supervisor": 100, "ledger_meta": 4,
+                "schedule": 100, "schedule_event": 20_000}
 
 # (table, index columns) -> rows that share a value of each leading prefix of the columns.
 ROWS_PER_KEY: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {
@@ -31,11 +32,15 @@ ROWS_PER_KEY: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {
     ("flow", ("flow_id",)): (1,),
     ("flow", ("status",)): (5_000,),
     ("flow", ("updated_at",)): (1,),
+    ("flow", ("schedule_id", "fire_at")): (300, 1),  # a schedule's flows; a firing's one flow
     ("event", ("flow_id",)): (16,),
     ("event", ("task_id",)): (5,),
     ("supervisor", ("supervisor_id",)): (1,),
     ("supervisor", ("heartbeat_at",)): (1,),
     ("ledger_meta", ("key",)): (1,),
+    ("schedule", ("schedule_id",)): (1,),
+    ("schedule", ("next_fire_at",)): (1,),
+    ("schedule_event", ("schedule_id",)): (200,),
 }
 
 # PostgreSQL: analyze a table once it grew past the size its statistics describe, or once

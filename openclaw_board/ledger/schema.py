@@ -14,7 +14,7 @@ from playhouse import migrate as pm
 
 from . import planner
 from .errors import LedgerUnavailable, quoted
-from .models import SCHEMA_VERSION, TASK_BY_FLOW, TASK_BY_STATUS, Models
+from .models import FLOW_BY_FIRING, SCHEMA_VERSION, TASK_BY_FLOW, TASK_BY_STATUS, Models
 
 
 def _migrator(db: pw.Database) -> pm.SchemaMigrator:
@@ -50,10 +50,27 @@ def _v3_indexes_for_the_planner(db: pw.Database, models: Models) -> None:
     )
 
 
+def _v4_schedules(db: pw.Database, models: Models) -> None:
+    """Cron schedules, their event log, and the firing a flow came from (one flow per firing)."""
+    m = _migrator(db)
+    flow = models.Flow._meta.table_name
+    db.create_tables([models.Schedule, models.ScheduleEvent])  # IF NOT EXISTS
+    columns = {c.name for c in db.get_columns(flow)}
+    index = pm.make_index_name(flow, list(FLOW_BY_FIRING[0]))
+    pm.migrate(
+        *(m.add_column(flow, name, field) for name, field in (
+            ("schedule_id", pw.CharField(max_length=36, null=True)),
+            ("fire_at", pw.BigIntegerField(null=True))) if name not in columns),
+        *([m.add_index(flow, list(FLOW_BY_FIRING[0]), FLOW_BY_FIRING[1])]
+          if index not in {i.name for i in db.get_indexes(flow)} else []),
+    )
+
+
 # version reached -> step
 MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     2: _v2_fencing_and_log_tail,
     3: _v3_indexes_for_the_planner,
+    4: _v4_schedules,
 }
 
 
