@@ -21,17 +21,18 @@ from .errors import (
 from .leases import Leases
 from .queries import Queries
 from .runs import Runs
+from .schedules import Schedules
 from .spec import FlowSpec, TaskSpec, command_spec, load_spec, parse_spec
 from .supervisors import Supervisors
 from .transitions import Transitions
 
 
-class Ledger(Transitions, Runs, Leases, Supervisors, Queries, Audit):
+class Ledger(Transitions, Runs, Leases, Supervisors, Queries, Audit, Schedules):
     """Open a ledger by URL (`sqlite:///path`, a path, `postgresql://...`).
 
     Its parts are siblings over one base (core.LedgerBase: the database, the models,
     transactions, events, lookups): operator writes, the supervisor's runs, leases,
-    supervisors, reads, audit. None of them calls another; what they share is the base's,
+    supervisors, reads, audit, schedules. None of them calls another; what they share is the base's,
     or settle.py's."""
 
 

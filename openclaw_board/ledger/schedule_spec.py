@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,7 +84,7 @@ def valid_timezone(name: str) -> bool:
 
 def firings_after(cron: str, tz: str, after_ms: int) -> Iterator[int]:
     """The schedule's firing times strictly after `after_ms`, in UTC milliseconds."""
-    start = datetime.fromtimestamp(after_ms / 1000, timezone.utc).astimezone(ZoneInfo(tz))
+    start = datetime.fromtimestamp(after_ms / 1000, UTC).astimezone(ZoneInfo(tz))
     for when in CronSim(cron, start):
         yield int(when.timestamp() * 1000)
 

@@ -17,16 +17,17 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .durations import parse_task_duration
 from .envpolicy import PASSTHROUGH_RE, never_passed
 from .errors import SpecError, quoted
+from .schedule_spec import ScheduleSpec, parse_schedule
 
 NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
-FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough"}
+FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough", "schedule"}
 TASK_KEYS = {
     "label", "command", "shell", "cwd", "env", "env_passthrough", "timeout", "retries",
     "retry_backoff", "after", "requires_approval", "runtime",
@@ -64,6 +65,10 @@ class FlowSpec:
     label: str | None = None
     notify: str = "done_only"
     source: str | None = None
+    # A spec with a [schedule] table makes a schedule, whose firings make flows from `data`
+    # (the spec as given, without its schedule), validated again at each firing.
+    schedule: ScheduleSpec | None = None
+    data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def load_spec(path: str | Path) -> FlowSpec:
@@ -78,8 +83,7 @@ def load_spec(path: str | Path) -> FlowSpec:
         raise SpecError(f"{name}: invalid TOML: {exc}") from None
     except RecursionError:
         raise SpecError(f"{name}: invalid TOML: arrays or tables nested too deeply") from None
-    spec = parse_spec(data, name)
-    return FlowSpec(spec.goal, spec.tasks, spec.label, spec.notify, source=str(path.resolve()))
+    return replace(parse_spec(data, name), source=str(path.resolve()))
 
 
 def _read_spec_file(path: Path, name: str) -> bytes:
@@ -158,7 +162,9 @@ def parse_spec(data: dict[str, Any], name: str = "<spec>") -> FlowSpec:
         shown = cycle if len(cycle) <= 6 else [*cycle[:3], "…", *cycle[-2:]]
         path = " -> ".join(s if s == "…" else quoted(s, 20) for s in shown)
         raise fail(f"task {quoted(cycle[0])}: ", f"after: dependency cycle {path}")
-    return FlowSpec(goal=goal.strip(), tasks=tuple(tasks), label=label, notify=notify)
+    schedule = parse_schedule(data["schedule"], lambda msg: fail("", msg)) if "schedule" in data else None
+    body = {k: v for k, v in data.items() if k != "schedule"}
+    return FlowSpec(goal=goal.strip(), tasks=tuple(tasks), label=label, notify=notify, schedule=schedule, data=body)
 
 
 def _passthrough(value: object) -> tuple[str, ...]:

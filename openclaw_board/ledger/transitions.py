@@ -20,8 +20,10 @@ from .states import TaskStatus as T
 class Transitions(LedgerBase):
     # -- submit ---------------------------------------------------------------------
 
-    def submit(self, spec: FlowSpec, actor: str = "cli") -> tuple[str, dict[str, str]]:
-        """Add a flow and its tasks. Returns the flow id and {label: task_id}."""
+    def submit(self, spec: FlowSpec, actor: str = "cli", *,
+               firing: tuple[str, int] | None = None) -> tuple[str, dict[str, str]]:
+        """Add a flow and its tasks. Returns the flow id and {label: task_id}. `firing` is the
+        (schedule id, firing time) that makes it, one flow per firing (scheduling.py)."""
         Flow, Task = self.m.Flow, self.m.Task
         now = self.now()
         flow_id = new_id()
@@ -30,6 +32,7 @@ class Transitions(LedgerBase):
             Flow.insert(
                 flow_id=flow_id, goal=spec.goal, label=spec.label, notify=spec.notify,
                 status="queued", created_at=now, updated_at=now, spec_source=spec.source,
+                schedule_id=firing[0] if firing else None, fire_at=firing[1] if firing else None,
             ).execute()
             self._event(flow_id, "submitted", dst="queued", actor=actor, detail=spec.goal)
             for t in spec.tasks:

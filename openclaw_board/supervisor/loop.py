@@ -50,6 +50,7 @@ from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener
 from ..ledger.outcome_text import outcome_text
+from ..ledger.scheduling import fire_due
 from ..ledger.supervisors import DEFAULT_LEASE_MS
 from . import procs
 from .journal import Journal
@@ -73,6 +74,7 @@ HEARTBEAT_S = 1.0
 CANCEL_POLL_S = 0.2
 RECOVER_EVERY_S = 5.0
 IDLE_POLL_S = 1.0  # when notifications work and nothing runs
+SCHEDULES_EVERY_S = 1.0  # how often due schedule firings are looked for (one indexed query)
 MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
 CONTENDED_RETRY_S = 0.02  # a claim found work only held by other claimers: look again this soon
 
@@ -200,6 +202,7 @@ class Supervisor:
         next_beat = next_cancel = 0.0
         next_recover = time.monotonic() + RECOVER_EVERY_S
         next_leases = time.monotonic() + min(self.lease_check_s, 1.0)
+        next_schedules = 0.0
         beat_s = min(HEARTBEAT_S, self.lease_ms / 4000)  # several heartbeats per lease
         failures = 0
         said_at = 0.0
@@ -229,6 +232,10 @@ class Supervisor:
                 if now >= next_leases:
                     self._ownership.check_leases()
                     next_leases = now + self.lease_check_s
+                if now >= next_schedules:
+                    # Before claiming: a flow made by a firing can start in this same turn.
+                    fire_due(self.ledger, actor=f"supervisor:{(self.supervisor_id or '?')[:8]}")
+                    next_schedules = now + SCHEDULES_EVERY_S
                 claimed_none = self._fill()
                 if until_idle and claimed_none and not self.runs and self._idle():
                     self.journal("idle: nothing running here and nothing queued can run")
@@ -263,7 +270,8 @@ class Supervisor:
             if self._contended and len(self.runs) < self.concurrency:
                 timeout = CONTENDED_RETRY_S
             # Heartbeats and lease checks keep their own pace, however long the poll interval.
-            self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
+            self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic(),
+                                    next_schedules - time.monotonic())))
         return 0
 
     def _wait(self, timeout: float, quiet: bool = False) -> None:
