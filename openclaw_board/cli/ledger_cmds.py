@@ -117,6 +117,11 @@ def submit(
         else:
             spec = command_spec(goal, args, label=label, timeout=timeout, retries=retries,
                                 approval=approval, shell=shell)
+        if spec.schedule is not None:
+            from .schedule_cmds import announce
+
+            announce(ledger, spec, as_json)
+            return
         flow_id, tasks = ledger.submit(spec)
     if as_json:
         print_json({"flow_id": flow_id, "tasks": tasks})
