@@ -238,3 +238,16 @@ def test_a_bad_schedule_is_one_line_and_nothing_is_kept(sqlite_url: str, tmp_pat
     proc = cli(sqlite_url, "submit", str(spec))
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cron" in proc.stderr and "hour" in proc.stderr
     assert json.loads(cli(sqlite_url, "schedules", "list", "--json").stdout)["count"] == 0
+
+
+def test_audit_reports_a_schedule_whose_last_three_firings_failed(ledger_url: str, past: ManualClock) -> None:
+    with Ledger(ledger_url, clock=past) as then:
+        sid = then.add_schedule(nightly("all", command=["false"])).schedule_id
+    today = ManualClock(start=ms("2026-12-01T12:00"))
+    Supervisor(ledger_url, poll_interval_s=0.05, clock=today).run(until_idle=True)
+    with Ledger(ledger_url, clock=today) as ledger:
+        assert [status for _, status in made(ledger, sid)] == ["failed"] * 3
+        found = [f for f in ledger.audit() if f.code == "schedule_failing"]
+        assert len(found) == 1 and found[0].severity == "error" and sid[:8] in found[0].message
+        run_now(ledger, sid)  # a fourth flow, not failed yet: the last three are no longer all failures
+        assert not [f for f in ledger.audit() if f.code == "schedule_failing"]

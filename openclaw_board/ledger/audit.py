@@ -21,6 +21,8 @@ from .states import TaskStatus as T
 STALE_QUEUED_MS = 10 * 60 * 1000
 CANCEL_STUCK_MS = 60 * 1000
 DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
+FAILING_FIRINGS = 3  # a schedule's last firings that all failed make a finding
+FAILED_FLOW = frozenset({"failed", "lost", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ NOT_REPAIRED: dict[str, str] = {
                     "`openclaw-board supervise` on its host",
     "lost": "how the run ended is unknown: `openclaw-board tasks retry {task}` runs it again",
     "stale_queued": "nothing is broken: it waits for a supervisor to run it (`openclaw-board supervise`)",
+    "schedule_failing": "its work fails: read its flows (`openclaw-board schedules show ID`), "
+                        "fix the cause, or pause it (`openclaw-board schedules pause ID`)",
 }
 NOTHING_TO_CHANGE = "the repair found nothing to change"
 
@@ -101,7 +105,23 @@ class Audit(LedgerBase):
                     "cancel_stuck", "error", flow.flow_id, None,
                     f"flow cancel requested {_age(now - flow.cancel_requested_at)} ago "
                     "but its tasks have not settled", False))
+        findings.extend(self._schedule_findings())
         return sorted(findings, key=lambda f: (f.severity != "error", f.code, f.flow_id or ""))
+
+    def _schedule_findings(self) -> list[Finding]:
+        """A schedule whose last FAILING_FIRINGS flows all ended without succeeding: nightly work
+        that fails night after night is what an operator running `audit || alert` must hear of."""
+        Flow = self.m.Flow
+        out: list[Finding] = []
+        for sched in self.m.Schedule.select():
+            last = list(Flow.select(Flow.flow_id, Flow.status).where(Flow.schedule_id == sched.schedule_id)
+                        .order_by(Flow.fire_at.desc()).limit(FAILING_FIRINGS))
+            if len(last) == FAILING_FIRINGS and all(f.status in FAILED_FLOW for f in last):
+                out.append(Finding(
+                    "schedule_failing", "error", last[0].flow_id, None,
+                    f"schedule {sched.schedule_id[:8]} ({sched.goal[:40]}): its last {FAILING_FIRINGS} firings "
+                    f"ended {', '.join(f.status for f in last)}", False))
+        return out
 
     def _task_findings(self, task: Any, now: int, sups: dict[str, Any], flows: dict[str, Any],
                        task_ids: set[str], lease_now: int) -> list[Finding]:
