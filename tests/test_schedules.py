@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -251,3 +252,30 @@ def test_audit_reports_a_schedule_whose_last_three_firings_failed(ledger_url: st
         assert len(found) == 1 and found[0].severity == "error" and sid[:8] in found[0].message
         run_now(ledger, sid)  # a fourth flow, not failed yet: the last three are no longer all failures
         assert not [f for f in ledger.audit() if f.code == "schedule_failing"]
+
+
+# -- approvals that do not wait forever -------------------------------------------------------
+
+def test_an_approval_not_given_in_time_is_a_denial_with_an_event_saying_so(ledger_url: str) -> None:
+    hours_ago = ManualClock(start=int(time.time() * 1000) - 3 * HOUR)
+    with Ledger(ledger_url, clock=hours_ago) as then:
+        _, ids = then.submit(parse_spec({"goal": "send the campaign", "tasks": [
+            {"label": "send", "command": ["true"], "requires_approval": True, "approval_timeout": "2h"},
+            {"label": "later", "command": ["true"], "requires_approval": True, "approval_timeout": "4h"}]}))
+    Supervisor(ledger_url, poll_interval_s=0.05).run(until_idle=True)
+    with Ledger(ledger_url) as ledger:
+        send, later = ledger.get_task(ids["send"]), ledger.get_task(ids["later"])
+        assert (send.status, later.status) == ("cancelled", "awaiting_approval")
+        assert send.error == "approval timed out: nobody approved it within 2h00m"
+        last = ledger.task_events(ids["send"])[-1]
+        assert (last.kind, last.to_status) == ("denied", "cancelled") and last.actor.startswith("supervisor:")
+
+
+def test_an_approval_timeout_needs_an_approval_and_a_duration() -> None:
+    from openclaw_board.ledger import SpecError
+
+    with pytest.raises(SpecError, match="approval_timeout: only with requires_approval = true"):
+        parse_spec({"goal": "g", "tasks": [{"label": "t", "command": ["true"], "approval_timeout": "2h"}]}, "s.toml")
+    with pytest.raises(SpecError, match="approval_timeout: not a duration"):
+        parse_spec({"goal": "g", "tasks": [{"label": "t", "command": ["true"], "requires_approval": True,
+                                            "approval_timeout": "soon"}]}, "s.toml")

@@ -129,6 +129,10 @@ class TaskModel(Table):
     owner_token = pw.IntegerField(null=True)
     log_tail = pw.TextField(null=True)
 
+    # Schema 4: an approval not given within this many seconds of the attempt's creation is
+    # a denial (the supervisor records it, with an event saying so).
+    approval_timeout_s = pw.FloatField(null=True)
+
     class Meta:
         table_name = "task"
         indexes = TASK_INDEXES

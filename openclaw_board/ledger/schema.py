@@ -51,10 +51,14 @@ def _v3_indexes_for_the_planner(db: pw.Database, models: Models) -> None:
 
 
 def _v4_schedules(db: pw.Database, models: Models) -> None:
-    """Cron schedules, their event log, and the firing a flow came from (one flow per firing)."""
+    """Cron schedules, their event log, the firing a flow came from (one flow per firing), and
+    approval timeouts."""
     m = _migrator(db)
     flow = models.Flow._meta.table_name
     db.create_tables([models.Schedule, models.ScheduleEvent])  # IF NOT EXISTS
+    task = models.Task._meta.table_name
+    if "approval_timeout_s" not in {c.name for c in db.get_columns(task)}:
+        pm.migrate(m.add_column(task, "approval_timeout_s", pw.FloatField(null=True)))
     columns = {c.name for c in db.get_columns(flow)}
     index = pm.make_index_name(flow, list(FLOW_BY_FIRING[0]))
     pm.migrate(

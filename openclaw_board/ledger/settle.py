@@ -86,6 +86,7 @@ def new_attempt(led: LedgerBase, old: Any, actor: str, kind: str, not_before: in
         command_json=old.command_json, shell=old.shell, cwd=old.cwd, env_json=old.env_json,
         timeout_s=old.timeout_s, retries=old.retries, retry_backoff_s=old.retry_backoff_s,
         after_json=old.after_json, requires_approval=old.requires_approval,
+        approval_timeout_s=old.approval_timeout_s,
         approved_at=old.approved_at, not_before=not_before, created_at=now, last_event_at=now,
     ).execute()
     led._event(old.flow_id, kind, task_id=task_id, src=old.status, dst=status, actor=actor,

@@ -30,7 +30,7 @@ NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
 FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough", "schedule"}
 TASK_KEYS = {
     "label", "command", "shell", "cwd", "env", "env_passthrough", "timeout", "retries",
-    "retry_backoff", "after", "requires_approval", "runtime",
+    "retry_backoff", "after", "requires_approval", "runtime", "approval_timeout",
 }
 
 MAX_SPEC_BYTES = 1 << 20  # the spec file
@@ -56,6 +56,7 @@ class TaskSpec:
     after: tuple[str, ...] = ()
     requires_approval: bool = False
     runtime: str = "cli"
+    approval_timeout_s: float | None = None  # denied when not approved within this
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,13 @@ def _parse_task(
     approval = raw.get("requires_approval", False)
     if not isinstance(approval, bool):
         raise fail("requires_approval: must be true or false")
+    try:
+        approval_timeout = (parse_task_duration(raw["approval_timeout"], positive=True)
+                            if "approval_timeout" in raw else None)
+    except ValueError as exc:
+        raise fail(f"approval_timeout: {exc}") from None
+    if approval_timeout is not None and not approval:
+        raise fail("approval_timeout: only with requires_approval = true")
     runtime = raw.get("runtime", "cli")
     if not isinstance(runtime, str) or not runtime.strip() or len(runtime) > 32:
         raise fail("runtime: a short non-empty string")
@@ -272,7 +280,7 @@ def _parse_task(
     return TaskSpec(
         label=label, command=command, shell=shell, cwd=cwd, env=merged, timeout_s=timeout,
         retries=retries, retry_backoff_s=backoff, after=tuple(dict.fromkeys(after)),
-        requires_approval=approval, runtime=runtime,
+        requires_approval=approval, runtime=runtime, approval_timeout_s=approval_timeout,
     )
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .core import LedgerBase, new_id
+from .durations import format_duration
 from .errors import IllegalTransition
 from .settle import new_attempt, set_status, settle
 from .spec import FlowSpec
@@ -43,6 +44,7 @@ class Transitions(LedgerBase):
                     shell=t.shell, cwd=t.cwd, env_json=json.dumps(t.env) if t.env else None,
                     timeout_s=t.timeout_s, retries=t.retries, retry_backoff_s=t.retry_backoff_s,
                     after_json=json.dumps(list(t.after)), requires_approval=t.requires_approval,
+                    approval_timeout_s=t.approval_timeout_s,
                     created_at=now, last_event_at=now,
                 ).execute()
                 self._event(flow_id, "task_added", task_id=ids[t.label], dst=status, actor=actor)
@@ -73,6 +75,29 @@ class Transitions(LedgerBase):
             error = "denied by operator" + (f": {reason}" if reason else "")
             settle(self, task, T.CANCELLED, actor, kind="denied", error=error)
         return self.get_task(task.task_id)
+
+    def deny_overdue_approvals(self, actor: str = "system") -> list[str]:
+        """Deny every task whose approval did not come within its `approval_timeout`; their ids."""
+        Task = self.m.Task
+        now = self.lease_now()
+        waiting = list(Task.select(Task.task_id, Task.created_at, Task.approval_timeout_s).where(
+            (Task.status == T.AWAITING_APPROVAL) & (Task.is_latest == True)  # noqa: E712 - SQL
+            & Task.approval_timeout_s.is_null(False)))
+        denied: list[str] = []
+        for row in waiting:
+            limit_s = row.approval_timeout_s
+            if limit_s is None or row.created_at + limit_s * 1000 > now:
+                continue
+            with self.atomic():
+                self._lock_flow(self.get_task(row.task_id).flow_id)
+                task = self.get_task(row.task_id)  # again, under the lock: an operator may have acted
+                if task.status != T.AWAITING_APPROVAL:
+                    continue
+                limit = format_duration(limit_s)
+                settle(self, task, T.CANCELLED, actor, kind="denied",
+                       error=f"approval timed out: nobody approved it within {limit}")
+            denied.append(row.task_id)
+        return denied
 
     # -- cancel ---------------------------------------------------------------------
 

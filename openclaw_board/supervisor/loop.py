@@ -74,7 +74,7 @@ HEARTBEAT_S = 1.0
 CANCEL_POLL_S = 0.2
 RECOVER_EVERY_S = 5.0
 IDLE_POLL_S = 1.0  # when notifications work and nothing runs
-SCHEDULES_EVERY_S = 1.0  # how often due schedule firings are looked for (one indexed query)
+SCHEDULES_EVERY_S = 1.0  # how often due schedule firings and approval timeouts are looked for
 MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
 CONTENDED_RETRY_S = 0.02  # a claim found work only held by other claimers: look again this soon
 
@@ -234,7 +234,9 @@ class Supervisor:
                     next_leases = now + self.lease_check_s
                 if now >= next_schedules:
                     # Before claiming: a flow made by a firing can start in this same turn.
-                    fire_due(self.ledger, actor=f"supervisor:{(self.supervisor_id or '?')[:8]}")
+                    who = f"supervisor:{(self.supervisor_id or '?')[:8]}"
+                    fire_due(self.ledger, actor=who)
+                    self.ledger.deny_overdue_approvals(actor=who)
                     next_schedules = now + SCHEDULES_EVERY_S
                 claimed_none = self._fill()
                 if until_idle and claimed_none and not self.runs and self._idle():
