@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from .audit import Audit, Finding
+from .deliveries import Deliveries
 from .errors import (
     Ambiguous,
     IllegalTransition,
@@ -27,12 +28,12 @@ from .supervisors import Supervisors
 from .transitions import Transitions
 
 
-class Ledger(Transitions, Runs, Leases, Supervisors, Queries, Audit, Schedules):
+class Ledger(Transitions, Runs, Leases, Supervisors, Queries, Audit, Schedules, Deliveries):
     """Open a ledger by URL (`sqlite:///path`, a path, `postgresql://...`).
 
     Its parts are siblings over one base (core.LedgerBase: the database, the models,
     transactions, events, lookups): operator writes, the supervisor's runs, leases,
-    supervisors, reads, audit, schedules. None of them calls another; what they share is the base's,
+    supervisors, reads, audit, schedules, deliveries. None of them calls another; what they share is the base's,
     or settle.py's."""
 
 

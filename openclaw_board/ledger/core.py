@@ -20,6 +20,7 @@ from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerUnavailable, NotFound
 from .models import Models, Table, build_models
+from .notices import enqueue_notices, wants_notice
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
 from .states import TERMINAL_FLOW, derive_flow_status
@@ -288,13 +289,14 @@ class LedgerBase:
         # The flow's head and its latest attempts' (task_id, status) in latest_attempts' order,
         # in one statement (every claim and finish runs it).
         rows = self._run(
-            'SELECT f."status", f."cancel_requested_at", f."created_at", f."revision", t."task_id", t."status" '
+            'SELECT f."status", f."cancel_requested_at", f."created_at", f."revision", f."notify", '
+            'f."notify_targets", t."task_id", t."status" '
             'FROM "flow" AS f LEFT JOIN "task" AS t ON t."flow_id" = f."flow_id" AND t."is_latest" = ? '
             'WHERE f."flow_id" = ? ORDER BY t."created_at", t."label"', (True, flow_id)).fetchall()
         if not rows:
             raise self.m.Flow.DoesNotExist(f"Flow {flow_id!r} does not exist")
-        flow = _FlowHead(*rows[0][:4])
-        latest = [_Latest(row[4], row[5]) for row in rows if row[4] is not None]
+        flow = _FlowHead(*rows[0][:6])
+        latest = [_Latest(row[6], row[7]) for row in rows if row[6] is not None]
         status = derive_flow_status((t.status for t in latest), flow.cancel_requested_at is not None)
         now = self.now()
         changes: dict[str, Any] = {"updated_at": max(now, flow.created_at), "revision": flow.revision + 1}
@@ -312,6 +314,9 @@ class LedgerBase:
                 changes["ended_at"] = None
                 changes["blocked_task_id"] = None
             self._event(flow_id, "flow_status", src=flow.status, dst=status, actor=actor)
+            if flow.notify_targets and wants_notice(flow.notify, status):
+                # In this same transaction: a status change that commits has its notices queued.
+                enqueue_notices(self, flow_id, flow.status, status, flow.notify_targets, now)
         self._update_by_id(self.m.Flow, flow_id, changes)
         self._notify(CHANGE)
         return status
@@ -340,6 +345,8 @@ class _FlowHead(NamedTuple):
     cancel_requested_at: int | None
     created_at: int
     revision: int
+    notify: str
+    notify_targets: str | None
 
 
 # Flow status -> the task statuses that cause it (derive_flow_status).

@@ -70,6 +70,8 @@ class FlowModel(Table):
     # database itself keeps one flow per firing, whichever supervisors fire it.
     schedule_id = pw.CharField(max_length=36, null=True)
     fire_at = pw.BigIntegerField(null=True)
+    # Schema 4: where its results go (JSON list of {"kind": "command" | "url", "target": ...}).
+    notify_targets = pw.TextField(null=True)
 
     class Meta:
         table_name = "flow"
@@ -215,6 +217,36 @@ class ScheduleEventModel(Table):
         table_name = "schedule_event"
 
 
+DELIVERY_DUE = ("status", "next_try_at")
+
+
+class DeliveryModel(Table):
+    """One result to deliver to one target (schema 4): written in the transaction that changed
+    the flow's status, so a result is never lost; claimed like a task, so two supervisors never
+    send it at once; retried with backoff until delivered or given up."""
+
+    id = pw.BigAutoField()
+    flow_id = pw.CharField(max_length=36, index=True)
+    kind = pw.CharField(max_length=16)  # done | state_change
+    flow_status = pw.CharField(max_length=16)
+    target_kind = pw.CharField(max_length=8)  # command | url
+    target = pw.TextField()  # argv as JSON, or an Apprise URL (may hold credentials: never printed)
+    target_shown = pw.TextField()  # the target as it may be printed
+    payload = pw.TextField()  # the JSON the target receives
+    status = pw.CharField(max_length=12, default="pending")  # pending | delivered | failed
+    attempts = pw.IntegerField(default=0)
+    next_try_at = pw.BigIntegerField()
+    claimed_by = pw.CharField(max_length=64, null=True)
+    claimed_until = pw.BigIntegerField(null=True)
+    last_error = pw.TextField(null=True)
+    created_at = pw.BigIntegerField()
+    delivered_at = pw.BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "delivery"
+        indexes = ((DELIVERY_DUE, False),)
+
+
 class MetaModel(Table):
     """Key/value facts about the ledger itself (schema version)."""
 
@@ -234,9 +266,11 @@ class Models:
     Supervisor: type[SupervisorModel]
     Schedule: type[ScheduleModel]
     ScheduleEvent: type[ScheduleEventModel]
+    Delivery: type[DeliveryModel]
 
     def all(self) -> list[type[pw.Model]]:
-        return [self.Meta, self.Flow, self.Task, self.Event, self.Supervisor, self.Schedule, self.ScheduleEvent]
+        return [self.Meta, self.Flow, self.Task, self.Event, self.Supervisor, self.Schedule, self.ScheduleEvent,
+                self.Delivery]
 
 
 def build_models(db: pw.Database) -> Models:
@@ -248,4 +282,5 @@ def build_models(db: pw.Database) -> Models:
 
     return Models(Meta=bound(MetaModel), Flow=bound(FlowModel), Task=bound(TaskModel),
                   Event=bound(EventModel), Supervisor=bound(SupervisorModel),
-                  Schedule=bound(ScheduleModel), ScheduleEvent=bound(ScheduleEventModel))
+                  Schedule=bound(ScheduleModel), ScheduleEvent=bound(ScheduleEventModel),
+                  Delivery=bound(DeliveryModel))

@@ -20,7 +20,7 @@ import peewee as pw
 
 # Rows of each table in the big ledger the statistics describe (bench/bulk.py's shape).
 TYPICAL_ROWS = {"task": 100_000, "flow": 30_000, "event": 450_000, "supervisor": 100, "ledger_meta": 4,
-                "schedule": 100, "schedule_event": 20_000}
+                "schedule": 100, "schedule_event": 20_000, "delivery": 30_000}
 
 # (table, index columns) -> rows that share a value of each leading prefix of the columns.
 ROWS_PER_KEY: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {
@@ -41,6 +41,8 @@ ROWS_PER_KEY: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {
     ("schedule", ("schedule_id",)): (1,),
     ("schedule", ("next_fire_at",)): (1,),
     ("schedule_event", ("schedule_id",)): (200,),
+    ("delivery", ("flow_id",)): (2,),
+    ("delivery", ("status", "next_try_at")): (10_000, 1),
 }
 
 # PostgreSQL: analyze a table once it grew past the size its statistics describe, or once

@@ -51,11 +51,11 @@ def _v3_indexes_for_the_planner(db: pw.Database, models: Models) -> None:
 
 
 def _v4_schedules(db: pw.Database, models: Models) -> None:
-    """Cron schedules, their event log, the firing a flow came from (one flow per firing), and
-    approval timeouts."""
+    """Cron schedules, their event log, the firing a flow came from (one flow per firing),
+    approval timeouts, and the delivery queue of results."""
     m = _migrator(db)
     flow = models.Flow._meta.table_name
-    db.create_tables([models.Schedule, models.ScheduleEvent])  # IF NOT EXISTS
+    db.create_tables([models.Schedule, models.ScheduleEvent, models.Delivery])  # IF NOT EXISTS
     task = models.Task._meta.table_name
     if "approval_timeout_s" not in {c.name for c in db.get_columns(task)}:
         pm.migrate(m.add_column(task, "approval_timeout_s", pw.FloatField(null=True)))
@@ -64,7 +64,8 @@ def _v4_schedules(db: pw.Database, models: Models) -> None:
     pm.migrate(
         *(m.add_column(flow, name, field) for name, field in (
             ("schedule_id", pw.CharField(max_length=36, null=True)),
-            ("fire_at", pw.BigIntegerField(null=True))) if name not in columns),
+            ("fire_at", pw.BigIntegerField(null=True)),
+            ("notify_targets", pw.TextField(null=True))) if name not in columns),
         *([m.add_index(flow, list(FLOW_BY_FIRING[0]), FLOW_BY_FIRING[1])]
           if index not in {i.name for i in db.get_indexes(flow)} else []),
     )

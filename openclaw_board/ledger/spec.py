@@ -24,10 +24,11 @@ from typing import Any
 from .durations import parse_task_duration
 from .envpolicy import PASSTHROUGH_RE, never_passed
 from .errors import SpecError, quoted
+from .notify_targets import Target, parse_targets
 from .schedule_spec import ScheduleSpec, parse_schedule
 
 NOTIFY_POLICIES = ("done_only", "state_changes", "silent")
-FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough", "schedule"}
+FLOW_KEYS = {"goal", "label", "notify", "tasks", "env_passthrough", "schedule", "notify_command", "notify_to"}
 TASK_KEYS = {
     "label", "command", "shell", "cwd", "env", "env_passthrough", "timeout", "retries",
     "retry_backoff", "after", "requires_approval", "runtime", "approval_timeout",
@@ -69,6 +70,7 @@ class FlowSpec:
     # A spec with a [schedule] table makes a schedule, whose firings make flows from `data`
     # (the spec as given, without its schedule), validated again at each firing.
     schedule: ScheduleSpec | None = None
+    notify_targets: tuple[Target, ...] = ()  # notify_command, notify_to (notify_targets.py)
     data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
@@ -164,8 +166,10 @@ def parse_spec(data: dict[str, Any], name: str = "<spec>") -> FlowSpec:
         path = " -> ".join(s if s == "…" else quoted(s, 20) for s in shown)
         raise fail(f"task {quoted(cycle[0])}: ", f"after: dependency cycle {path}")
     schedule = parse_schedule(data["schedule"], lambda msg: fail("", msg)) if "schedule" in data else None
+    targets = parse_targets(data.get("notify_command"), data.get("notify_to"), lambda msg: fail("", msg))
     body = {k: v for k, v in data.items() if k != "schedule"}
-    return FlowSpec(goal=goal.strip(), tasks=tuple(tasks), label=label, notify=notify, schedule=schedule, data=body)
+    return FlowSpec(goal=goal.strip(), tasks=tuple(tasks), label=label, notify=notify, schedule=schedule,
+                    notify_targets=targets, data=body)
 
 
 def _passthrough(value: object) -> tuple[str, ...]:

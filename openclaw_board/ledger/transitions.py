@@ -12,6 +12,7 @@ from typing import Any
 from .core import LedgerBase, new_id
 from .durations import format_duration
 from .errors import IllegalTransition
+from .notify_targets import targets_json
 from .settle import new_attempt, set_status, settle
 from .spec import FlowSpec
 from .states import ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
@@ -34,6 +35,7 @@ class Transitions(LedgerBase):
                 flow_id=flow_id, goal=spec.goal, label=spec.label, notify=spec.notify,
                 status="queued", created_at=now, updated_at=now, spec_source=spec.source,
                 schedule_id=firing[0] if firing else None, fire_at=firing[1] if firing else None,
+                notify_targets=targets_json(spec.notify_targets),
             ).execute()
             self._event(flow_id, "submitted", dst="queued", actor=actor, detail=spec.goal)
             for t in spec.tasks:

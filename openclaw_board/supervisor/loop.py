@@ -53,6 +53,7 @@ from ..ledger.outcome_text import outcome_text
 from ..ledger.scheduling import fire_due
 from ..ledger.supervisors import DEFAULT_LEASE_MS
 from . import procs
+from .delivery import DeliveryWorker
 from .journal import Journal
 from .outcome import outcome_of
 from .ownership import LEASE_CHECK_S, Ownership
@@ -127,6 +128,7 @@ class Supervisor:
         os.set_blocking(self._wake_w, False)
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self._recovery: Recovery | None = None
+        self._deliveries: DeliveryWorker | None = None
         self._ownership = Ownership(self)
 
     # -- public --------------------------------------------------------------------------
@@ -176,6 +178,9 @@ class Supervisor:
                 return 1
             if self.listen and not self.ledger.is_sqlite:
                 self.listener = ChangeListener(self.url, kinds={QUEUED, CANCEL}, log=self.journal)
+            self._deliveries = DeliveryWorker(self.url, f"supervisor:{(self.supervisor_id or '?')[:8]}",
+                                              self.journal, self.clock)
+            self._deliveries.start()
             self._recovery = Recovery(self)
             try:
                 self._recovery.run()
@@ -310,6 +315,8 @@ class Supervisor:
         # host): they become lost or finished, and their retries may give us work.
         if outlook["queued_later"] or outlook["running_live"] or outlook["running_unjudged"]:
             return False
+        if self.ledger.deliveries_due():
+            return False  # results due now are sent before we call it a day (failing ones wait their backoff)
         # A backoff may have ended between our claim and that look: claim once more, after it.
         return self._fill() and not self.runs
 
@@ -451,6 +458,8 @@ class Supervisor:
     # -- stopping ------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
+        if self._deliveries is not None:
+            self._deliveries.stop()  # a send under way finishes first (or its claim expires)
         self.detached = len(self.runs)
         for task_id in list(self.runs):
             self._drop(task_id)
