@@ -14,15 +14,16 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ..ledger.clock import Clock, system_clock
 from ..ledger.db import is_postgres, redact
 from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
+from .bindings import bindings
 from .commands import BoardCommands
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
@@ -34,11 +35,10 @@ from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
 from .view.history import Replayed
+from .view.keys import Scope, When, palette_key, when_of
 from .view.model import Board, Row, ViewSpec
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
-
-STATUS_KEYS = {"1": "all", "2": "active", "3": "issues", "4": "blocked"}
 
 
 class Delivered(Message):
@@ -51,25 +51,8 @@ class BoardApp(ViewActions, Theming, App[int]):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
-    BINDINGS = [
-        Binding("q", "quit_board", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("enter", "inspect", "Inspect"),
-        Binding("space", "toggle", "Expand", show=False),
-        Binding("c", "cancel", "Cancel"),
-        Binding("r", "retry", "Retry"),
-        Binding("o", "reopen", "Reopen"),
-        Binding("a", "approve", "Approve"),
-        Binding("d", "deny", "Deny"),
-        Binding("l", "logs", "Logs"),
-        Binding("slash", "filter", "Filter"),
-        Binding("s", "sort", "Sort"),
-        Binding("m", "more", "More", show=False),
-        Binding("t", "time_travel", "Time travel", show=False),
-        Binding("ctrl+s", "save_screenshot", "Screenshot", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        *[Binding(k, f"status_filter('{v}')", v.capitalize(), show=False) for k, v in STATUS_KEYS.items()],
-    ]
+    BINDINGS = bindings(Scope.APP)
+    COMMAND_PALETTE_BINDING = palette_key()
 
     def __init__(
         self,
@@ -270,8 +253,10 @@ class BoardApp(ViewActions, Theming, App[int]):
     def selected(self) -> Row | None:
         return self.query_one(FlowList).selected
 
-    def target(self) -> act.Target | None:
-        screen = self.screen
+    def target(self, screen: Screen[Any] | None = None) -> act.Target | None:
+        """What an action applies to on `screen` (the current one by default): the inspected
+        flow or task, or the selected row."""
+        screen = self.screen if screen is None else screen
         if isinstance(screen, InspectorScreen):
             if screen.data is None:
                 return None
@@ -291,30 +276,33 @@ class BoardApp(ViewActions, Theming, App[int]):
                           fl.cancel_requested_at is not None, fl.counts)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        on_board = len(self.screen_stack) == 1
-        in_inspector = isinstance(self.screen, InspectorScreen)
-        if action in ("cancel", "retry", "reopen", "approve", "deny"):
-            if self.readonly or not (on_board or in_inspector):
+        return self.allows(action, self.screen)
+
+    def allows(self, action: str, screen: Screen[Any]) -> bool:
+        """Whether `action` may run on `screen`, by the rule the key table gives it (the keys,
+        the footer and the command palette all ask here)."""
+        when = when_of(action)
+        if when is When.ALWAYS:
+            return True
+        on_board = bool(self.screen_stack) and screen is self.screen_stack[0]
+        if when is When.LEDGER_ACTION:
+            if self.readonly or not (on_board or isinstance(screen, InspectorScreen)):
                 return False
-            return act.applies(action, self.target())
-        if action in ("inspect", "logs", "time_travel"):
-            if not on_board or (action == "logs" and self.at is not None):
-                return False
-            row = self.selected
-            if action == "logs":
-                return row is not None and row.kind == "task"
+            return act.applies(action, self.target(screen))
+        if not on_board:
+            return False
+        row = self.selected
+        if when is When.ROW:
             return row is not None
-        if action in ("toggle", "filter", "sort", "more", "status_filter", "clear_filter"):
-            if not on_board:
-                return False
-            if action == "toggle":
-                row = self.selected
-                return row is not None and row.kind in ("flow", "task")
-            if action == "more":
-                return bool(self.board and self.board.rows and self.board.rows[-1].kind == "more")
-            if action == "clear_filter":
-                return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display)
-        return True
+        if when is When.TASK_ROW:
+            return self.at is None and row is not None and row.kind == "task"
+        if when is When.FLOW_OR_TASK_ROW:
+            return row is not None and row.kind in ("flow", "task")
+        if when is When.MORE:
+            return bool(self.board and self.board.rows and self.board.rows[-1].kind == "more")
+        if when is When.FILTERED:
+            return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display)
+        return True  # When.ON_BOARD
 
     @on(FlowList.Moved)
     def _moved(self) -> None:

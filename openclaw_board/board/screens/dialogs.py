@@ -1,4 +1,4 @@
-"""Modal screens: the confirm dialog (naming exactly what will be stopped) and the help."""
+"""Modal screens: the confirm dialog (naming exactly what will be stopped) and the help (from view/keys.py)."""
 
 from __future__ import annotations
 
@@ -9,38 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-KEYS: list[tuple[str, str]] = [
-    ("↑ ↓  j k", "move"),
-    ("g G  Home End", "first / last row"),
-    ("PgUp PgDn", "page"),
-    ("space", "expand / collapse a flow"),
-    ("Enter", "inspect the flow or task (fields, events, attempts, log)"),
-    ("l", "the task's log, following it as it grows"),
-    ("c", "cancel the task, or the whole flow (asks first)"),
-    ("r", "retry a finished task (a new attempt)"),
-    ("o", "reopen a blocked, failed, cancelled or lost flow"),
-    ("a  d", "approve / deny a task awaiting approval"),
-    ("/", "filter by text (goal, label, task label, id prefix)"),
-    ("1 2 3 4", "show all / active / issues / blocked"),
-    ("s", "sort: status, updated, created, goal"),
-    ("m", "show more older finished flows"),
-    ("t", "time travel: replay the flow event by event"),
-    ("ctrl+s", "save a screenshot (SVG) in <state dir>/screenshots"),
-    ("Esc", "clear the filter; close a screen"),
-    ("ctrl+p", "command palette (every action by name)"),
-    ("?", "this help"),
-    ("q", "quit (running tasks keep running, detached)"),
-    ("", ""),
-    ("In the inspector", ""),
-    ("1 2 3 4", "tabs: details, events, attempts, log"),
-    ("p", "pause / follow the log"),
-    ("/  n  N", "search the log, next, previous match"),
-    ("", ""),
-    ("In time travel", ""),
-    ("← →  h l", "the previous / next event"),
-    ("g G  Home End", "the first / last event"),
-    ("PgUp PgDn", "ten events back / forward"),
-]
+from ..view.keys import help_lines
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -85,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
         text.append("openclaw-board: keys\n", style="bold")
         if self.readonly:
             text.append("read-only: actions are off (started with --readonly)\n", style="italic")
-        for key, what in KEYS:
+        for key, what in help_lines():
             if not key and not what:
                 text.append("\n")
             elif not what:

@@ -14,7 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from ..bindings import bindings
 from ..theme.palette import glyph, status_color
+from ..view.keys import Scope
 from ..view.text import clean, duration
 from ..widgets.logview import LogView
 
@@ -34,14 +36,7 @@ def _clock(ms: int | None) -> str:
 
 
 class InspectorScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("1", "tab('details')", "Details", show=False),
-        Binding("2", "tab('events')", "Events", show=False),
-        Binding("3", "tab('attempts')", "Attempts", show=False),
-        Binding("4", "tab('log')", "Log", show=False),
-        Binding("slash", "search", "Search log"),
-    ]
+    BINDINGS = [Binding("escape", "close", "Back"), *bindings(Scope.INSPECTOR)]
 
     def __init__(self, kind: str, ref: str, *, tab: str = "details", live: bool = True) -> None:
         super().__init__()

@@ -18,7 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...ledger.clock import iso
+from ..bindings import bindings
 from ..view.history import Replayed, event_line, index_at, rows_after, task_names, window
+from ..view.keys import Scope
 from ..view.text import clean
 from ..widgets.cells import header_text, render_row
 
@@ -35,15 +37,7 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-timeline-title { height: 1; padding: 0 1; margin-top: 1; color: $text-muted; }
     ReplayScreen #replay-events { height: 1fr; padding: 0 1; }
     """
-    BINDINGS = [
-        Binding("left,h", "step(-1)", "Earlier"),
-        Binding("right,l", "step(1)", "Later"),
-        Binding("pageup", "step(-10)", "-10", show=False),
-        Binding("pagedown", "step(10)", "+10", show=False),
-        Binding("home,g", "jump(0)", "First"),
-        Binding("end,G", "jump(-1)", "Last"),
-        Binding("escape,q,t", "close", "Close"),
-    ]
+    BINDINGS = [*bindings(Scope.REPLAY), Binding("escape,q,t", "close", "Close")]
 
     def __init__(self, flow_id: str, at: int | None = None) -> None:
         super().__init__()

@@ -26,6 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...supervisor.logs import log_path, segments
+from ..bindings import bindings
+from ..view.keys import Scope
 from ..view.text import clean_line
 
 CHUNK = 1 << 20
@@ -72,9 +74,7 @@ class Part:
 
 class LogView(ScrollView, can_focus=True):
     BINDINGS = [
-        Binding("p", "toggle_pause", "Pause/follow"),
-        Binding("n", "search_next", "Next match", show=False),
-        Binding("N", "search_prev", "Prev match", show=False),
+        *bindings(Scope.LOG),
         Binding("j,down", "scroll_down", "Down", show=False),
         Binding("k,up", "scroll_up", "Up", show=False),
         Binding("g,home", "scroll_home", "Top", show=False),
