@@ -14,7 +14,6 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -29,22 +28,17 @@ from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
 from .screens.replay import ReplayScreen
+from .service.answers import ActionDone, Answer, HistoryRead, Inspected, Loaded, Trouble
 from .service.file_watch import FileWatch
-from .service.ledger_thread import ActionDone, Inspected, Loaded, Service, Trouble, sqlite_path
+from .service.ledger_thread import Service, sqlite_path
+from .service.requests import Act, ChangeView, Inspect, Load
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
-from .view.history import Replayed
 from .view.keys import Scope, When, palette_key, when_of
 from .view.model import Board, Row, ViewSpec
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
-
-
-class Delivered(Message):
-    def __init__(self, payload: object) -> None:
-        self.payload = payload
-        super().__init__()
 
 
 class BoardApp(ViewActions, Theming, App[int]):
@@ -151,35 +145,46 @@ class BoardApp(ViewActions, Theming, App[int]):
 
     # -- the service's answers --------------------------------------------------------------
 
-    def _deliver(self, payload: object) -> None:
-        """Called on the service thread."""
+    def _deliver(self, answer: Answer) -> None:
+        """Called on the service thread (post_message is thread-safe)."""
         self._posted += 1
-        self.post_message(Delivered(payload))
+        self.post_message(answer)
 
-    def on_delivered(self, message: Delivered) -> None:
+    @on(Loaded)
+    def _loaded_board(self, answer: Loaded) -> None:
         self._handled += 1
-        p = message.payload
-        if isinstance(p, Loaded):
-            self._show_board(p.board)
-        elif isinstance(p, Trouble):
-            banner = self.query_one("#banner", Static)
-            if p.message:
-                banner.update(Text(f"⚠ {visible(p.message)}", no_wrap=True, overflow="ellipsis"))
-                banner.display = True
-            else:
-                banner.display = False
-                self.notify("the ledger is back", timeout=3)
-        elif isinstance(p, ActionDone):
-            self.notify(p.message, severity="information" if p.ok else "error",
-                        title=None if p.ok else "refused", timeout=4 if p.ok else 8)
-        elif isinstance(p, Inspected):
-            screen = self.screen
-            if isinstance(screen, InspectorScreen) and screen.ref == p.ref:
-                screen.show(p.data, p.error)
-        elif isinstance(p, Replayed):
-            screen = self.screen
-            if isinstance(screen, ReplayScreen) and screen.flow_id == p.flow_id:
-                screen.show(p)
+        self._show_board(answer.board)
+
+    @on(Trouble)
+    def _trouble(self, answer: Trouble) -> None:
+        self._handled += 1
+        banner = self.query_one("#banner", Static)
+        if answer.message:
+            banner.update(Text(f"⚠ {visible(answer.message)}", no_wrap=True, overflow="ellipsis"))
+            banner.display = True
+        else:
+            banner.display = False
+            self.notify("the ledger is back", timeout=3)
+
+    @on(ActionDone)
+    def _action_done(self, answer: ActionDone) -> None:
+        self._handled += 1
+        self.notify(answer.message, severity="information" if answer.ok else "error",
+                    title="" if answer.ok else "refused", timeout=4 if answer.ok else 8)
+
+    @on(Inspected)
+    def _inspected(self, answer: Inspected) -> None:
+        self._handled += 1
+        screen = self.screen
+        if isinstance(screen, InspectorScreen) and screen.ref == answer.ref:
+            screen.show(answer.data, answer.error)
+
+    @on(HistoryRead)
+    def _history_read(self, answer: HistoryRead) -> None:
+        self._handled += 1
+        screen = self.screen
+        if isinstance(screen, ReplayScreen) and screen.flow_id == answer.history.flow_id:
+            screen.show(answer.history)
 
     def _show_board(self, board: Board) -> None:
         self.board = board
@@ -190,7 +195,7 @@ class BoardApp(ViewActions, Theming, App[int]):
         self._loaded.set()
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
-            self.service.submit("inspect", screen.kind, screen.ref)
+            self.service.submit(Inspect(screen.kind, screen.ref))
         self.refresh_bindings()
 
     def _tick(self) -> None:
@@ -200,7 +205,7 @@ class BoardApp(ViewActions, Theming, App[int]):
     def _request_load(self, full: bool = True) -> None:
         assert self.service is not None
         self._seq += 1
-        self.service.submit("load" if full else "view", self.spec, self._seq)
+        self.service.submit(Load(self.spec, self._seq) if full else ChangeView(self.spec, self._seq))
         self._view_note()
 
     async def settled(self, timeout: float = 10.0) -> None:
@@ -387,11 +392,11 @@ class BoardApp(ViewActions, Theming, App[int]):
 
             def answered(yes: bool | None) -> None:
                 if yes and self.service is not None:
-                    self.service.submit("action", verb, target.ref, label)
+                    self.service.submit(Act(verb, target.ref, label))
 
             self.push_screen(ConfirmScreen(title, body), answered)
             return
-        self.service.submit("action", verb, target.ref, label)
+        self.service.submit(Act(verb, target.ref, label))
 
     def action_cancel(self) -> None:
         self._act("cancel")

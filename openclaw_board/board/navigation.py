@@ -14,6 +14,8 @@ from textual.widgets import Input
 from .screens.dialogs import HelpScreen
 from .screens.inspector import InspectorScreen
 from .screens.replay import ReplayScreen
+from .service.answers import HistoryRead
+from .service.requests import Call, Inspect
 from .view.model import ViewSpec
 from .view.rows import SORTS
 from .widgets.flowlist import FlowList
@@ -68,7 +70,7 @@ class ViewActions:
     def _open_inspector(self, kind: str, ref: str, tab: str) -> None:
         assert self.service is not None
         self.push_screen(InspectorScreen(kind, ref, tab=tab, live=self.live))
-        self.service.submit("inspect", kind, ref)
+        self.service.submit(Inspect(kind, ref))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -107,7 +109,7 @@ class ViewActions:
             from .view.history import history_request
 
             self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
-            self.service.submit("call", history_request(row.flow.flow_id, self._deliver))
+            self.service.submit(Call(history_request(row.flow.flow_id, lambda h: self._deliver(HistoryRead(h)))))
 
     def action_save_screenshot(self) -> None:
         from .pictures.files import save_screen_of

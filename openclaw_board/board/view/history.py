@@ -42,8 +42,8 @@ def read_flow_history(ledger: Any, flow_id: str) -> Replayed:
                     list(ledger.flow_events(flow.flow_id)))
 
 
-def history_request(flow_id: str, deliver: Callable[[object], None]) -> Callable[[Any], None]:
-    """A service "call" that reads the flow's history and delivers a Replayed (or why not)."""
+def history_request(flow_id: str, deliver: Callable[[Replayed], None]) -> Callable[[Any], None]:
+    """A function for the service thread that reads the flow's history and delivers a Replayed (or why not)."""
 
     def read(ledger: Any) -> None:
         from ..snapshot_ledger import SnapshotLedger
