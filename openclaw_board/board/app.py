@@ -7,8 +7,6 @@ change (board/service/file_watch.py); the embedded supervisor runs in threads of
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -18,8 +16,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from ..ledger.clock import Clock, system_clock
-from ..ledger.db import is_postgres, redact
+from ..ledger.db import is_postgres
 from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
 from .bindings import bindings
@@ -28,65 +25,25 @@ from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
 from .screens.replay import ReplayScreen
-from .service.answers import ActionDone, Answer, HistoryRead, Inspected, Loaded, Trouble
+from .service.answers import ActionDone, HistoryRead, Inspected, Loaded, Trouble
 from .service.file_watch import FileWatch
 from .service.ledger_thread import Service, sqlite_path
-from .service.requests import Act, ChangeView, Inspect, Load
+from .service.requests import Act, Inspect
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
 from .view.keys import Scope, When, palette_key, when_of
-from .view.model import Board, Row, ViewSpec
+from .view.model import Board
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, Theming, App[int]):
+class BoardApp(ViewActions, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
     BINDINGS = bindings(Scope.APP)
     COMMAND_PALETTE_BINDING = palette_key()
-
-    def __init__(
-        self,
-        url: str | tuple[str, ...],
-        *,
-        clock: Clock | None = None,
-        live: bool = True,
-        supervise: bool = False,
-        readonly: bool = False,
-        theme: str | None = None,
-        title: str | None = None,
-        supervisor_factory: Callable[[], Any] | None = None,
-        page_size: int = 200,
-        at: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.url = url
-        self.clock: Clock = clock or system_clock
-        self.live = live
-        self.supervise = supervise
-        self.at = at  # time travel: the board as it was at this moment (read-only)
-        self.readonly = readonly or at is not None
-        self.theme_name = theme
-        # The ledger's URL, never with its password; side by side, every ledger's.
-        urls = (url,) if isinstance(url, str) else url
-        self.title_text = title or " + ".join(redact(u) for u in urls)
-        self.supervisor_factory = supervisor_factory
-        self.supervisor: Any = None
-        self.page_size = page_size
-        self.spec = ViewSpec(terminal_limit=page_size)
-        self.board: Board | None = None
-        self.service: Service | None = None
-        self.watch: FileWatch | ChangeWatcher | None = None
-        self.left_running = 0
-        self._posted = 0
-        self._handled = 0
-        self._loaded = asyncio.Event()
-        self._seq = 0
-        if not live:
-            self.animation_level = "none"
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -133,7 +90,7 @@ class BoardApp(ViewActions, Theming, App[int]):
             self.query_one(BoardHeader).starting = True
             self.run_worker(self._start_supervisor, thread=True, group="supervisor", exit_on_error=False)
         self._draw_columns()
-        self._theme_at_start: str | None = self.theme
+        self._theme_at_start = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -144,11 +101,6 @@ class BoardApp(ViewActions, Theming, App[int]):
                        timeout=timeout, markup=False)
 
     # -- the service's answers --------------------------------------------------------------
-
-    def _deliver(self, answer: Answer) -> None:
-        """Called on the service thread (post_message is thread-safe)."""
-        self._posted += 1
-        self.post_message(answer)
 
     @on(Loaded)
     def _loaded_board(self, answer: Loaded) -> None:
@@ -188,9 +140,7 @@ class BoardApp(ViewActions, Theming, App[int]):
 
     def _show_board(self, board: Board) -> None:
         self.board = board
-        header = self.query_one(BoardHeader)
-        header.board = board
-        header.redraw()
+        self.query_one(BoardHeader).board = board
         self.query_one(FlowList).set_rows(board.rows)
         self._loaded.set()
         screen = self.screen
@@ -201,27 +151,6 @@ class BoardApp(ViewActions, Theming, App[int]):
     def _tick(self) -> None:
         self.query_one(BoardHeader).redraw()
         self.query_one(FlowList).tick()
-
-    def _request_load(self, full: bool = True) -> None:
-        assert self.service is not None
-        self._seq += 1
-        self.service.submit(Load(self.spec, self._seq) if full else ChangeView(self.spec, self._seq))
-        self._view_note()
-
-    async def settled(self, timeout: float = 10.0) -> None:
-        """Wait until every request was answered and drawn (tests and screenshots)."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        await asyncio.wait_for(self._loaded.wait(), timeout)
-        while loop.time() < end:
-            service = self.service
-            if service is None:
-                return
-            if service.pending == 0 and self._posted == self._handled:
-                await asyncio.sleep(0.02)
-                if self.service is None or (service.pending == 0 and self._posted == self._handled):
-                    return
-            await asyncio.sleep(0.01)
 
     # -- the embedded supervisor ----------------------------------------------------------------
 
@@ -244,41 +173,12 @@ class BoardApp(ViewActions, Theming, App[int]):
     def _supervisor_started(self, sid: str | None) -> None:
         header = self.query_one(BoardHeader)
         header.own, header.starting = sid, False
-        header.redraw()
 
     def _supervisor_failed(self, why: str) -> None:
-        header = self.query_one(BoardHeader)
-        header.starting = False
-        header.redraw()
+        self.query_one(BoardHeader).starting = False
         self.notify(f"the embedded supervisor did not start: {why}", severity="error", timeout=10)
 
     # -- targets and the footer ----------------------------------------------------------------
-
-    @property
-    def selected(self) -> Row | None:
-        return self.query_one(FlowList).selected
-
-    def target(self, screen: Screen[Any] | None = None) -> act.Target | None:
-        """What an action applies to on `screen` (the current one by default): the inspected
-        flow or task, or the selected row."""
-        screen = self.screen if screen is None else screen
-        if isinstance(screen, InspectorScreen):
-            if screen.data is None:
-                return None
-            f = screen.data["fields"]
-            if screen.kind == "task":
-                return act.Target("task", f["task_id"], f["label"], f["status"], f["flow_id"])
-            return act.Target("flow", f["flow_id"], f["goal"], f["status"], f["flow_id"],
-                              f["cancel_requested_at"] is not None, tuple(f["task_counts"].items()))
-        row = self.selected
-        if row is None or row.flow is None:
-            return None
-        if row.kind == "task" and row.task is not None:
-            t = row.task
-            return act.Target("task", t.task_id, t.label, t.status, t.flow_id)
-        fl = row.flow
-        return act.Target("flow", fl.flow_id, fl.goal, fl.status, fl.flow_id,
-                          fl.cancel_requested_at is not None, fl.counts)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.allows(action, self.screen)
@@ -324,7 +224,6 @@ class BoardApp(ViewActions, Theming, App[int]):
     def _filter_typed(self, event: Input.Changed) -> None:
         if event.value != self.spec.text:
             self.spec = self._spec(text=event.value)
-            self._request_load()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -332,26 +231,6 @@ class BoardApp(ViewActions, Theming, App[int]):
         if not event.value:
             box.display = False
         self.query_one(FlowList).focus()
-
-    def _view_note(self) -> None:
-        bits = []
-        if self.spec.status != "all":
-            bits.append(f"showing {self.spec.status}")
-        if self.spec.text:
-            text = self.spec.text
-            # `screenshot --flow` filters on a whole flow id: name the flow, not a 36-character filter
-            bits.append(f"flow {text[:8]}" if text in self.spec.expanded else f"filter “{text[:30]}”")
-        if self.spec.sort != "status":
-            bits.append(f"sort {self.spec.sort}")
-        if self.at is not None:
-            from ..ledger.clock import iso
-
-            bits.append(f"as of {iso(self.at)}")
-        elif self.readonly:
-            bits.append("read-only")
-        header = self.query_one(BoardHeader)
-        header.view_note = " · ".join(bits)
-        header.redraw()
 
     def _draw_columns(self) -> None:
         from rich.style import Style
@@ -437,7 +316,6 @@ class BoardApp(ViewActions, Theming, App[int]):
         if self.service is not None:
             self.service.stop()
             self.service = None
-        self.left_running = running
         return running
 
     async def on_unmount(self) -> None:

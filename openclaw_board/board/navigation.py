@@ -1,27 +1,24 @@
 """What the board's keys do to the view: move, open, filter, sort, page, inspect, replay.
 
-A mixin of BoardApp (kept apart so that app.py stays about wiring): it reads and sets
-`self.spec` and asks for a reload; the ledger is only ever touched by the service thread.
-Input handlers decorated with `@on` stay in app.py, where Textual's metaclass finds them.
+A base of BoardApp (kept apart so that app.py stays about wiring): it sets `self.spec`,
+whose watcher asks the service thread for the rows; only that thread touches the ledger.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Input
 
+from .app_state import BoardState
 from .screens.dialogs import HelpScreen
 from .screens.inspector import InspectorScreen
 from .screens.replay import ReplayScreen
 from .service.answers import HistoryRead
 from .service.requests import Call, Inspect
-from .view.model import ViewSpec
 from .view.rows import SORTS
 from .widgets.flowlist import FlowList
 
 
-class ViewActions:
+class ViewActions(BoardState):
     """Key actions that change what the board shows (no ledger writes here)."""
 
     def action_toggle(self) -> None:
@@ -37,15 +34,9 @@ class ViewActions:
         else:
             collapsed.discard(flow_id)
             expanded.add(flow_id)
-        self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
         if row.kind == "task":
             self.query_one(FlowList).select_key(f"f:{flow_id}")
-        self._request_load(full=False)
-
-    def _spec(self, **changes: Any) -> ViewSpec:
-        from dataclasses import replace
-
-        return replace(self.spec, **changes)
+        self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
 
     def action_inspect(self) -> None:
         row = self.selected
@@ -85,22 +76,18 @@ class ViewActions:
         self.query_one(FlowList).focus()
         if self.spec.text or self.spec.status != "all":
             self.spec = self._spec(text="", status="all")
-            self._request_load()
 
     def action_status_filter(self, status: str) -> None:
         if status != self.spec.status:
             self.spec = self._spec(status=status)
-            self._request_load()
 
     def action_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.spec.sort) + 1) % len(SORTS)]
         self.spec = self._spec(sort=nxt)
-        self._request_load(full=False)
         self.notify(f"sorted by {nxt}", timeout=2)
 
     def action_more(self) -> None:
         self.spec = self._spec(terminal_limit=self.spec.terminal_limit + self.page_size)
-        self._request_load()
 
     def action_time_travel(self) -> None:
         """Replay the selected flow event by event (from the board's moment when it has one)."""
