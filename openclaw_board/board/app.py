@@ -79,12 +79,12 @@ class BoardApp(ViewActions, Theming):
         if self.live:
             path = sqlite_path(self.url)
             if path is not None:
-                self.watch = FileWatch(path, self.service.poke)
-                self.watch.start()
+                self.change_watch = FileWatch(path, self.service.poke)
+                self.change_watch.start()
             elif isinstance(self.url, str) and is_postgres(self.url):
                 # Another host's commit reaches us over LISTEN/NOTIFY; the poll stays as the net.
-                self.watch = ChangeWatcher(self.url, self.service.poke)
-                self.watch.start()
+                self.change_watch = ChangeWatcher(self.url, self.service.poke)
+                self.change_watch.start()
             self.set_interval(1.0, self._tick, name="tick")
         if self.supervise:
             self.query_one(BoardHeader).starting = True
@@ -161,6 +161,8 @@ class BoardApp(ViewActions, Theming):
             else:
                 from ..supervisor import Supervisor
 
+                if not isinstance(self.url, str):
+                    raise ValueError("an embedded supervisor runs on one ledger, not several side by side")
                 sup = Supervisor(self.url, mode="embedded")
             self._sup_thread = sup.start_thread()
             sup.ready.wait(15)
@@ -310,14 +312,14 @@ class BoardApp(ViewActions, Theming):
             except Exception:  # noqa: BLE001 - leaving must always work
                 running = 0
             self.supervisor = None
-        if self.watch is not None:
-            self.watch.stop()
-            self.watch = None
+        if self.change_watch is not None:
+            self.change_watch.stop()
+            self.change_watch = None
         if self.service is not None:
             self.service.stop()
             self.service = None
         return running
 
     async def on_unmount(self) -> None:
-        if self.service is not None or self.watch is not None:
+        if self.service is not None or self.change_watch is not None:
             self.shutdown()

@@ -64,7 +64,7 @@ class BoardState(App[int]):
         self.set_reactive(BoardState.spec, ViewSpec(terminal_limit=page_size))
         self.board: Board | None = None
         self.service: Service | None = None
-        self.watch: FileWatch | ChangeWatcher | None = None
+        self.change_watch: FileWatch | ChangeWatcher | None = None
         self._posted = 0
         self._handled = 0
         self._loaded = asyncio.Event()

@@ -21,7 +21,7 @@ from .widgets.flowlist import FlowList
 class ViewActions(BoardState):
     """Key actions that change what the board shows (no ledger writes here)."""
 
-    def action_toggle(self) -> None:
+    def action_toggle_flow(self) -> None:
         row = self.selected
         if row is None or row.flow is None:
             return

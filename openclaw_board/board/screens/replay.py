@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -131,7 +132,7 @@ class ReplayScreen(Screen[None]):
         events.update(Text("\n", end="").join(lines))
 
 
-def _accent(colors: dict[str, str]) -> object:
+def _accent(colors: dict[str, str]) -> RichColor:
     from ..theme.palette import rich_color
 
     return rich_color(colors.get("accent", "cyan"))

@@ -42,6 +42,8 @@ class _Signal(Enum):
 
 
 class Service:
+    reader: Reader | None  # None until the ledger is open, and again after trouble
+
     def __init__(self, url: str | tuple[str, ...], deliver: Deliver, *, clock: Clock | None = None,
                  poll_s: float | None = 3.0) -> None:
         self.url = url

@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.color import Color, ColorParseError
@@ -142,7 +143,8 @@ def parse_theme(data: dict, default_name: str) -> Theme:
         dark = flags.get("dark", True)
         variables.setdefault("ansi-background", "ansi_black" if dark else "ansi_white")
         variables.setdefault("ansi-foreground", "ansi_white" if dark else "ansi_black")
-    return with_status_variables(Theme(name=name, **colors, **flags, variables=variables))
+    options: dict[str, Any] = {**colors, **flags}
+    return with_status_variables(Theme(name=name, variables=variables, **options))
 
 
 def _read_theme_bytes(path: Path) -> bytes:

@@ -71,7 +71,7 @@ KEYS: tuple[Key, ...] = (
     _key(L, "page", (Bind("pageup", "page(-1)", description="Page up"),
                      Bind("pagedown", "page(1)", description="Page down"))),
     _key(A, "expand / collapse a flow",
-         Bind("space", "toggle", description="Expand", command="Expand or collapse the flow",
+         Bind("space", "toggle_flow", description="Expand", command="Expand or collapse the flow",
               command_help="show its tasks", when=When.FLOW_OR_TASK_ROW)),
     _key(A, "inspect the flow or task (fields, events, attempts, log)",
          Bind("enter", "inspect", "Inspect", command="Inspect the selected row",

@@ -34,7 +34,7 @@ CHUNK = 1 << 20
 MAX_LINE_BYTES = 16 * 1024
 
 
-def log_files(run_dir: str | os.PathLike[str] | None) -> list[tuple[int, Path]]:
+def log_files(run_dir: str | Path | None) -> list[tuple[int, Path]]:
     """[(segment number, path)] in order: 0 is the head file (the supervisor's layout)."""
     if not run_dir:
         return []
