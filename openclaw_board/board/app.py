@@ -1,4 +1,4 @@
-"""The live board: a Textual app over the ledger (issue 4).
+"""The live board: a Textual app over the ledger.
 
 Threads: the UI thread draws and never touches the database; the service thread reads
 and acts (board/service/ledger_thread.py); a watcher thread pokes the service when the ledger's files

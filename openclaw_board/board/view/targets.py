@@ -25,14 +25,10 @@ class Target:
     counts: tuple[tuple[str, int], ...] = ()
 
 
-ACTIONS = ("cancel", "retry", "reopen", "approve", "deny", "logs", "inspect")
-
-
 def applies(action: str, target: Target | None) -> bool:
+    """Whether a ledger action (cancel, retry, reopen, approve, deny) applies to `target`."""
     if target is None:
         return False
-    if action == "inspect":
-        return True
     if target.kind == "flow":
         if action == "cancel":
             return target.status in ACTIVE_FLOW
@@ -45,8 +41,6 @@ def applies(action: str, target: Target | None) -> bool:
         return target.status in TERMINAL_TASK
     if action in ("approve", "deny"):
         return target.status == "awaiting_approval"
-    if action == "logs":
-        return True
     return False
 
 
