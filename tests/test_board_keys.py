@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openclaw_board.board import BoardApp
 from openclaw_board.board.screens.inspector import InspectorScreen
-from openclaw_board.board.screens.replay import ReplayScreen
+from openclaw_board.board.screens.time_travel import ReplayScreen
 from openclaw_board.board.view import readme_keys
 from openclaw_board.board.view.keys import KEYS, Scope, When, bare, binds, commands, help_lines, when_of
 from openclaw_board.board.widgets.flowlist import FlowList

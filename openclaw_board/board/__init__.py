@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .app import BoardApp
+from .board_app import BoardApp
 
 __all__ = ["BoardApp"]

@@ -11,7 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from .view.keys import bare, commands
 
 if TYPE_CHECKING:
-    from .app import BoardApp
+    from .board_app import BoardApp
 
 
 class BoardCommands(Provider):

@@ -1,6 +1,6 @@
 """What the board's keys do to the view: move, open, filter, sort, page, inspect, replay.
 
-A base of BoardApp (kept apart so that app.py stays about wiring): it sets `self.spec`,
+A base of BoardApp (kept apart so that board_app.py stays about wiring): it sets `self.spec`,
 whose watcher asks the service thread for the rows; only that thread touches the ledger.
 """
 
@@ -11,7 +11,7 @@ from textual.widgets import Input
 from .app_state import BoardState
 from .screens.dialogs import HelpScreen
 from .screens.inspector import InspectorScreen
-from .screens.replay import ReplayScreen
+from .screens.time_travel import ReplayScreen
 from .service.answers import HistoryRead
 from .service.requests import Call, Inspect
 from .view.rows import SORTS

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from .render import Shot
+from .svg import Shot
 
 START_MS = 1_795_000_000_000  # 2026-11-18T11:06:40Z: a fixed moment, so every age and elapsed time is the same
 SEED = 4
@@ -86,7 +86,7 @@ def pictures(url: str, end: int) -> dict[str, Shot]:
 
 def make_all(out: Path, png: bool = False) -> list[Path]:
     from .files import write_picture
-    from .render import render_svg
+    from .svg import render_svg
 
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -38,7 +38,7 @@ def newest_event_ms(ledger: Any) -> int | None:
 
 def render_svg(url: str, shot: Shot) -> str:
     """Run the board headless on `url` as `shot` says and return the final screen as SVG."""
-    from ..app import BoardApp
+    from ..board_app import BoardApp
     from ..widgets.flowlist import FlowList
 
     app = BoardApp(url, clock=fixed_clock(shot.clock_ms), live=False, theme=shot.theme,

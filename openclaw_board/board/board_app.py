@@ -24,7 +24,7 @@ from .commands import BoardCommands
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
-from .screens.replay import ReplayScreen
+from .screens.time_travel import ReplayScreen
 from .service.answers import ActionDone, HistoryRead, Inspected, Loaded, Trouble
 from .service.file_watch import FileWatch
 from .service.ledger_thread import Service, sqlite_path

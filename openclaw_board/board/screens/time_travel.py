@@ -26,7 +26,7 @@ from ..view.text import clean
 from ..widgets.cells import header_text, render_row
 
 if TYPE_CHECKING:
-    from ..app import BoardApp
+    from ..board_app import BoardApp
 
 
 class ReplayScreen(Screen[None]):
