@@ -16,11 +16,6 @@ from openclaw_board.ledger.notify import ChangeWatcher
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_commit_elsewhere_reaches_the_board_over_listen_notify(pg_url: str) -> None:
     with Ledger(pg_url) as ledger:
         ledger.submit(command_spec("already there", ["true"]))
