@@ -13,6 +13,7 @@ from .screens.dialogs import HelpScreen
 from .screens.inspector import InspectorScreen
 from .screens.time_travel import ReplayScreen
 from .service.answers import HistoryRead
+from .service.history_reads import history_request
 from .service.requests import Call, Inspect
 from .view.rows import SORTS
 from .widgets.flowlist import FlowList
@@ -93,8 +94,6 @@ class ViewActions(BoardState):
         """Replay the selected flow event by event (from the board's moment when it has one)."""
         row = self.selected
         if row is not None and row.flow is not None and self.service is not None:
-            from .view.history import history_request
-
             self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
             self.service.submit(Call(history_request(row.flow.flow_id, lambda h: self._deliver(HistoryRead(h)))))
 

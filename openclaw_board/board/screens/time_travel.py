@@ -3,7 +3,7 @@
 The top shows the event being stepped (its time, what happened); the middle the flow and
 its tasks as they were right after it, drawn by the same row renderer as the main list;
 the bottom the flow's timeline with the current event marked. The history is read once
-on the service thread (replay_steps.read_flow_history); stepping is pure and in memory.
+on the service thread (service/history_reads.py); stepping is pure and in memory.
 """
 
 from __future__ import annotations
