@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from openclaw_board.board import BoardApp
 from openclaw_board.board.screens.inspector import InspectorScreen
 from openclaw_board.board.screens.time_travel import ReplayScreen
@@ -51,3 +53,30 @@ def test_every_palette_command_is_an_action_with_a_rule() -> None:
         assert callable(getattr(BoardApp, f"action_{bare(b.action)}", None)), b.action
     assert when_of("cancel") is When.LEDGER_ACTION and when_of("help") is When.ALWAYS
     assert when_of("not_in_the_table") is When.ALWAYS
+
+
+@pytest.mark.anyio
+async def test_the_palette_offers_what_would_run_where_it_was_opened(demo) -> None:
+    """Over the board: the selected row's actions; over the inspector: the inspected flow's, no list keys."""
+    from board_support import flow_by_label, make_app
+
+    from openclaw_board.board.commands import BoardCommands
+
+    url, end = demo
+    leads = flow_by_label(url, "leads")
+    app = make_app(url, end)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.settled()
+        assert app.query_one(FlowList).select_key(f"f:{leads.flow_id}")
+        await pilot.pause()
+        on_board = [action for _, action, _ in BoardCommands(app.screen)._available()]
+        assert {"inspect", "cancel", "toggle_flow", "sort"} <= set(on_board)
+        assert "logs" not in on_board and "retry" not in on_board  # a running flow: no task log, nothing to retry
+        await pilot.press("enter")
+        await app.settled()
+        await pilot.pause()
+        inspector = app.screen
+        assert isinstance(inspector, InspectorScreen)
+        over_inspector = [action for _, action, _ in BoardCommands(inspector)._available()]
+        assert "cancel" in over_inspector  # the inspected flow is running
+        assert not {"inspect", "toggle_flow", "sort", "filter"} & set(over_inspector)
