@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from openclaw_board.board import BoardApp
+from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
 from openclaw_board.board.screens.inspector import InspectorScreen
 from openclaw_board.board.screens.time_travel import ReplayScreen
 from openclaw_board.board.view import readme_keys
@@ -26,7 +27,8 @@ def test_the_readme_key_table_is_the_key_table() -> None:
 
 def test_every_documented_key_is_bound_where_its_table_says() -> None:
     holders = {Scope.APP: BoardApp.BINDINGS, Scope.LIST: FlowList.BINDINGS, Scope.INSPECTOR: InspectorScreen.BINDINGS,
-               Scope.LOG: LogView.BINDINGS, Scope.REPLAY: ReplayScreen.BINDINGS}
+               Scope.LOG: LogView.BINDINGS, Scope.REPLAY: ReplayScreen.BINDINGS,
+               Scope.CONFIRM: ConfirmScreen.BINDINGS, Scope.HELP: HelpScreen.BINDINGS}
     for scope, bindings in holders.items():
         keys = bound(bindings)
         for b in binds(scope):
@@ -37,7 +39,8 @@ def test_every_documented_key_is_bound_where_its_table_says() -> None:
 
 
 def test_keys_active_together_do_not_collide() -> None:
-    for together in ((Scope.APP, Scope.LIST), (Scope.INSPECTOR, Scope.LOG), (Scope.REPLAY,)):
+    for together in ((Scope.APP, Scope.LIST), (Scope.INSPECTOR, Scope.LOG), (Scope.REPLAY,), (Scope.CONFIRM,),
+                     (Scope.HELP,)):
         keys = [b.key for scope in together for b in binds(scope)]
         assert len(keys) == len(set(keys)), together
 

@@ -32,7 +32,7 @@ from .service.requests import Act, Inspect
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
-from .view.keys import Scope, When, palette_key, when_of
+from .view.keys import Scope, When, key_of, palette_key, when_of
 from .view.model import Board
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
@@ -55,8 +55,8 @@ class BoardApp(ViewActions, Theming):
         yield Static("", id="banner")
         yield Static("", id="columns")
         yield FlowList(self.clock, id="flows")
-        yield Input(placeholder="filter: text in goal, label, task label or id (Enter keeps it, Esc clears)",
-                    id="filter")
+        yield Input(placeholder="filter: text in goal, label, task label or id "
+                                f"(Enter keeps it, {key_of('clear_filter')} clears)", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:

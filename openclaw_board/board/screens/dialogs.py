@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ..view.keys import help_lines
+from ..bindings import bindings
+from ..view.keys import Scope, help_lines, key_of
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS = bindings(Scope.CONFIRM)
 
     def __init__(self, title: str, body: str, yes: str = "Yes, cancel it") -> None:
         super().__init__()
@@ -29,8 +26,8 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(Text(self.title_text, style="bold"), id="dialog-title")
             yield Static(Text(self.body), id="dialog-body")
             with Horizontal(id="dialog-buttons"):
-                yield Button(f"{self.yes} (y)", variant="error", id="yes")
-                yield Button("No (n)", variant="primary", id="no")
+                yield Button(f"{self.yes} ({key_of('answer(True)', Scope.CONFIRM)})", variant="error", id="yes")
+                yield Button(f"No ({key_of('answer(False)', Scope.CONFIRM)})", variant="primary", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -43,7 +40,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    BINDINGS = bindings(Scope.HELP)
 
     def __init__(self, readonly: bool = False) -> None:
         super().__init__()
@@ -62,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
             else:
                 text.append(f"  {key:<16}", style="bold")
                 text.append(f"{what}\n")
-        text.append("\nEsc or ? closes this help.", style="dim")
+        text.append(f"\n{key_of('close', Scope.HELP)} or {key_of('help')} closes this help.", style="dim")
         with VerticalScroll(id="help"):
             yield Static(text)
 

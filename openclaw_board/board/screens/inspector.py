@@ -9,14 +9,13 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from ..bindings import bindings
 from ..theme.palette import glyph, status_color
-from ..view.keys import Scope
+from ..view.keys import Scope, key_of
 from ..view.text import clean, duration
 from ..widgets.logview import LogView
 
@@ -36,7 +35,7 @@ def _clock(ms: int | None) -> str:
 
 
 class InspectorScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "close", "Back"), *bindings(Scope.INSPECTOR)]
+    BINDINGS = bindings(Scope.INSPECTOR)
 
     def __init__(self, kind: str, ref: str, *, tab: str = "details", live: bool = True) -> None:
         super().__init__()
@@ -65,7 +64,8 @@ class InspectorScreen(Screen[None]):
                 with TabPane("Log", id="log"):
                     yield Static("", id="log-status")
                     yield LogView(live=self.live, id="logview")
-                    yield Input(placeholder="search the log (Enter: find, Esc: close)", id="log-search")
+                    yield Input(placeholder=f"search the log (Enter: find, {key_of('close', Scope.INSPECTOR)}: close)",
+                                id="log-search")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -20,6 +20,8 @@ class Scope(Enum):
     INSPECTOR = "inspector"
     LOG = "log"
     REPLAY = "replay"
+    CONFIRM = "confirm"
+    HELP = "help"
 
 
 class When(Enum):
@@ -45,6 +47,7 @@ class Bind:
     command_help: str = ""
     when: When = When.ALWAYS
     scope: Scope | None = None  # bound elsewhere than the rest of its help line
+    in_help: bool = True  # False: bound, but its help line does not list it (the log's own scrolling...)
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,28 @@ def _key(scope: Scope, help_text: str, *groups: tuple[Bind, ...] | Bind) -> Key:
 
 
 A, L, INS, G, R = Scope.APP, Scope.LIST, Scope.INSPECTOR, Scope.LOG, Scope.REPLAY
+
+
+def _log(key: str, action: str, description: str = "") -> Bind:
+    """The log view scrolls with the list's keys (bound there, listed once in the help)."""
+    return Bind(key, action, description=description, scope=G, in_help=False)
+
+
 _ACT = When.LEDGER_ACTION
 
 KEYS: tuple[Key, ...] = (
     _key(L, "move", (Bind("up", "cursor(-1)"), Bind("down", "cursor(1)")),
-         (Bind("j", "cursor(1)", description="Down"), Bind("k", "cursor(-1)", description="Up"))),
+         (Bind("j", "cursor(1)", description="Down"), Bind("k", "cursor(-1)", description="Up")),
+         (_log("j", "scroll_down", "Down"), _log("down", "scroll_down"), _log("k", "scroll_up", "Up"),
+          _log("up", "scroll_up"))),
     _key(L, "first / last row", (Bind("g", "first", description="Top"), Bind("G", "last", description="Bottom")),
-         (Bind("home", "first"), Bind("end", "last"))),
+         (Bind("home", "first"), Bind("end", "last")),
+         (_log("g", "scroll_home", "Top"), _log("home", "scroll_home"), _log("G", "follow_end", "End"),
+          _log("end", "follow_end"))),
     _key(L, "page", (Bind("pageup", "page(-1)", description="Page up"),
-                     Bind("pagedown", "page(1)", description="Page down"))),
+                     Bind("pagedown", "page(1)", description="Page down")),
+         (_log("pagedown", "page_down", "Page down"), _log("space", "page_down"),
+          _log("pageup", "page_up", "Page up"))),
     _key(A, "expand / collapse a flow",
          Bind("space", "toggle_flow", description="Expand", command="Expand or collapse the flow",
               command_help="show its tasks", when=When.FLOW_OR_TASK_ROW)),
@@ -81,7 +97,10 @@ KEYS: tuple[Key, ...] = (
               when=When.TASK_ROW)),
     _key(A, "cancel the task, or the whole flow (asks first)",
          Bind("c", "cancel", "Cancel", command="Cancel the selected task or flow",
-              command_help="asks first; names what will be stopped", when=_ACT)),
+              command_help="asks first; names what will be stopped", when=_ACT),
+         (Bind("y", "answer(True)", "Yes", scope=Scope.CONFIRM, in_help=False),
+          Bind("n", "answer(False)", "No", scope=Scope.CONFIRM, in_help=False),
+          Bind("escape", "answer(False)", scope=Scope.CONFIRM, in_help=False))),
     _key(A, "retry a finished task (a new attempt)",
          Bind("r", "retry", "Retry", command="Retry the selected task", command_help="a new attempt of a finished task",
               when=_ACT)),
@@ -116,11 +135,15 @@ KEYS: tuple[Key, ...] = (
          Bind("ctrl+s", "save_screenshot", description="Screenshot", command="Save a screenshot of the screen",
               command_help="an SVG in <state dir>/screenshots")),
     _key(A, "clear the filter; close a screen",
-         Bind("escape", "clear_filter", description="Clear filter", when=When.FILTERED)),
+         Bind("escape", "clear_filter", description="Clear filter", when=When.FILTERED),
+         Bind("escape", "close", "Back", scope=INS, in_help=False)),
     # Textual binds its command palette itself (App.COMMAND_PALETTE_BINDING); this row sets that key.
     _key(A, "command palette (every action by name)", Bind("ctrl+p", "command_palette")),
     _key(A, "this help",
-         Bind("question_mark", "help", "Help", command="Help: every key", command_help="the key reference")),
+         Bind("question_mark", "help", "Help", command="Help: every key", command_help="the key reference"),
+         (Bind("escape", "close", "Close", scope=Scope.HELP, in_help=False),
+          Bind("q", "close", scope=Scope.HELP, in_help=False),
+          Bind("question_mark", "close", scope=Scope.HELP, in_help=False))),
     _key(A, "quit (running tasks keep running, detached)",
          Bind("q", "quit_board", "Quit", command="Quit the board",
               command_help="running tasks keep running, detached")),
@@ -135,7 +158,9 @@ KEYS: tuple[Key, ...] = (
     _key(R, "the first / last event", (Bind("g", "jump(0)"), Bind("G", "jump(-1)")),
          (Bind("home", "jump(0)", "First"), Bind("end", "jump(-1)", "Last"))),
     _key(R, "ten events back / forward", (Bind("pageup", "step(-10)", description="-10"),
-                                          Bind("pagedown", "step(10)", description="+10"))),
+                                          Bind("pagedown", "step(10)", description="+10")),
+         (Bind("escape", "close", "Close", in_help=False), Bind("q", "close", in_help=False),
+          Bind("t", "close", in_help=False))),
 )
 
 # The footer's order (Textual draws bound actions in the order of their bindings).
@@ -159,13 +184,27 @@ def key_name(key: str) -> str:
 
 
 def shown_keys(key: Key) -> str:
-    """`↑ ↓  j k`: the keys of a group one space apart, the groups two."""
-    return "  ".join(" ".join(key_name(b.key) for b in group) for group in key.groups)
+    """`↑ ↓  j k`: the keys of a group one space apart, the groups two (those the help lists)."""
+    groups = [[key_name(b.key) for b in group if b.in_help] for group in key.groups]
+    return "  ".join(" ".join(g) for g in groups if g)
 
 
 def binds(scope: Scope) -> list[Bind]:
     """Every Bind of a scope, in the table's order."""
     return [b for k in KEYS for group in k.groups for b in group if (b.scope or k.scope) is scope]
+
+
+def keys_of(action: str, scope: Scope = Scope.APP) -> list[str]:
+    """The keys bound to `action` in `scope`, as people write them, in the table's order: for
+    the texts that name a key ("a approve", "(y)", "Esc close")."""
+    found = [key_name(b.key) for b in binds(scope) if b.action == action]
+    if not found:
+        raise LookupError(f"no key for {action!r} in {scope.value}")
+    return found
+
+
+def key_of(action: str, scope: Scope = Scope.APP) -> str:
+    return keys_of(action, scope)[0]
 
 
 def help_lines() -> list[tuple[str, str]]:

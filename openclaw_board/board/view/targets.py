@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ledger.states import ACTIVE_FLOW, ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
+from .keys import key_of
 from .text import clean, short_id
 
 
@@ -63,7 +64,7 @@ def confirm_text(target: Target) -> tuple[str, str]:
     body = " and ".join(parts) if parts else "mark it cancelled"
     return (f"Cancel flow {name}?",
             f"Flow {name} ({short_id(target.ref)}) is {target.status}: this will {body}.\n"
-            "Nothing new will start in it; reopen (o) brings it back later.")
+            f"Nothing new will start in it; reopen ({key_of('reopen')}) brings it back later.")
 
 
 VERB = {

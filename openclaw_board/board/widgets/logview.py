@@ -19,7 +19,6 @@ from pathlib import Path
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -73,15 +72,7 @@ class Part:
 
 
 class LogView(ScrollView, can_focus=True):
-    BINDINGS = [
-        *bindings(Scope.LOG),
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-        Binding("g,home", "scroll_home", "Top", show=False),
-        Binding("G,end", "follow_end", "End", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-    ]
+    BINDINGS = bindings(Scope.LOG)
 
     class Status(Message):
         def __init__(self, text: str) -> None:
