@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .svg import Shot
 
@@ -59,7 +60,8 @@ def build_demo(where: Path) -> tuple[str, int]:
     return url, end
 
 
-def _task(url: str, flow_label: str, label: str):  # noqa: ANN202 - a ledger row
+def _task(url: str, flow_label: str, label: str) -> Any:
+    """A task row by its flow's and its own label."""
     from ...ledger import Ledger
 
     with Ledger(url) as ledger:

@@ -33,7 +33,8 @@ def newest_event_ms(ledger: Any) -> int | None:
     import peewee as pw
 
     Event = ledger.m.Event
-    return Event.select(pw.fn.MAX(Event.at)).scalar()
+    newest: int | None = Event.select(pw.fn.MAX(Event.at)).scalar()
+    return newest
 
 
 def render_svg(url: str, shot: Shot) -> str:

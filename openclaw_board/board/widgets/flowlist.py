@@ -44,8 +44,8 @@ class FlowList(ScrollView, can_focus=True):
         self.rows: tuple[Row, ...] = ()
         self.cursor = 0
         self._index: dict[str, int] = {}
-        self._cache: dict[tuple, Strip] = {}
-        self._times: tuple = ()
+        self._cache: dict[tuple[object, ...], Strip] = {}
+        self._times: tuple[object, ...] = ()
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
 

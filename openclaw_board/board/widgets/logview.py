@@ -46,7 +46,7 @@ def log_files(run_dir: str | Path | None) -> list[tuple[int, Path]]:
 class Part:
     seg: int
     path: Path
-    starts: array = field(default_factory=lambda: array("q", [0]))
+    starts: array[int] = field(default_factory=lambda: array("q", [0]))
     end: int = 0  # bytes indexed so far
     fd: int | None = None
 
