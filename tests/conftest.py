@@ -14,8 +14,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from openclaw_fixtures import Standard
 
 PG_BASE = os.environ.get("OPENCLAW_BOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -134,7 +138,7 @@ def demo(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tu
 
 
 @pytest.fixture
-def std(tmp_path: Path):
+def std(tmp_path: Path) -> Iterator[Standard]:
     """The standard OpenClaw ledger (openclaw_fixtures.standard_ledger), closed afterwards."""
     from openclaw_fixtures import standard_ledger
 
