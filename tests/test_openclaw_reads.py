@@ -10,19 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, older_release_ledger, standard_ledger
+from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, older_release_ledger
 
 from openclaw_board.ledger import Ambiguous, NotFound
 from openclaw_board.ledger.clock import fixed_clock, iso
 from openclaw_board.ledger.openclaw import OpenClawLedger, open_any
 from openclaw_board.ledger.serialize import event_dict, flow_dict, task_dict
-
-
-@pytest.fixture
-def std(tmp_path: Path) -> Standard:
-    s = standard_ledger(tmp_path / "openclaw.sqlite")
-    yield s
-    s.file.close()
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def screenshot(
     it is that moment.
     """
     from ..board.pictures.files import PictureError, picture_format, write_picture
-    from ..board.pictures.render import Shot, newest_event_ms, render_svg
+    from ..board.pictures.svg import Shot, newest_event_ms, render_svg
     from ..ledger.clock import iso, parse_time, system_clock
 
     width, height = _size(size)

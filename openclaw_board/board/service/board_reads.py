@@ -18,7 +18,6 @@ from ..view.rows import build_rows, expanded_flows, flow_sort_key
 
 ACTIVE_CAP = 5000  # live flows beyond this are still counted in the header, not listed
 CHUNK = 500  # ids per IN (...) clause
-STATUS_FILTERS = ("all", "active", "issues", "blocked")
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:

@@ -11,9 +11,9 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import peewee as pw
 
@@ -23,47 +23,34 @@ from ...ledger.db import parse_url
 from ...ledger.multi import open_ledgers
 from ...ledger.openclaw import is_openclaw_url, resolve_path
 from ..view.model import Board, ViewSpec
+from .answers import ActionDone, Answer, Inspected, Loaded, Trouble
 from .board_reads import Reader, data_version
+from .requests import Act, Call, ChangeView, Inspect, Load, Request
 
 RETRY_S = 2.0
 
 
-@dataclass(frozen=True)
-class Loaded:
-    board: Board
-    seq: int  # the request that produced it (0: a live change)
+Deliver = Callable[[Answer], None]
 
 
-@dataclass(frozen=True)
-class Trouble:
-    message: str | None  # None: the trouble is over
+class _Signal(Enum):
+    """The thread's own wake-ups, next to the UI's requests in one queue."""
 
-
-@dataclass(frozen=True)
-class ActionDone:
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class Inspected:
-    kind: str
-    ref: str
-    data: dict[str, Any] | None
-    error: str | None = None
-
-
-Deliver = Callable[[object], None]
+    POKE = "poke"  # something may have changed (a file event)
+    TICK = "tick"  # the poll timer
+    STOP = "stop"
 
 
 class Service:
+    reader: Reader | None  # None until the ledger is open, and again after trouble
+
     def __init__(self, url: str | tuple[str, ...], deliver: Deliver, *, clock: Clock | None = None,
                  poll_s: float | None = 3.0) -> None:
         self.url = url
         self.clock = clock
         self.deliver = deliver
         self.poll_s = poll_s  # None: no timer (tests and screenshots stay still)
-        self._requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._requests: queue.Queue[Request | _Signal] = queue.Queue()
         self._poked = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="board-ledger", daemon=True)
@@ -83,10 +70,10 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
-        self._requests.put(("stop",))
+        self._requests.put(_Signal.STOP)
         self._thread.join(timeout=5)
 
-    def submit(self, *request: Any) -> None:
+    def submit(self, request: Request) -> None:
         with self._lock:
             self.pending += 1
         self._requests.put(request)
@@ -94,48 +81,53 @@ class Service:
     def poke(self) -> None:
         """Something may have changed (a file event, a timer): check, cheaply, once."""
         self._poked.set()
-        self._requests.put(("poke",))
+        self._requests.put(_Signal.POKE)
 
     # -- the thread ------------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                request: Request | _Signal
                 try:
                     request = self._requests.get(timeout=RETRY_S if self._trouble else self.poll_s)
                 except queue.Empty:
-                    request = ("tick",)
-                if request[0] == "stop":
+                    request = _Signal.TICK
+                if request is _Signal.STOP:
                     break
                 try:
                     self._handle(request)
                 finally:
-                    if request[0] not in ("poke", "tick"):
+                    if not isinstance(request, _Signal):
                         with self._lock:
                             self.pending -= 1
         finally:
             if self.ledger is not None:
                 self.ledger.close()
 
-    def _handle(self, request: tuple[Any, ...]) -> None:
-        kind = request[0]
-        if kind in ("poke", "tick"):
-            if kind == "poke" and not self._poked.is_set():
-                return  # already handled by an earlier poke in this burst
-            self._poked.clear()
-            self._guarded(self._check, False)
-        elif kind == "load":
-            self.spec = request[1]
-            self._guarded(lambda: self._emit(self._reader().full(self.spec), request[2]))
-        elif kind == "view":
-            self.spec = request[1]
-            self._guarded(lambda: self._emit(self._reader().change_view(self.spec), request[2]))
-        elif kind == "action":
-            self._action(*request[1:])
-        elif kind == "inspect":
-            self._inspect(request[1], request[2])
-        elif kind == "call":
-            request[1](self._ledger_or_none())
+    def _handle(self, request: Request | _Signal) -> None:
+        match request:
+            case _Signal.STOP:
+                return  # the loop stops before it gets here
+            case _Signal.POKE | _Signal.TICK:
+                if request is _Signal.POKE and not self._poked.is_set():
+                    return  # already handled by an earlier poke in this burst
+                self._poked.clear()
+                self._guarded(self._check, False)
+            case Load(spec, seq):
+                self.spec = spec
+                self._guarded(lambda: self._emit(self._reader().full(spec), seq))
+            case ChangeView(spec, seq):
+                self.spec = spec
+                self._guarded(lambda: self._emit(self._reader().change_view(spec), seq))
+            case Act(verb, ref, label):
+                self._action(verb, ref, label)
+            case Inspect(kind, ref):
+                self._inspect(kind, ref)
+            case Call(fn):
+                fn(self._ledger_or_none())
+            case _:
+                assert_never(request)
 
     def _guarded(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a read; on trouble show a banner, drop the connection and retry later."""

@@ -33,12 +33,13 @@ def newest_event_ms(ledger: Any) -> int | None:
     import peewee as pw
 
     Event = ledger.m.Event
-    return Event.select(pw.fn.MAX(Event.at)).scalar()
+    newest: int | None = Event.select(pw.fn.MAX(Event.at)).scalar()
+    return newest
 
 
 def render_svg(url: str, shot: Shot) -> str:
     """Run the board headless on `url` as `shot` says and return the final screen as SVG."""
-    from ..app import BoardApp
+    from ..board_app import BoardApp
     from ..widgets.flowlist import FlowList
 
     app = BoardApp(url, clock=fixed_clock(shot.clock_ms), live=False, theme=shot.theme,
