@@ -16,8 +16,8 @@ from pathlib import Path
 from supervisor_support import one, wait_for
 
 from openclaw_board.ledger import Ledger
+from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.logs import run_dir_of
 from openclaw_board.supervisor.procs import start_ticks
 
 # A shell with a background grandchild, both in the command's group; their pids on disk.

@@ -10,8 +10,9 @@ import pytest
 from supervisor_support import one, wait_for
 
 from openclaw_board.ledger import Ledger, command_spec
+from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.logs import read_log, read_tail, run_dir_of
+from openclaw_board.supervisor.logs import read_log, read_tail
 
 
 def run_idle(url: str, **kw) -> Supervisor:

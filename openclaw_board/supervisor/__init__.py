@@ -18,6 +18,6 @@ This package imports the ledger, never the board or the CLI.
 
 from __future__ import annotations
 
-from .loop import Supervisor, default_host
+from .loop import Supervisor
 
-__all__ = ["Supervisor", "default_host"]
+__all__ = ["Supervisor"]
