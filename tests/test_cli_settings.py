@@ -8,22 +8,19 @@ with one `error:` line naming it, a relative OPENCLAW_BOARD_HOME taken from wher
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from openclaw_board.ledger import Ledger
 from openclaw_board.settings import CONFIG_VAR, Settings, SettingsError
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_BOARD_")}
-    return subprocess.run([sys.executable, "-m", "openclaw_board", *args], capture_output=True, text=True,
-                          timeout=60, env={**clean, "COLUMNS": "100", **env}, cwd=cwd)
+    return run_cli(*args, env=env, cwd=cwd, columns=100, inherit=False)
 
 
 def write_config(state: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from supervisor_support import wait_for
+from supervisor_support import runs, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.paths import run_dir_of
@@ -27,11 +27,6 @@ GATED = 'echo run >> "$0"; while [ ! -e "$1" ]; do sleep 0.05; done; echo "::sum
 def gated(tmp: Path, label: str, secs: float, code: int, **extra) -> dict:
     return {"label": label, "command": ["sh", "-c", GATED, str(tmp / f"count-{label}"), str(tmp / f"gate-{label}"),
                                         str(secs), str(code)], **extra}
-
-
-def runs(tmp: Path, label: str) -> int:
-    path = tmp / f"count-{label}"
-    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def supervise_process(url: str, home: Path) -> subprocess.Popen[bytes]:
