@@ -94,13 +94,10 @@ class Supervisor:
         """`settings` gives what no argument says (host, state directory, passthrough); without
         it, they are loaded from the environment and the config file (settings.py)."""
         self.url = url
-        if settings is None and (host is None or state is None or env_passthrough is None):
-            settings = Settings.load()
-        # Variables of our environment that tasks receive on top of the default (envpolicy.py).
-        self.env_passthrough = tuple(env_passthrough if env_passthrough is not None
-                                     else settings.env_passthrough if settings is not None else ())
+        # env_passthrough: variables of our environment that tasks receive on top of the default
+        # (envpolicy.py).
+        self.host, self.state, self.env_passthrough = _configured(settings, host, state, env_passthrough)
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
-        self.host = host or (settings.host if settings is not None else "")
         self.mode = mode
         self.runtime_limits = dict(runtime_limits or {})
         self.kill_grace_s = kill_grace_s
@@ -114,7 +111,6 @@ class Supervisor:
         self._cancel_due = False
         self._contended = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
-        self.state = state or (settings.state_dir if settings is not None else Path.cwd())
         self.runs_root = runs_root(self.state)
         self.journal = Journal(self.state / "supervisor.log", echo=log)
         self.ctx: Context | None = None  # made once the ledger is open (run)
@@ -504,6 +500,17 @@ class Supervisor:
                 self.journal("stopped")
             self.ledger.close()
         self.ready.set()
+
+
+def _configured(settings: Settings | None, host: str | None, state: Path | None,
+                passthrough: tuple[str, ...] | None) -> tuple[str, Path, tuple[str, ...]]:
+    """Host, state directory and passthrough: the arguments', the rest from the settings (loaded
+    from the environment and the config file only when an argument is missing and none were given)."""
+    if host and state is not None and passthrough is not None:
+        return host, state, tuple(passthrough)
+    conf = settings if settings is not None else Settings.load()
+    return (host or conf.host, state if state is not None else conf.state_dir,
+            tuple(conf.env_passthrough if passthrough is None else passthrough))
 
 
 def _close_fds(*fds: int) -> None:
