@@ -155,3 +155,14 @@ def test_a_relative_home_is_resolved_once_against_where_we_started(tmp_path: Pat
     # The console script started in `start` keeps its ledger there.
     assert cli("submit", "--goal", "g", "--", "true", env=env, cwd=start).returncode == 0
     assert (start / "rel" / "state" / "ledger.db").exists() and not (later / "rel").exists()
+
+
+def test_an_unknown_theme_says_which_setting_named_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    path = write_config(state, 'theme = "nope"\n')
+    env = {"OPENCLAW_BOARD_HOME": str(state)}
+    for extra, origin in (({}, f"config file {path}"), ({"OPENCLAW_BOARD_THEME": "nada"}, "OPENCLAW_BOARD_THEME")):
+        done = cli("board", "--no-supervise", env={**env, **extra})
+        name = extra.get("OPENCLAW_BOARD_THEME", "nope")
+        assert done.returncode == 1 and done.stderr.count("\n") == 1
+        assert done.stderr.startswith(f"error: unknown theme {name!r} (from {origin}); available: "), done.stderr
