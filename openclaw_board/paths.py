@@ -33,4 +33,4 @@ def run_dir_of(task: Any, state: Path | None = None) -> Path:
         from .ledger.db import state_dir
 
         state = state_dir()
-    return runs_root(state) / task.task_id
+    return runs_root(state) / str(task.task_id)
