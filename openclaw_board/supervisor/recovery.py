@@ -93,7 +93,7 @@ class Recovery:
     def __init__(self, ctx: Context, runs: RunTable) -> None:
         self.ctx = ctx
         self.runs = runs
-        # Task id -> the dead claimant of a task we adopted and are still judging (WAIT).
+        # Task id -> the dead claimant of a task we adopted and are still judging (UNSETTLED).
         self._claimants: dict[str, Any] = {}
 
     def run(self) -> list[Handoff]:
