@@ -7,9 +7,7 @@ which `open_ledger` turns into one `error:` line and exit 1.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterable
@@ -21,13 +19,12 @@ from typer.core import TyperCommand
 
 from ..ledger import command_spec, load_spec
 from ..ledger.audit import DEFAULT_RETENTION_MS
-from ..ledger.db import state_dir
 from ..ledger.durations import parse_duration, parse_task_duration
 from ..ledger.openclaw import OpenClawLedger
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
-from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, tasks_app
+from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, settings, tasks_app
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -67,7 +64,8 @@ class _KeepsDashDash(TyperCommand):
     """Click merges the arguments before and after `--` into one list; remember which came after,
     so that a stray word before `--` is refused rather than run as part of the command."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    # `ctx` is the Context of the click that typer vendors (typer._click, private): Any, not typer.Context.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[AFTER_DASHDASH] = args[args.index("--") + 1:] if "--" in args else []
         return super().parse_args(ctx, args)
 
@@ -309,7 +307,7 @@ def tasks_logs(
         path = logs.log_path(row.run_dir)
         if not path.exists() and not (follow and row.status not in TERMINAL_TASK):
             # Ran on another host: its full log is there, its latest output is in the ledger.
-            view = logs.read_log_anywhere(ledger, row, host=local_host())
+            view = logs.read_log_anywhere(ledger, row, host=settings().host, state=settings().state_dir)
             if view.source != "ledger":
                 fail(f"task {ref} has no log at {path}" + (f" ({view.note})" if view.note else ""))
             err.print(render.plain(f"({view.note})"))
@@ -323,10 +321,6 @@ def tasks_logs(
             return ledger.get_task(task_id).status in TERMINAL_TASK
 
         emit(logs.follow(row.run_dir, done=done))
-
-
-def local_host() -> str:
-    return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
 
 
 def emit(chunks: Iterable[bytes]) -> None:
@@ -401,7 +395,7 @@ def _where(item: dict[str, Any]) -> str:
 
 def remove_run_dirs(paths: list[str]) -> int:
     """Delete pruned tasks' run directories, but only inside our own state directory."""
-    home = state_dir().resolve()
+    home = settings().state_dir.resolve()
     removed = 0
     for raw in paths:
         path = Path(raw)
