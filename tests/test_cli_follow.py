@@ -9,12 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from supervisor_support import wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.ledger.follow import EventFollower, flow_scope
 from openclaw_board.supervisor import Supervisor
-
-from supervisor_support import wait_for
 
 
 def follow_cmd(url: str, *args: str) -> list[str]:

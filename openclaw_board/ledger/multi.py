@@ -9,7 +9,7 @@ each row on the board can show it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -223,6 +223,11 @@ class MultiLedger:
         tasks = [t for _, led in self.sources for t in led.list_tasks(
             status=status, runtime=runtime, flow=flow, all_attempts=all_attempts, limit=limit)]
         return sorted(tasks, key=lambda t: t.created_at, reverse=True)
+
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRecord]]:
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
 
     # -- change feed on one counter -------------------------------------------------------
 

@@ -33,7 +33,7 @@ _SEGMENT = re.compile(re.escape(LOG_FILE) + r"\.(\d+)$")
 
 def run_dir_of(task: Any, state: Path | None = None) -> Path:
     """Where a task's files are: its recorded run_dir, else `<state>/runs/<task_id>`."""
-    if getattr(task, "run_dir", None):
+    if task.run_dir:
         return Path(task.run_dir)
     from ..ledger.db import state_dir
 

@@ -18,8 +18,7 @@ def _attempt(t: Any) -> dict[str, Any]:
 
 def _extras(row: Any) -> dict[str, Any]:
     """An OpenClaw record's own columns (delivery status, notify policy...): every field."""
-    extra = getattr(row, "extra_fields", None)
-    return extra() if extra is not None else {}
+    return dict(row.extra_fields())
 
 
 def _events(rows: list[Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 import peewee as pw
 
 from ...ledger import Ledger, LedgerError
+from ...ledger.api import BoardReads, operator_action
 from ...ledger.clock import Clock
 from ...ledger.db import parse_url
 from ...ledger.multi import open_ledgers
@@ -160,7 +161,7 @@ class Service:
             self._trouble = message
             self.deliver(Trouble(message))
 
-    def _ledger_or_none(self) -> Ledger | None:
+    def _ledger_or_none(self) -> BoardReads | None:
         try:
             return self._reader().ledger
         except (LedgerError, pw.DatabaseError, OSError):
@@ -205,8 +206,9 @@ class Service:
 
     def _action(self, verb: str, ref: str, label: str) -> None:
         try:
-            ledger = self._reader().ledger
-            getattr(ledger, verb)(ref, actor="board")
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            operator_action(self.ledger, verb)(ref, "board")
         except LedgerError as exc:
             self.deliver(ActionDone(False, _describe(exc)))
         except (pw.DatabaseError, OSError) as exc:
@@ -219,7 +221,9 @@ class Service:
         from .details import flow_details, task_details
 
         try:
-            ledger = self._reader().ledger
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            ledger = self.ledger
             data = task_details(ledger, ref) if kind == "task" else flow_details(ledger, ref)
         except (LedgerError, pw.DatabaseError, OSError) as exc:
             self.deliver(Inspected(kind, ref, None, _describe(exc)))

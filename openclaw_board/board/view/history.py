@@ -46,7 +46,7 @@ def history_request(flow_id: str, deliver: Callable[[object], None]) -> Callable
     """A service "call" that reads the flow's history and delivers a Replayed (or why not)."""
 
     def read(ledger: Any) -> None:
-        from ..snapshot_ledger import SnapshotLedger
+        from ...ledger.snapshot_ledger import SnapshotLedger
 
         live = ledger.ledger if isinstance(ledger, SnapshotLedger) else ledger  # history is the whole log
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from ..audit import not_repaired
@@ -160,6 +161,12 @@ class OpenClawLedger(OpenClawWrites):
         ]
         rows.sort(key=lambda t: (t.created_at, t.label, t.attempt), reverse=True)
         return rows[:limit] if limit else rows
+
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRow]]:
+        """list_tasks as (count, rows): an OpenClaw ledger is read whole anyway."""
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
 
     def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowRow]:
         """flow_runs and the one-task flows of standalone tasks, newest first."""
