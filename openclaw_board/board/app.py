@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Static
 
 from ..ledger.clock import Clock, system_clock
 from ..ledger.db import is_postgres, redact
+from ..ledger.flow_filter import STATUS_FILTERS
 from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
 from .commands import BoardCommands
@@ -38,7 +39,7 @@ from .view.model import Board, Row, ViewSpec
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
-STATUS_KEYS = {"1": "all", "2": "active", "3": "issues", "4": "blocked"}
+STATUS_KEYS = {str(n): name for n, name in enumerate(STATUS_FILTERS, 1)}
 
 
 class Delivered(Message):

@@ -97,6 +97,10 @@ class LedgerBase:
     def source_of(self, flow_id: str) -> str | None:
         return None  # one ledger: every flow is ours
 
+    def set_busy_timeout(self, ms: int) -> None:
+        if self.is_sqlite:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
+
     def optimize(self) -> list[str]:
         """Refresh the query planner's statistics where they are stale (cheap when none are):
         on close, and from long-lived processes now and then. See planner.py."""

@@ -37,7 +37,7 @@ class _Record(Table):
         return {}
 
 
-# The task table's indexes (schema 3, issue 14), each named for the queries it serves so that
+# The task table's indexes (schema 3), each named for the queries it serves so that
 # no hot query scans the ledger or sorts more than one flow's rows:
 # - attempts of one label (retry, `tasks show`), and the uniqueness of an attempt;
 # - TASK_BY_FLOW: a flow's latest attempts in order (every write's flow status, the claim's

@@ -75,6 +75,10 @@ class MultiLedger:
     def source_of(self, flow_id: str) -> str | None:
         return self._flow_source.get(flow_id)
 
+    def set_busy_timeout(self, ms: int) -> None:
+        for _, led in self.sources:
+            led.set_busy_timeout(ms)
+
     def data_version(self) -> int | None:
         return None  # several databases: no one counter says whether any changed
 
@@ -252,7 +256,7 @@ class MultiLedger:
         return out
 
 
-def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> Any:
+def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> ReadLedger:
     """One URL: that ledger (ours or OpenClaw's). Several: a MultiLedger over all of them."""
     from .openclaw import open_any
 

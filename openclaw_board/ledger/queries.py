@@ -9,8 +9,8 @@ from typing import Any
 import peewee as pw
 
 from .core import LedgerBase, chunked, tuples
-from .flow_filter import flows_where, issue_count
-from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
+from .flow_filter import ISSUE_TASK, flows_where, issue_count
+from .states import ACTIVE_FLOW, TERMINAL_FLOW
 from .states import TaskStatus as T
 
 # Ids per IN (...): SQLite refuses a statement with more than 32,766 bound values.

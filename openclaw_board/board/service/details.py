@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ...ledger import Ledger
+from ...ledger.api import LedgerReads
 from ...ledger.serialize import event_dict, flow_dict, task_dict
 
 
@@ -21,7 +22,7 @@ def _extras(row: Any) -> dict[str, Any]:
     return dict(row.extra_fields())
 
 
-def _events(rows: list[Any]) -> list[dict[str, Any]]:
+def _events(rows: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for e in rows:
         d = event_dict(e)
@@ -30,7 +31,7 @@ def _events(rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def task_details(ledger: Ledger, ref: str) -> dict[str, Any]:
+def task_details(ledger: LedgerReads, ref: str) -> dict[str, Any]:
     task = ledger.get_task(ref)
     fields = task_dict(task)
     fields.update({
@@ -51,7 +52,7 @@ def task_details(ledger: Ledger, ref: str) -> dict[str, Any]:
     }
 
 
-def flow_details(ledger: Ledger, ref: str) -> dict[str, Any]:
+def flow_details(ledger: LedgerReads, ref: str) -> dict[str, Any]:
     flow = ledger.get_flow(ref)
     counts = ledger.task_counts([flow.flow_id]).get(flow.flow_id, {})
     fields = flow_dict(flow, counts)

@@ -17,8 +17,8 @@ from typing import Any
 
 import peewee as pw
 
-from ...ledger import Ledger, LedgerError
-from ...ledger.api import BoardReads, operator_action
+from ...ledger import LedgerError
+from ...ledger.api import BoardReads, ReadLedger, operator_action
 from ...ledger.clock import Clock
 from ...ledger.db import parse_url
 from ...ledger.multi import open_ledgers
@@ -68,7 +68,7 @@ class Service:
         self._poked = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="board-ledger", daemon=True)
-        self.ledger: Ledger | None = None
+        self.ledger: ReadLedger | None = None
         self.reader: Reader | None = None
         self.spec = ViewSpec()
         self._version: int | None = None
@@ -170,9 +170,8 @@ class Service:
     def _reader(self) -> Reader:
         if self.reader is None:
             self.ledger = open_ledgers(self.url, clock=self.clock, create=False)
-            if self.ledger.is_sqlite:
-                # The board only reads here; a long lock should show a banner, not freeze us.
-                self.ledger.db.execute_sql("PRAGMA busy_timeout = 2000")
+            # The board only reads here; a long lock should show a banner, not freeze us.
+            self.ledger.set_busy_timeout(2000)
             self.reader = Reader(self.ledger)
             self._inode = self._file_identity()
             self._version = data_version(self.ledger)

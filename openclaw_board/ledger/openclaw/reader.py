@@ -90,6 +90,10 @@ class OpenClawLedger(OpenClawWrites):
     def source_of(self, flow_id: str) -> str | None:
         return None  # one ledger: every flow is its own
 
+    def set_busy_timeout(self, ms: int) -> None:
+        with self._lock:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
+
     def snapshot(self) -> Snapshot:
         """The ledger as of now: re-read only when the gateway committed since the last read."""
         with self._lock:
