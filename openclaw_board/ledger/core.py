@@ -19,7 +19,7 @@ from . import db as dbmod
 from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerUnavailable, NotFound
-from .models import Models, Table, build_models
+from .models import FlowModel, Models, Table, TaskModel, build_models
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
 from .states import TERMINAL_FLOW, derive_flow_status
@@ -256,7 +256,7 @@ class LedgerBase:
 
     # -- lookups --------------------------------------------------------------------
 
-    def _resolve(self, model: type[pw.Model], pk: pw.Field, ref: str, what: str) -> pw.Model:
+    def _resolve(self, model: type[_M], pk: pw.Field, ref: str, what: str) -> _M:
         ref = (ref or "").strip()
         if not _ID_PREFIX.match(ref):
             raise NotFound(f"no {what} {ref!r}")
@@ -271,13 +271,13 @@ class LedgerBase:
             raise Ambiguous(f"{what} id {ref!r} is ambiguous: matches {ids}; give more characters")
         return rows[0]
 
-    def get_flow(self, ref: str) -> Any:
+    def get_flow(self, ref: str) -> FlowModel:
         return self._resolve(self.m.Flow, self.m.Flow.flow_id, ref, "flow")
 
-    def get_task(self, ref: str) -> Any:
+    def get_task(self, ref: str) -> TaskModel:
         return self._resolve(self.m.Task, self.m.Task.task_id, ref, "task")
 
-    def latest_attempts(self, flow_id: str) -> list[Any]:
+    def latest_attempts(self, flow_id: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select()

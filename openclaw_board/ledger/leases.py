@@ -121,7 +121,7 @@ class Leases(LedgerBase):
 
     # -- late results ---------------------------------------------------------------------------
 
-    def lost_on_host(self, host: str) -> list[Any]:
+    def lost_on_host(self, host: str) -> list[Any]:  # rows whose run_dir is set
         """Attempts that ran on `host`, ended `lost` lately and have no late result recorded:
         a supervisor there looks for their exit files (record_late_result)."""
         Task, Event = self.m.Task, self.m.Event

@@ -11,6 +11,7 @@ from typing import Any
 
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition
+from .models import TaskModel
 from .notify import QUEUED
 from .outcome_text import outcome_text
 from .states import RETRYABLE_TASK, can_transition
@@ -73,7 +74,7 @@ def settle(led: LedgerBase, task: Any, dst: str, actor: str, kind: str, *, error
         led._recompute_flow(task.flow_id, actor)
 
 
-def new_attempt(led: LedgerBase, old: Any, actor: str, kind: str, not_before: int | None = None) -> Any:
+def new_attempt(led: LedgerBase, old: Any, actor: str, kind: str, not_before: int | None = None) -> TaskModel:
     Task = led.m.Task
     now = led.now()
     fresh_approval = old.requires_approval and old.approved_at is None
