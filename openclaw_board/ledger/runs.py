@@ -208,7 +208,7 @@ class Runs(LedgerBase):
         with self.atomic():
             task = self._owned(task_id, supervisor_id)
             settle(self, task, status, actor, kind="finished", error=error,
-                         exit_code=exit_code, terminal_summary=terminal_summary)
+                   exit_code=exit_code, terminal_summary=terminal_summary)
         return self._fetch(self.m.Task, task_id)
 
     def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> TaskModel:
@@ -227,7 +227,7 @@ class Runs(LedgerBase):
             actor = f"supervisor:{supervisor_id[:8]}"
             if task.cancel_requested_at is not None or self._flow_cancel_requested(task.flow_id):
                 settle(self, task, T.CANCELLED, actor, kind="cancelled",
-                             error="cancelled by operator (before it started)", note=reason)
+                       error="cancelled by operator (before it started)", note=reason)
                 return self._fetch(self.m.Task, task_id)
             set_status(self, task, T.QUEUED, actor, "requeued", check=False, detail=reason, extra={
                 "supervisor_id": None, "host": None, "started_at": None, "owner_token": None,

@@ -30,7 +30,7 @@ def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 
 def set_status(led: LedgerBase, task: Any, dst: str, actor: str, kind: str,
-                extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
+               extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
     """`check=False` only for the two moves outside the table, each guarded by its own
     method: a claim withdrawn before its command started (Runs.requeue_unstarted) and a
     retry made needless by a late result (Leases.record_late_result)."""
@@ -40,13 +40,13 @@ def set_status(led: LedgerBase, task: Any, dst: str, actor: str, kind: str,
     changes: dict[str, Any] = {"status": dst, "last_event_at": now, **(extra or {})}
     led._update_by_id(led.m.Task, task.task_id, changes)
     led._event(task.flow_id, kind, task_id=task.task_id, src=task.status, dst=dst,
-                actor=actor, detail=detail)
+               actor=actor, detail=detail)
 
 
 def settle(led: LedgerBase, task: Any, dst: str, actor: str, kind: str, *, error: str | None = None,
-            exit_code: int | None = None, terminal_summary: str | None = None,
-            cascade: bool = True, recompute: bool = True, note: str | None = None,
-            check: bool = True) -> None:
+           exit_code: int | None = None, terminal_summary: str | None = None,
+           cascade: bool = True, recompute: bool = True, note: str | None = None,
+           check: bool = True) -> None:
     """Move a task to a terminal status, then retry it or cancel what waited on it.
     `note` is added to the event's detail (who found the result, and how)."""
     now = led.now()
@@ -116,7 +116,7 @@ def cancel_dependents(led: LedgerBase, flow_id: str, label: str, outcome: str, a
             if blockers:
                 why = f"dependency {sorted(blockers)[0]!r} ended {outcome}"
                 settle(led, task, T.CANCELLED, actor, kind="cancelled", error=why,
-                             cascade=False, recompute=False)
+                       cascade=False, recompute=False)
                 task.status = T.CANCELLED
                 dead.add(task.label)
                 changed = True

@@ -117,7 +117,7 @@ class Transitions(LedgerBase):
                             src=task.status, actor=actor)
             return
         settle(self, task, T.CANCELLED, actor, kind="cancelled", error=why, cascade=cascade,
-                     recompute=False)
+               recompute=False)
 
     # -- retry and reopen -------------------------------------------------------------
 
