@@ -5,13 +5,13 @@ log at that moment. The board is read-only then: nothing is ever asked to act.
 
 from __future__ import annotations
 
-from ..ledger.snapshot_ledger import SnapshotLedger
+from ...ledger.snapshot_ledger import SnapshotLedger
 
 
 def past_service(at: int):  # noqa: ANN201 - a Service subclass, made here to keep service.py as it is
     """A board Service whose reader reads the ledger as it was at `at`."""
-    from .service.board_reads import Reader
-    from .service.ledger_thread import Service
+    from .board_reads import Reader
+    from .ledger_thread import Service
 
     class PastService(Service):
         def _reader(self) -> Reader:
