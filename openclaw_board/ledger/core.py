@@ -1,8 +1,11 @@
-"""The ledger's base: opening a database, lookups by id or prefix, events, flow status.
+"""The ledger's base: opening a database, transactions, events, lookups by id or prefix,
+flow status, the lease clock.
 
-`Ledger` (in `ledger/__init__.py`) adds the operations on top of this base, grouped by
-what they are about: `transitions` (writes), `supervisors` (ownership), `queries`
-(reads for lists and the board), `audit` (findings and repairs).
+`Ledger` (in `ledger/__init__.py`) is its parts side by side, each a direct subclass of this
+base, grouped by what they are about: `transitions` (operator writes), `runs` (the
+supervisor's claims and records), `leases` and `supervisors` (ownership), `queries` (reads
+for lists and the board), `audit` (findings and repairs). The moves several parts make
+(settling a task, a new attempt) are functions over the base, in `settle.py`.
 """
 
 from __future__ import annotations

@@ -149,19 +149,14 @@ class Queries(LedgerBase):
         Event = self.m.Event
         return Event.select(pw.fn.MAX(Event.id)).scalar() or 0
 
-    # -- the board's view -----------------------------------------------------------
-    # The board asks for flows through these three so that it can show any ledger that
-    # implements them (ours, or an OpenClaw install's) without knowing its tables.
-
-    def _flows_filtered(self, status_filter: str, text: str) -> Any:
-        return flows_where(self.m, status_filter, text)
+    # -- the board's view (api.BoardReads; the filter is flow_filter.py's) -------------
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
-                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
+                    terminal_limit: int) -> tuple[list[FlowModel], list[FlowModel], int]:
         """Active flows (newest first, at most `active_cap`), the `terminal_limit` most
         recently updated terminal ones, and how many older terminal ones were left out."""
         Flow = self.m.Flow
-        base = self._flows_filtered(status_filter, text)
+        base = flows_where(self.m, status_filter, text)
         active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
                       .order_by(Flow.created_at.desc()).limit(active_cap))
         terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
@@ -174,7 +169,7 @@ class Queries(LedgerBase):
         Flow = self.m.Flow
         if not ids:
             return []
-        return list(self._flows_filtered(status_filter, text).where(Flow.flow_id.in_(ids)))
+        return list(flows_where(self.m, status_filter, text).where(Flow.flow_id.in_(ids)))
 
     def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskModel]]:
         """{flow_id: latest attempts, oldest first} for the flows asked for."""
