@@ -14,7 +14,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from ..audit import not_repaired
+from ..api import SupervisorRecord, TaskRecord
+from ..audit import Finding, not_repaired
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
 from ..flow_filter import flow_matches
@@ -218,7 +219,7 @@ class OpenClawLedger(OpenClawWrites):
         """Every attempt of every task in the flow, oldest first."""
         return sorted(self.snapshot().flow_tasks(flow_id), key=lambda t: (t.created_at, t.label, t.attempt))
 
-    def attempts_of(self, task: Any) -> list[TaskRow]:
+    def attempts_of(self, task: TaskRecord) -> list[TaskRow]:
         """The retry chain (parent_task_id links) the task belongs to, first attempt first."""
         tasks = self.snapshot().tasks
         root, seen = task.task_id, {task.task_id}
@@ -304,7 +305,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- supervisors: OpenClaw's gateway is the supervisor; it keeps no such records --
 
-    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorRecord]:
         return []
 
     def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
@@ -315,7 +316,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- audit --------------------------------------------------------------------------
 
-    def audit(self) -> list[Any]:
+    def audit(self) -> list[Finding]:
         snap = self.snapshot()
         flows = [f for f in snap.flows.values() if f.flow_id in snap.real_flow_ids]
         return audit_records(list(snap.tasks.values()), flows, self.now())
@@ -334,9 +335,9 @@ class OpenClawLedger(OpenClawWrites):
         return task.task
 
     @staticmethod
-    def after_of(task: Any) -> list[str]:
+    def after_of(task: TaskRecord) -> list[str]:
         return []
 
     @staticmethod
-    def env_of(task: Any) -> dict[str, str]:
+    def env_of(task: TaskRecord) -> dict[str, str | None]:
         return {}
