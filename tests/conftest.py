@@ -97,12 +97,17 @@ def ledger_url(request: pytest.FixtureRequest, home: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def ledger(ledger_url: str):
+def _opened(url: str, clock=None):
     from openclaw_board.ledger import Ledger
 
-    with Ledger(ledger_url) as led:
-        yield led
+    with Ledger(url, clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ledger(ledger_url: str):
+    """An open ledger on `ledger_url` (SQLite, and PostgreSQL where it answers), on the wall clock."""
+    yield from _opened(ledger_url)
 
 
 @pytest.fixture
@@ -115,11 +120,8 @@ def clock():
 
 @pytest.fixture
 def led(ledger_url: str, clock):
-    """An open ledger on `ledger_url` (SQLite, and PostgreSQL where it answers) on `clock`."""
-    from openclaw_board.ledger import Ledger
-
-    with Ledger(ledger_url, clock=clock) as ledger:
-        yield ledger
+    """The same ledger as `ledger`, on `clock`: time moves only when the test says so."""
+    yield from _opened(ledger_url, clock)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_task_pressure_counts_every_record_like_openclaw(led: OpenClawLedger) ->
 def test_flow_pressure_counts_flow_runs_only(led: OpenClawLedger) -> None:
     # active: running + queued-with-cancel (waiting is counted apart); blocked: 1; issues: the
     # failed mirrored flow; cancel-requested: the queued one only, not the flow that already
-    # ended cancelled (openclaw #117713); total: the 7 flow_runs rows.
+    # ended cancelled (as OpenClaw counts it); total: the 7 flow_runs rows.
     assert led.flow_pressure() == {"active": 2, "waiting": 1, "blocked": 1, "issues": 1, "cancel_requested": 1,
                                    "total": 7}
 
@@ -220,7 +220,7 @@ def test_board_filters(led: OpenClawLedger, std: Standard) -> None:
 
 
 def test_cancel_requested_counts_only_flows_still_live(tmp_path: Path) -> None:
-    """openclaw #117713: a flow that already ended is not cancel-requested; a blocked flow with no
+    """As OpenClaw counts it, a flow that already ended is not cancel-requested; a blocked flow with no
     end is not terminal yet, one with an end is."""
     fx = OpenClawFile(tmp_path / "oc.sqlite")
     asked = {"cancel_requested_at": NOW - 10 * MIN}

@@ -15,10 +15,10 @@ from board_support import START_MS, flow_by_label, make_app, screen_text
 from screenshot_support import line_with, svg_lines
 
 from openclaw_board.board.screens.time_travel import ReplayScreen
-from openclaw_board.board.snapshot_ledger import SnapshotLedger
 from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 from openclaw_board.ledger.clock import iso
+from openclaw_board.ledger.snapshot_ledger import SnapshotLedger
 
 pytestmark = pytest.mark.anyio
 

@@ -68,7 +68,7 @@ class BoardApp(ViewActions, Theming):
         self.query_one(FlowList).focus()
         poll = (2.0 if sqlite_path(self.url) else 0.5) if self.live else None
         if self.at is not None:
-            from .snapshot_ledger import past_service
+            from .service.past import past_service
 
             poll = None  # a past moment never changes
             self.service = past_service(self.at)(self.url, self._deliver, clock=self.clock, poll_s=None)

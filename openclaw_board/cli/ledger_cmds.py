@@ -44,8 +44,8 @@ def task_event(event: Any) -> dict[str, Any]:
 def extras(row: Any) -> dict[str, Any]:
     """An OpenClaw record's own columns (delivery status, notify policy...) under "openclaw";
     nothing for our own rows, whose shape DESIGN.md fixes."""
-    extra = getattr(row, "extra_fields", None)
-    return {"openclaw": extra()} if extra is not None else {}
+    extra = dict(row.extra_fields())  # empty for ours
+    return {"openclaw": extra} if extra else {}
 
 
 def say(line: str) -> None:
@@ -176,7 +176,7 @@ def flows_reopen(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool 
 def _say_external(row: Any) -> None:
     """An OpenClaw ledger's actions run `openclaw tasks ...`: show what it answered (on stderr,
     so that --json output stays one document)."""
-    answer = getattr(row, "external_answer", None)
+    answer = row.external_answer
     if answer:
         err.print(render.plain(f"openclaw: {answer.strip()}", multiline=True))
 
@@ -204,12 +204,7 @@ def tasks_list(
     check_status(status, TASK_STATUSES, "task")
     with open_ledger() as ledger:
         if as_json:
-            stream = getattr(ledger, "stream_tasks", None)
-            if stream is not None:
-                count, rows = stream(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
-            else:  # an OpenClaw ledger is read whole anyway
-                listed = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
-                count, rows = len(listed), iter(listed)
+            count, rows = ledger.stream_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
             print_json_list("tasks", count, (task_dict(t) for t in rows))
             return
         tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)

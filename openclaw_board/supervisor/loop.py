@@ -345,13 +345,13 @@ class Supervisor:
         assert self.ledger is not None and self.supervisor_id is not None
         self._contended = False
         while not self._stop.is_set() and len(self.runs) < self.concurrency:
-            task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
-                                     generation=self.generation, run_root=str(self.runs_root))
-            if task is None:
+            claim = self.ledger.claim_next(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
+                                           generation=self.generation, run_root=str(self.runs_root))
+            if claim.task is None:
                 # Nothing for us, or only work other claimers held that instant: then look again soon.
-                self._contended = bool(getattr(self.ledger, "claim_contended", False))
+                self._contended = claim.contended
                 return not self._contended
-            self._launch(task)
+            self._launch(claim.task)
         return False
 
     def _full_runtimes(self) -> frozenset[str]:

@@ -3,7 +3,7 @@
 Deterministic for a fixed ledger and clock: no pollers, no watcher, no supervisor, no
 animation or cursor blink (live=False), and the clock fixed at `clock_ms` (the CLI uses
 the ledger's newest event time, or `--at`). With `at`, the rows come from the event log
-as it was then (board/snapshot_ledger.py). With `flow_id`, the board shows that flow
+as it was then (ledger/snapshot_ledger.py). With `flow_id`, the board shows that flow
 only (a filter on its id, which the header names) and expanded.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..snapshot_ledger import SnapshotLedger
+from ...ledger.snapshot_ledger import SnapshotLedger
 from ..view.history import Replayed
 
 

@@ -17,7 +17,8 @@ from typing import Any, assert_never
 
 import peewee as pw
 
-from ...ledger import Ledger, LedgerError
+from ...ledger import LedgerError
+from ...ledger.api import BoardReads, ReadLedger, operator_action
 from ...ledger.clock import Clock
 from ...ledger.db import parse_url
 from ...ledger.multi import open_ledgers
@@ -54,7 +55,7 @@ class Service:
         self._poked = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="board-ledger", daemon=True)
-        self.ledger: Ledger | None = None
+        self.ledger: ReadLedger | None = None
         self.reader: Reader | None = None
         self.spec = ViewSpec()
         self._version: int | None = None
@@ -152,7 +153,7 @@ class Service:
             self._trouble = message
             self.deliver(Trouble(message))
 
-    def _ledger_or_none(self) -> Ledger | None:
+    def _ledger_or_none(self) -> BoardReads | None:
         try:
             return self._reader().ledger
         except (LedgerError, pw.DatabaseError, OSError):
@@ -161,9 +162,8 @@ class Service:
     def _reader(self) -> Reader:
         if self.reader is None:
             self.ledger = open_ledgers(self.url, clock=self.clock, create=False)
-            if self.ledger.is_sqlite:
-                # The board only reads here; a long lock should show a banner, not freeze us.
-                self.ledger.db.execute_sql("PRAGMA busy_timeout = 2000")
+            # The board only reads here; a long lock should show a banner, not freeze us.
+            self.ledger.set_busy_timeout(2000)
             self.reader = Reader(self.ledger)
             self._inode = self._file_identity()
             self._version = data_version(self.ledger)
@@ -197,8 +197,9 @@ class Service:
 
     def _action(self, verb: str, ref: str, label: str) -> None:
         try:
-            ledger = self._reader().ledger
-            getattr(ledger, verb)(ref, actor="board")
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            operator_action(self.ledger, verb)(ref, "board")
         except LedgerError as exc:
             self.deliver(ActionDone(False, _describe(exc)))
         except (pw.DatabaseError, OSError) as exc:
@@ -211,7 +212,9 @@ class Service:
         from .details import flow_details, task_details
 
         try:
-            ledger = self._reader().ledger
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            ledger = self.ledger
             data = task_details(ledger, ref) if kind == "task" else flow_details(ledger, ref)
         except (LedgerError, pw.DatabaseError, OSError) as exc:
             self.deliver(Inspected(kind, ref, None, _describe(exc)))
