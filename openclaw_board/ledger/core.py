@@ -1,8 +1,11 @@
-"""The ledger's base: opening a database, lookups by id or prefix, events, flow status.
+"""The ledger's base: opening a database, transactions, events, lookups by id or prefix,
+flow status, the lease clock.
 
-`Ledger` (in `ledger/__init__.py`) adds the operations on top of this base, grouped by
-what they are about: `transitions` (writes), `supervisors` (ownership), `queries`
-(reads for lists and the board), `audit` (findings and repairs).
+`Ledger` (in `ledger/__init__.py`) is its parts side by side, each a direct subclass of this
+base, grouped by what they are about: `transitions` (operator writes), `runs` (the
+supervisor's claims and records), `leases` and `supervisors` (ownership), `queries` (reads
+for lists and the board), `audit` (findings and repairs). The moves several parts make
+(settling a task, a new attempt) are functions over the base, in `settle.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from . import db as dbmod
 from . import planner
 from .clock import Clock, system_clock
 from .errors import Ambiguous, LedgerUnavailable, NotFound
-from .models import Models, Table, build_models
+from .models import FlowModel, Models, Table, TaskModel, build_models
 from .notices import enqueue_notices, wants_notice
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
@@ -97,6 +100,10 @@ class LedgerBase:
 
     def source_of(self, flow_id: str) -> str | None:
         return None  # one ledger: every flow is ours
+
+    def set_busy_timeout(self, ms: int) -> None:
+        if self.is_sqlite:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
 
     def optimize(self) -> list[str]:
         """Refresh the query planner's statistics where they are stale (cheap when none are):
@@ -253,7 +260,7 @@ class LedgerBase:
 
     # -- lookups --------------------------------------------------------------------
 
-    def _resolve(self, model: type[pw.Model], pk: pw.Field, ref: str, what: str) -> pw.Model:
+    def _resolve(self, model: type[_M], pk: pw.Field, ref: str, what: str) -> _M:
         ref = (ref or "").strip()
         if not _ID_PREFIX.match(ref):
             raise NotFound(f"no {what} {ref!r}")
@@ -268,13 +275,13 @@ class LedgerBase:
             raise Ambiguous(f"{what} id {ref!r} is ambiguous: matches {ids}; give more characters")
         return rows[0]
 
-    def get_flow(self, ref: str) -> Any:
+    def get_flow(self, ref: str) -> FlowModel:
         return self._resolve(self.m.Flow, self.m.Flow.flow_id, ref, "flow")
 
-    def get_task(self, ref: str) -> Any:
+    def get_task(self, ref: str) -> TaskModel:
         return self._resolve(self.m.Task, self.m.Task.task_id, ref, "task")
 
-    def latest_attempts(self, flow_id: str) -> list[Any]:
+    def latest_attempts(self, flow_id: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from .states import ACTIVE_FLOW, ISSUE_TASK, F, T
+from .states import ACTIVE_FLOW, F, T
 
 if TYPE_CHECKING:
     import peewee as pw
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 # The board's status filters, in the order its keys 1-4 choose them.
 STATUS_FILTERS: tuple[str, ...] = ("all", "active", "issues", "blocked")
 
-# A flow "has an issue" when its own status says so, or when a latest attempt's does.
+# "Issues" in the pressure line, as OpenClaw counts them: cancelled is not an issue. A flow
+# "has an issue" when its own status says so, or when a latest attempt's does.
+ISSUE_TASK: frozenset[str] = frozenset({T.FAILED, T.TIMED_OUT, T.LOST, T.BLOCKED})
 ISSUE_FLOW: frozenset[str] = frozenset({F.BLOCKED, F.FAILED, F.LOST})
 BLOCKED_FLOW: frozenset[str] = frozenset({F.BLOCKED})
 BLOCKED_TASK: frozenset[str] = frozenset({T.BLOCKED})

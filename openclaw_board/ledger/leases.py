@@ -113,15 +113,15 @@ class Leases(LedgerBase):
                         out.lost.append(task.task_id)
                     else:
                         settle(self, task, result.status, actor, kind="finished", error=result.error,
-                                     exit_code=result.exit_code, terminal_summary=result.summary,
-                                     note=f"result read from its exit file: {reason}")
+                               exit_code=result.exit_code, terminal_summary=result.summary,
+                               note=f"result read from its exit file: {reason}")
                         out.finished.append(task.task_id)
             done.append(out)
         return done
 
     # -- late results ---------------------------------------------------------------------------
 
-    def lost_on_host(self, host: str) -> list[Any]:
+    def lost_on_host(self, host: str) -> list[Any]:  # rows whose run_dir is set
         """Attempts that ran on `host`, ended `lost` lately and have no late result recorded:
         a supervisor there looks for their exit files (record_late_result)."""
         Task, Event = self.m.Task, self.m.Event
@@ -180,7 +180,7 @@ class Leases(LedgerBase):
         if made is None or made[0] != "auto_retry":
             return None  # an operator asked for this retry: theirs to cancel
         settle(self, retry, result.status, actor, kind="withdrawn", error=result.error,
-                     terminal_summary=result.summary, check=False, recompute=False,
-                     note=f"never ran: attempt {lost.attempt} ({lost.task_id[:8]}) ended {what} after it "
-                          "was declared lost, so this retry was not needed; it carries that result")
+               terminal_summary=result.summary, check=False, recompute=False,
+               note=f"never ran: attempt {lost.attempt} ({lost.task_id[:8]}) ended {what} after it "
+                    "was declared lost, so this retry was not needed; it carries that result")
         return retry.task_id

@@ -26,7 +26,18 @@ class Table(pw.Model):
     DoesNotExist: type[pw.DoesNotExist]
 
 
-# The task table's indexes (schema 3, issue 14), each named for the queries it serves so that
+class _Record(Table):
+    """What every ledger's flow and task rows offer beyond their columns (api.py): an
+    OpenClaw row has columns of its own and may carry what `openclaw` answered an action;
+    ours have neither, their shape is DESIGN.md's."""
+
+    external_answer: str | None = None
+
+    def extra_fields(self) -> dict[str, object]:
+        return {}
+
+
+# The task table's indexes (schema 3), each named for the queries it serves so that
 # no hot query scans the ledger or sorts more than one flow's rows:
 # - attempts of one label (retry, `tasks show`), and the uniqueness of an attempt;
 # - TASK_BY_FLOW: a flow's latest attempts in order (every write's flow status, the claim's
@@ -47,7 +58,7 @@ TASK_INDEXES = (
 FLOW_BY_FIRING = (("schedule_id", "fire_at"), True)
 
 
-class FlowModel(Table):
+class FlowModel(_Record):
     """A flow's columns. Never bound to a database itself: `build_models` binds a subclass
     per ledger; declared here, once, so that every column has a type the checker sees."""
 
@@ -78,7 +89,7 @@ class FlowModel(Table):
         indexes = (FLOW_BY_FIRING,)
 
 
-class TaskModel(Table):
+class TaskModel(_Record):
     """One attempt of a task (see FlowModel for how it is bound)."""
 
     task_id = pw.CharField(primary_key=True, max_length=36)

@@ -9,7 +9,7 @@ each row on the board can show it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -74,6 +74,10 @@ class MultiLedger:
 
     def source_of(self, flow_id: str) -> str | None:
         return self._flow_source.get(flow_id)
+
+    def set_busy_timeout(self, ms: int) -> None:
+        for _, led in self.sources:
+            led.set_busy_timeout(ms)
 
     def data_version(self) -> int | None:
         return None  # several databases: no one counter says whether any changed
@@ -224,6 +228,11 @@ class MultiLedger:
             status=status, runtime=runtime, flow=flow, all_attempts=all_attempts, limit=limit)]
         return sorted(tasks, key=lambda t: t.created_at, reverse=True)
 
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRecord]]:
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
+
     # -- change feed on one counter -------------------------------------------------------
 
     def last_event_id(self) -> int:
@@ -247,7 +256,7 @@ class MultiLedger:
         return out
 
 
-def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> Any:
+def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> ReadLedger:
     """One URL: that ledger (ours or OpenClaw's). Several: a MultiLedger over all of them."""
     from .openclaw import open_any
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import peewee as pw
 
+from .api import TaskRecord
 from .core import LedgerBase, chunked, tuples
-from .flow_filter import flows_where, issue_count
-from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
+from .flow_filter import ISSUE_TASK, flows_where, issue_count
+from .models import EventModel, FlowModel, TaskModel
+from .states import ACTIVE_FLOW, TERMINAL_FLOW
 from .states import TaskStatus as T
 
 # Ids per IN (...): SQLite refuses a statement with more than 32,766 bound values.
@@ -53,7 +55,7 @@ class Queries(LedgerBase):
             query = query.limit(limit)
         return query
 
-    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[Any]:
+    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowModel]:
         Flow = self.m.Flow
         query = Flow.select()
         if status:
@@ -113,7 +115,7 @@ class Queries(LedgerBase):
             "total": sum(by.values()),
         }
 
-    def flow_attempts(self, flow_id: str) -> list[Any]:
+    def flow_attempts(self, flow_id: str) -> list[TaskModel]:
         """Every attempt of every task in the flow, oldest first."""
         Task = self.m.Task
         return list(
@@ -121,25 +123,25 @@ class Queries(LedgerBase):
             .order_by(Task.created_at, Task.label, Task.attempt)
         )
 
-    def attempts_of(self, task: Any) -> list[Any]:
+    def attempts_of(self, task: TaskRecord) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where((Task.flow == task.flow_id) & (Task.label == task.label))
             .order_by(Task.attempt)
         )
 
-    def task_events(self, task_id: str) -> list[Any]:
+    def task_events(self, task_id: str) -> list[EventModel]:
         Event = self.m.Event
         return list(Event.select().where(Event.task_id == task_id).order_by(Event.id))
 
-    def flow_events(self, flow_id: str, until: int | None = None) -> list[Any]:
+    def flow_events(self, flow_id: str, until: int | None = None) -> list[EventModel]:
         Event = self.m.Event
         query = Event.select().where(Event.flow_id == flow_id)
         if until is not None:
             query = query.where(Event.at <= until)
         return list(query.order_by(Event.id))
 
-    def events_since(self, after_id: int, limit: int = 10_000) -> list[Any]:
+    def events_since(self, after_id: int, limit: int = 10_000) -> list[EventModel]:
         Event = self.m.Event
         return list(Event.select().where(Event.id > after_id).order_by(Event.id).limit(limit))
 
@@ -147,19 +149,14 @@ class Queries(LedgerBase):
         Event = self.m.Event
         return Event.select(pw.fn.MAX(Event.id)).scalar() or 0
 
-    # -- the board's view -----------------------------------------------------------
-    # The board asks for flows through these three so that it can show any ledger that
-    # implements them (ours, or an OpenClaw install's) without knowing its tables.
-
-    def _flows_filtered(self, status_filter: str, text: str) -> Any:
-        return flows_where(self.m, status_filter, text)
+    # -- the board's view (api.BoardReads; the filter is flow_filter.py's) -------------
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
-                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
+                    terminal_limit: int) -> tuple[list[FlowModel], list[FlowModel], int]:
         """Active flows (newest first, at most `active_cap`), the `terminal_limit` most
         recently updated terminal ones, and how many older terminal ones were left out."""
         Flow = self.m.Flow
-        base = self._flows_filtered(status_filter, text)
+        base = flows_where(self.m, status_filter, text)
         active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
                       .order_by(Flow.created_at.desc()).limit(active_cap))
         terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
@@ -167,17 +164,17 @@ class Queries(LedgerBase):
         more = 0 if len(terminal) < terminal_limit else max(0, terminal_q.count() - len(terminal))
         return active, terminal, more
 
-    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[Any]:
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[FlowModel]:
         """Those of `ids` that still exist and still match the filter."""
         Flow = self.m.Flow
         if not ids:
             return []
-        return list(self._flows_filtered(status_filter, text).where(Flow.flow_id.in_(ids)))
+        return list(flows_where(self.m, status_filter, text).where(Flow.flow_id.in_(ids)))
 
-    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[Any]]:
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskModel]]:
         """{flow_id: latest attempts, oldest first} for the flows asked for."""
         Task = self.m.Task
-        out: dict[str, list[Any]] = {i: [] for i in flow_ids}
+        out: dict[str, list[TaskModel]] = {i: [] for i in flow_ids}
         for chunk in chunked(flow_ids, ID_CHUNK):
             # Flow by flow, in the per-flow index's order: nothing to sort.
             rows = (Task.select().where(Task.flow.in_(chunk) & (Task.is_latest == True))  # noqa: E712

@@ -208,10 +208,10 @@ class Runs(LedgerBase):
         with self.atomic():
             task = self._owned(task_id, supervisor_id)
             settle(self, task, status, actor, kind="finished", error=error,
-                         exit_code=exit_code, terminal_summary=terminal_summary)
+                   exit_code=exit_code, terminal_summary=terminal_summary)
         return self._fetch(self.m.Task, task_id)
 
-    def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> Any:
+    def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> TaskModel:
         """Put back in the queue a claimed task whose command certainly never started (its
         claimant died between the claim and the start; supervisor/recovery.py proves it from
         the run directory the claim recorded). The same attempt goes back to `queued`: it
@@ -227,7 +227,7 @@ class Runs(LedgerBase):
             actor = f"supervisor:{supervisor_id[:8]}"
             if task.cancel_requested_at is not None or self._flow_cancel_requested(task.flow_id):
                 settle(self, task, T.CANCELLED, actor, kind="cancelled",
-                             error="cancelled by operator (before it started)", note=reason)
+                       error="cancelled by operator (before it started)", note=reason)
                 return self._fetch(self.m.Task, task_id)
             set_status(self, task, T.QUEUED, actor, "requeued", check=False, detail=reason, extra={
                 "supervisor_id": None, "host": None, "started_at": None, "owner_token": None,
@@ -235,7 +235,8 @@ class Runs(LedgerBase):
             self._recompute_flow(task.flow_id, actor)
         return self._fetch(self.m.Task, task_id)
 
-    def mark_lost(self, task_id: str, reason: str, actor: str = "system", *, supervisor_id: str | None = None) -> Any:
+    def mark_lost(self, task_id: str, reason: str, actor: str = "system", *,
+                  supervisor_id: str | None = None) -> TaskModel:
         """`supervisor_id`: the writer, fenced like every owner's write (a supervisor that lost
         the task meanwhile must not call the next owner's run lost)."""
         with self.atomic():

@@ -11,6 +11,7 @@ from typing import Any
 
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition
+from .models import TaskModel
 from .notify import QUEUED
 from .outcome_text import outcome_text
 from .states import RETRYABLE_TASK, can_transition
@@ -29,7 +30,7 @@ def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 
 def set_status(led: LedgerBase, task: Any, dst: str, actor: str, kind: str,
-                extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
+               extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
     """`check=False` only for the two moves outside the table, each guarded by its own
     method: a claim withdrawn before its command started (Runs.requeue_unstarted) and a
     retry made needless by a late result (Leases.record_late_result)."""
@@ -39,13 +40,13 @@ def set_status(led: LedgerBase, task: Any, dst: str, actor: str, kind: str,
     changes: dict[str, Any] = {"status": dst, "last_event_at": now, **(extra or {})}
     led._update_by_id(led.m.Task, task.task_id, changes)
     led._event(task.flow_id, kind, task_id=task.task_id, src=task.status, dst=dst,
-                actor=actor, detail=detail)
+               actor=actor, detail=detail)
 
 
 def settle(led: LedgerBase, task: Any, dst: str, actor: str, kind: str, *, error: str | None = None,
-            exit_code: int | None = None, terminal_summary: str | None = None,
-            cascade: bool = True, recompute: bool = True, note: str | None = None,
-            check: bool = True) -> None:
+           exit_code: int | None = None, terminal_summary: str | None = None,
+           cascade: bool = True, recompute: bool = True, note: str | None = None,
+           check: bool = True) -> None:
     """Move a task to a terminal status, then retry it or cancel what waited on it.
     `note` is added to the event's detail (who found the result, and how)."""
     now = led.now()
@@ -73,7 +74,7 @@ def settle(led: LedgerBase, task: Any, dst: str, actor: str, kind: str, *, error
         led._recompute_flow(task.flow_id, actor)
 
 
-def new_attempt(led: LedgerBase, old: Any, actor: str, kind: str, not_before: int | None = None) -> Any:
+def new_attempt(led: LedgerBase, old: Any, actor: str, kind: str, not_before: int | None = None) -> TaskModel:
     Task = led.m.Task
     now = led.now()
     fresh_approval = old.requires_approval and old.approved_at is None
@@ -116,7 +117,7 @@ def cancel_dependents(led: LedgerBase, flow_id: str, label: str, outcome: str, a
             if blockers:
                 why = f"dependency {sorted(blockers)[0]!r} ended {outcome}"
                 settle(led, task, T.CANCELLED, actor, kind="cancelled", error=why,
-                             cascade=False, recompute=False)
+                       cascade=False, recompute=False)
                 task.status = T.CANCELLED
                 dead.add(task.label)
                 changed = True

@@ -12,6 +12,7 @@ from typing import Any
 
 from .core import LedgerBase, new_id, tuples
 from .errors import IllegalTransition
+from .models import SupervisorModel, TaskModel
 from .notify import SUPERVISOR
 from .states import TaskStatus as T
 
@@ -49,7 +50,7 @@ class Supervisors(LedgerBase):
             S.update(stopped_at=self.now()).where(S.supervisor_id == supervisor_id).execute()
             self._notify(SUPERVISOR)
 
-    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorModel]:
         S = self.m.Supervisor
         query = S.select().order_by(S.heartbeat_at.desc())
         rows = list(query.limit(200))
@@ -58,14 +59,14 @@ class Supervisors(LedgerBase):
             rows = [s for s in rows if self.supervisor_alive(s, now)]
         return rows
 
-    def running_on_host(self, host: str) -> list[Any]:
+    def running_on_host(self, host: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where((Task.status == T.RUNNING) & (Task.host == host))
             .order_by(Task.started_at)
         )
 
-    def cancel_requests(self, supervisor_id: str) -> list[Any]:
+    def cancel_requests(self, supervisor_id: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where(
@@ -74,7 +75,7 @@ class Supervisors(LedgerBase):
             )
         )
 
-    def adopt(self, task_id: str, supervisor_id: str, generation: int | None = None) -> Any:
+    def adopt(self, task_id: str, supervisor_id: str, generation: int | None = None) -> TaskModel:
         """Take over a running task whose owner is gone (same host: the process may live)."""
         Task, S = self.m.Task, self.m.Supervisor
         with self.atomic():

@@ -12,6 +12,7 @@ from typing import Any
 from .core import LedgerBase, new_id
 from .durations import format_duration
 from .errors import IllegalTransition
+from .models import FlowModel, TaskModel
 from .notify_targets import targets_json
 from .settle import new_attempt, set_status, settle
 from .spec import FlowSpec
@@ -55,7 +56,7 @@ class Transitions(LedgerBase):
 
     # -- approval -------------------------------------------------------------------
 
-    def approve(self, ref: str, actor: str = "cli") -> Any:
+    def approve(self, ref: str, actor: str = "cli") -> TaskModel:
         with self.atomic():
             task = self._latest_for_action(ref, "approve")
             if task.status != T.AWAITING_APPROVAL:
@@ -67,7 +68,7 @@ class Transitions(LedgerBase):
             self._recompute_flow(task.flow_id, actor)
         return self.get_task(task.task_id)
 
-    def deny(self, ref: str, actor: str = "cli", reason: str | None = None) -> Any:
+    def deny(self, ref: str, actor: str = "cli", reason: str | None = None) -> TaskModel:
         with self.atomic():
             task = self._latest_for_action(ref, "deny")
             if task.status != T.AWAITING_APPROVAL:
@@ -103,7 +104,7 @@ class Transitions(LedgerBase):
 
     # -- cancel ---------------------------------------------------------------------
 
-    def cancel_task(self, ref: str, actor: str = "cli") -> Any:
+    def cancel_task(self, ref: str, actor: str = "cli") -> TaskModel:
         """Queued or awaiting: cancelled at once. Running: the owner stops it and records it."""
         with self.atomic():
             task = self._latest_for_action(ref, "cancel")
@@ -113,7 +114,7 @@ class Transitions(LedgerBase):
             self._recompute_flow(task.flow_id, actor)
         return self.get_task(task.task_id)
 
-    def cancel_flow(self, ref: str, actor: str = "cli") -> Any:
+    def cancel_flow(self, ref: str, actor: str = "cli") -> FlowModel:
         """Sticky: nothing new starts, queued work is cancelled, running work is stopped."""
         Flow = self.m.Flow
         with self.atomic():
@@ -146,11 +147,11 @@ class Transitions(LedgerBase):
                             src=task.status, actor=actor)
             return
         settle(self, task, T.CANCELLED, actor, kind="cancelled", error=why, cascade=cascade,
-                     recompute=False)
+               recompute=False)
 
     # -- retry and reopen -------------------------------------------------------------
 
-    def retry(self, ref: str, actor: str = "cli") -> Any:
+    def retry(self, ref: str, actor: str = "cli") -> TaskModel:
         """A new attempt of a task whose latest attempt is terminal (any terminal status)."""
         with self.atomic():
             task = self._latest_for_action(ref, "retry")
@@ -170,7 +171,7 @@ class Transitions(LedgerBase):
             self._recompute_flow(task.flow_id, actor)
         return new
 
-    def reopen(self, ref: str, actor: str = "cli") -> Any:
+    def reopen(self, ref: str, actor: str = "cli") -> FlowModel:
         Flow = self.m.Flow
         with self.atomic():
             flow = self._flow_for_write(ref)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from ..audit import not_repaired
+from ..api import SupervisorRecord, TaskRecord
+from ..audit import Finding, not_repaired
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
 from ..flow_filter import flow_matches
@@ -89,6 +91,10 @@ class OpenClawLedger(OpenClawWrites):
     def source_of(self, flow_id: str) -> str | None:
         return None  # one ledger: every flow is its own
 
+    def set_busy_timeout(self, ms: int) -> None:
+        with self._lock:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
+
     def snapshot(self) -> Snapshot:
         """The ledger as of now: re-read only when the gateway committed since the last read."""
         with self._lock:
@@ -161,6 +167,12 @@ class OpenClawLedger(OpenClawWrites):
         rows.sort(key=lambda t: (t.created_at, t.label, t.attempt), reverse=True)
         return rows[:limit] if limit else rows
 
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRow]]:
+        """list_tasks as (count, rows): an OpenClaw ledger is read whole anyway."""
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
+
     def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowRow]:
         """flow_runs and the one-task flows of standalone tasks, newest first."""
         rows = [f for f in self.snapshot().flows.values() if not status or f.status == status]
@@ -207,7 +219,7 @@ class OpenClawLedger(OpenClawWrites):
         """Every attempt of every task in the flow, oldest first."""
         return sorted(self.snapshot().flow_tasks(flow_id), key=lambda t: (t.created_at, t.label, t.attempt))
 
-    def attempts_of(self, task: Any) -> list[TaskRow]:
+    def attempts_of(self, task: TaskRecord) -> list[TaskRow]:
         """The retry chain (parent_task_id links) the task belongs to, first attempt first."""
         tasks = self.snapshot().tasks
         root, seen = task.task_id, {task.task_id}
@@ -293,7 +305,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- supervisors: OpenClaw's gateway is the supervisor; it keeps no such records --
 
-    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorRecord]:
         return []
 
     def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
@@ -304,7 +316,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- audit --------------------------------------------------------------------------
 
-    def audit(self) -> list[Any]:
+    def audit(self) -> list[Finding]:
         snap = self.snapshot()
         flows = [f for f in snap.flows.values() if f.flow_id in snap.real_flow_ids]
         return audit_records(list(snap.tasks.values()), flows, self.now())
@@ -323,9 +335,9 @@ class OpenClawLedger(OpenClawWrites):
         return task.task
 
     @staticmethod
-    def after_of(task: Any) -> list[str]:
+    def after_of(task: TaskRecord) -> list[str]:
         return []
 
     @staticmethod
-    def env_of(task: Any) -> dict[str, str]:
+    def env_of(task: TaskRecord) -> dict[str, str | None]:
         return {}
