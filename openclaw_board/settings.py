@@ -7,8 +7,9 @@ Each value comes from, in order of precedence:
    `OPENCLAW_BOARD_HOST` (the host name supervisors record), `OPENCLAW_BOARD_THEME`,
    `OPENCLAW_BOARD_ENV_PASSTHROUGH`;
 3. the config file: `$OPENCLAW_BOARD_CONFIG` when set (it must then exist), else
-   `<state dir>/config.toml` when it exists, with the keys `db`, `host`, `theme` and
-   `env_passthrough` (a list of names, or one string of names);
+   `<state dir>/config.toml` when it exists, with the keys `db`, `host`, `theme`,
+   `env_passthrough` (a list of names, or one string of names), and `notify_to` /
+   `notify_command`: where results go for a spec that names no target of its own;
 4. defaults: the platform's user state directory, `sqlite:///<state dir>/ledger.db`, the
    machine's host name, no theme (the board's remembered choice), no extra variables.
 
@@ -29,6 +30,7 @@ from typing import Any
 
 from .ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
 from .ledger.envpolicy import PASSTHROUGH_RE, never_passed, parse_passthrough
+from .ledger.notify_targets import Target, parse_targets
 from .paths import default_host
 
 HOME_VAR = "OPENCLAW_BOARD_HOME"
@@ -37,7 +39,7 @@ HOST_VAR = "OPENCLAW_BOARD_HOST"
 THEME_VAR = "OPENCLAW_BOARD_THEME"
 CONFIG_VAR = "OPENCLAW_BOARD_CONFIG"
 CONFIG_NAME = "config.toml"
-CONFIG_KEYS = ("db", "host", "theme", "env_passthrough")
+CONFIG_KEYS = ("db", "host", "theme", "env_passthrough", "notify_to", "notify_command")
 
 
 class SettingsError(Exception):
@@ -53,6 +55,8 @@ class Settings:
     theme_origin: str | None = None  # where the theme came from, for messages: "--theme", THEME_VAR, a file
     env_passthrough: tuple[str, ...] = ()
     config_file: Path | None = None  # the config file that was read, if any
+    # Where results go for a spec that says nothing (config file only: `notify_to`, `notify_command`).
+    notify_targets: tuple[Target, ...] = ()
 
     @classmethod
     def load(
@@ -74,7 +78,7 @@ class Settings:
             db_url=db or env.get(DB_VAR) or config.get("db") or f"sqlite:///{state / 'ledger.db'}",
             host=default_host(host or env.get(HOST_VAR) or config.get("host")),
             theme=theme_name, theme_origin=origin, env_passthrough=tuple(env_passthrough),
-            config_file=config_file,
+            config_file=config_file, notify_targets=config.get("notify_targets", ()),
         )
 
     def with_theme(self, theme: str | None) -> Settings:
@@ -146,4 +150,9 @@ def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
                 raise SettingsError(f"config file {path}: env_passthrough {name!r}: never passed to tasks "
                                     "(it may hold the ledger's credentials)")
         data = {**data, "env_passthrough": tuple(names)}
+    if "notify_to" in data or "notify_command" in data:
+        def problem(msg: str) -> SettingsError:
+            return SettingsError(f"config file {path}: {msg}")
+
+        data = {**data, "notify_targets": parse_targets(data.get("notify_command"), data.get("notify_to"), problem)}
     return data

@@ -194,3 +194,21 @@ def test_bad_targets_are_refused_without_printing_them(bad: object) -> None:
     with pytest.raises(SpecError, match="notify_to") as caught:
         parse_spec({"goal": "g", "notify_to": bad, "tasks": [{"label": "t", "command": ["true"]}]}, "s.toml")
     assert "ftp-nope://x" not in str(caught.value)
+
+
+def test_the_config_files_targets_serve_a_spec_that_names_none(sqlite_url: str, home: Path, tmp_path: Path) -> None:
+    receiver = Receiver()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'notify_to = ["json://user:{SECRET}@127.0.0.1:{receiver.port}/hook"]\n')
+    try:
+        submitted = subprocess.run([sys.executable, "-m", "openclaw_board", "--db", sqlite_url, "submit", "--goal",
+                                    "g", "--", "true"], capture_output=True, text=True, timeout=60)
+        assert submitted.returncode == 0, submitted.stderr
+        Supervisor(sqlite_url, poll_interval_s=0.05).run(until_idle=True)
+        assert [r["flow_id"] for r in receiver.results()] == [submitted.stdout.strip()]
+    finally:
+        receiver.close()
+    (home / "config.toml").write_text('notify_to = ["nope://x"]\n')
+    bad = subprocess.run([sys.executable, "-m", "openclaw_board", "--db", sqlite_url, "flows", "list"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: config file ") and "notify_to #1" in bad.stderr

@@ -22,6 +22,7 @@ from ..ledger.audit import DEFAULT_RETENTION_MS
 from ..ledger.durations import parse_duration, parse_task_duration
 from ..ledger.openclaw import OpenClawLedger
 from ..ledger.serialize import event_dict, flow_dict, task_dict
+from ..ledger.spec import with_default_targets
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
 from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, settings, tasks_app
@@ -115,6 +116,7 @@ def submit(
         else:
             spec = command_spec(goal, args, label=label, timeout=timeout, retries=retries,
                                 approval=approval, shell=shell)
+        spec = with_default_targets(spec, settings().notify_targets)
         if spec.schedule is not None:
             from .schedule_cmds import announce
 

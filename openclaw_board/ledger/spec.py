@@ -14,6 +14,7 @@ environment that a task receives; they are kept in `TaskSpec.env` as NAME = None
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tomllib
@@ -337,3 +338,18 @@ def command_spec(
     if label:
         data["label"] = label
     return parse_spec(data, "<command line>")
+
+
+def with_default_targets(spec: FlowSpec, defaults: tuple[Target, ...]) -> FlowSpec:
+    """The spec with the config file's result targets when it names none of its own; kept in
+    its data too, so that a schedule's firings carry them, whichever host fires them."""
+    if spec.notify_targets or not defaults:
+        return spec
+    data = dict(spec.data or {})
+    command = next((json.loads(t.target) for t in defaults if t.kind == "command"), None)
+    urls = [t.target for t in defaults if t.kind == "url"]
+    if command:
+        data["notify_command"] = command
+    if urls:
+        data["notify_to"] = urls
+    return replace(spec, notify_targets=defaults, data=data)
