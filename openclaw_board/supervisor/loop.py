@@ -70,7 +70,7 @@ from .rundir import (
 )
 from .testhooks import pause_at
 from .timed_work import EVERY_S as TIMED_WORK_EVERY_S
-from .timed_work import do_timed_work
+from .timed_work import TimedWork
 from .watching import check_cancels, check_orphan, report
 
 HEARTBEAT_S = 1.0
@@ -218,6 +218,7 @@ class Supervisor:
         next_recover = time.monotonic() + RECOVER_EVERY_S
         next_leases = time.monotonic() + min(self.lease_check_s, 1.0)
         next_timed = 0.0
+        timed = TimedWork(f"supervisor:{(self.supervisor_id or '?')[:8]}")
         beat_s = min(HEARTBEAT_S, self.lease_ms / 4000)  # several heartbeats per lease
         failures = 0
         said_at = 0.0
@@ -248,7 +249,7 @@ class Supervisor:
                     self._ownership.check_leases()
                     next_leases = now + self.lease_check_s
                 if now >= next_timed and self.ledger is not None:
-                    do_timed_work(self.ledger, f"supervisor:{(self.supervisor_id or '?')[:8]}")
+                    timed.run(self.ledger)
                     next_timed = now + TIMED_WORK_EVERY_S
                 claimed_none = self._fill()
                 if until_idle and claimed_none and not self.runs and self._idle():
