@@ -264,16 +264,40 @@ def _task_action(verb: str, ref: str, as_json: bool) -> None:
         say(f"task {render.short(row.task_id)} ({row.label}): {row.status}{note}")
 
 
+BULK_STATUS = typer.Option(None, "--status", "-s", metavar="STATUS",
+                           help="Every task (latest attempt) in this status instead of one TASK; asks first.")
+BULK_FLOW = typer.Option(None, "--flow", metavar="FLOW", help="With --status: only this flow's tasks.")
+BULK_YES = typer.Option(False, "--yes", "-y", help="With --status: do not ask (for scripts).")
+
+
+def _one_or_many(verb: str, task: str | None, status: str | None, flow: str | None, yes: bool,
+                 as_json: bool) -> None:
+    if (task is None) == (status is None):
+        fail(f"give one TASK, or --status S for every task in that status (tasks {verb} --status S)", code=2)
+    if task is not None:
+        if flow or yes:
+            fail("--flow and --yes go with --status", code=2)
+        _task_action(verb, task, as_json)
+        return
+    from .bulk import bulk_action
+
+    assert status is not None
+    bulk_action(verb, status, flow, yes, as_json)
+
+
 @tasks_app.command("cancel")
-def tasks_cancel(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
-    """Cancel a task: at once when queued or awaiting approval; a running one is stopped."""
-    _task_action("cancel", task, as_json)
+def tasks_cancel(task: str | None = typer.Argument(None, metavar="[TASK]"), status: str | None = BULK_STATUS,
+                 flow: str | None = BULK_FLOW, yes: bool = BULK_YES, as_json: bool = JSON) -> None:
+    """Cancel a task (at once when queued or awaiting approval; a running one is stopped), or every
+    task in a status."""
+    _one_or_many("cancel", task, status, flow, yes, as_json)
 
 
 @tasks_app.command("retry")
-def tasks_retry(task: str = typer.Argument(..., metavar="TASK"), as_json: bool = JSON) -> None:
-    """A new attempt of a finished task, in the same flow."""
-    _task_action("retry", task, as_json)
+def tasks_retry(task: str | None = typer.Argument(None, metavar="[TASK]"), status: str | None = BULK_STATUS,
+                flow: str | None = BULK_FLOW, yes: bool = BULK_YES, as_json: bool = JSON) -> None:
+    """A new attempt of a finished task, in the same flow; or of every task in a status."""
+    _one_or_many("retry", task, status, flow, yes, as_json)
 
 
 @tasks_app.command("approve")
