@@ -31,7 +31,6 @@ tasks detached: the next supervisor on this host re-attaches them.
 from __future__ import annotations
 
 import os
-import select
 import socket
 import threading
 import time
@@ -48,10 +47,10 @@ from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check, s
 from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
 from ..ledger.envpolicy import parse_passthrough, task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
-from ..ledger.notify import CANCEL, QUEUED, ChangeListener
+from ..ledger.notify import CANCEL, QUEUED, ChangeListener, FileListener, listener_for
 from ..ledger.outcome_text import outcome_text
 from ..ledger.supervisors import DEFAULT_LEASE_MS
-from . import procs
+from . import procs, wakeup
 from .journal import Journal
 from .outcome import outcome_of
 from .ownership import LEASE_CHECK_S, Ownership
@@ -107,8 +106,9 @@ class Supervisor:
         self.listen = listen
         self.idle_poll_s = max(poll_interval_s, idle_poll_s)
         self.generation: int | None = None
-        self.listener: ChangeListener | None = None
+        self.listener: ChangeListener | FileListener | None = None
         self._cancel_due = False
+        self._cancel_woke_at = 0.0  # wakeup.py: when a change last ended a wait for cancels
         self._contended = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
         self.state = state or state_dir()
@@ -172,8 +172,11 @@ class Supervisor:
                 self.error = f"cannot start the supervisor: {exc}"
                 self.journal(self.error)
                 return 1
-            if self.listen and not self.ledger.is_sqlite:
-                self.listener = ChangeListener(self.url, kinds={QUEUED, CANCEL}, log=self.journal)
+            if self.listen:
+                # New work or a cancel wakes the loop at once: NOTIFY on PostgreSQL, the ledger
+                # file's change on SQLite (our own commits excluded by their data version).
+                self.listener = listener_for(self.url, kinds={QUEUED, CANCEL}, log=self.journal,
+                                             version=self._data_version)
             self._recovery = Recovery(self)
             try:
                 self._recovery.run()
@@ -266,25 +269,15 @@ class Supervisor:
             self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
         return 0
 
-    def _wait(self, timeout: float, quiet: bool = False) -> None:
-        fds = [self._wake_r] + ([] if quiet else [r.watch_fd for r in self.runs.values() if r.watch_fd is not None])
-        listen_fd = self.listener.fileno() if self.listener is not None and not quiet else None
-        if listen_fd is not None:
-            fds.append(listen_fd)
+    def _data_version(self) -> int | None:
+        """SQLite's count of commits by other connections than ours (None: cannot tell)."""
         try:
-            ready, _, _ = select.select(fds, [], [], timeout)
-        except (OSError, ValueError):
-            time.sleep(min(timeout, 0.05))
-            return
-        if self._wake_r in ready:
-            try:
-                os.read(self._wake_r, 4096)
-            except OSError:
-                pass
-        if self.listener is not None and (listen_fd is None or listen_fd in ready):
-            # Reads what arrived; while not listening, reconnects at most every second.
-            if CANCEL in self.listener.poll():
-                self._cancel_due = True
+            return int(self.ledger.db.execute_sql("PRAGMA data_version").fetchone()[0])  # type: ignore[union-attr]
+        except (pw.DatabaseError, pw.InterfaceError, AttributeError, TypeError):
+            return None
+
+    def _wait(self, timeout: float, quiet: bool = False) -> None:
+        wakeup.wait(self, timeout, quiet)
 
     def _heartbeat(self) -> None:
         assert self.ledger is not None and self.supervisor_id is not None
