@@ -8,10 +8,12 @@ thread of the board). Each turn: heartbeat (every HEARTBEAT_S), look at cancel r
 (every CANCEL_POLL_S, so a cancel is seen well within a second), look at every watched run
 (progress from its `control` file, its end from its `exit` file), re-attach orphaned runs
 (at start, then every RECOVER_EVERY_S; see recovery.py), claim work up to the limits, then
-wait: on the wrappers' pidfds (so an exit is seen at once), a wake-up pipe and, on
-PostgreSQL, a LISTEN connection (ledger/notify.py: queued work or a cancel wakes us at
-once), at most poll_interval_s (idle_poll_s when listening and nothing runs: polling is
-then only the fallback for a lost notification).
+wait (wakeup.py): on the wrappers' pidfds (so an exit is seen at once), a wake-up pipe and
+a change listener (ledger/notify.py: NOTIFY on PostgreSQL, the ledger file's change on
+SQLite; queued work or a cancel wakes us at once), at most poll_interval_s (idle_poll_s
+when listening and nothing runs: polling is then only the fallback for a lost notification).
+Wrappers are forked by the supervisor's forker, which has the wrapper imported (forker.py,
+spawn.py), or started by exec where there is none.
 
 Several hosts (ownership.py): the heartbeat renews a lease (lease_ms); every
 lease_check_s we expire the leases of supervisors on other hosts (their runs become lost
@@ -60,9 +62,9 @@ from .runs import (
     DEFAULT_TAIL_CAP,
     Run,
     child_identity,
-    start_wrapper,
     write_spec,
 )
+from .spawn import Spawner
 from .testhooks import pause_at
 from .watching import check_cancels, check_orphan, report
 
@@ -89,6 +91,7 @@ class Supervisor:
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
         lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
         idle_poll_s: float = IDLE_POLL_S, env_passthrough: tuple[str, ...] | None = None,
+        use_forker: bool = True,
     ) -> None:
         self.url = url
         # Variables of our environment that tasks receive on top of the default (envpolicy.py).
@@ -114,6 +117,9 @@ class Supervisor:
         self.state = state or state_dir()
         self.runs_root = self.state / "runs"
         self.journal = Journal(self.state / "supervisor.log", echo=log)
+        # Wrappers are forked by a long-lived forker with the wrapper imported (forker.py).
+        self.spawner = Spawner(self.state, use_forker=use_forker, log=self.journal)
+        self._look_again = False  # a run we just started ended before we could watch it
         self.supervisor_id: str | None = None
         self.ready = threading.Event()  # set once registered and first recovery done
         self.detached = 0  # tasks left running when the loop stopped
@@ -265,6 +271,9 @@ class Supervisor:
             timeout = self.idle_poll_s if idle and claimed_none else self.poll_interval_s
             if self._contended and len(self.runs) < self.concurrency:
                 timeout = CONTENDED_RETRY_S
+            if self._look_again:
+                self._look_again = False
+                timeout = 0.0
             # Heartbeats and lease checks keep their own pace, however long the poll interval.
             self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic())))
         return 0
@@ -336,7 +345,7 @@ class Supervisor:
             write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
             pause_at("spec_written")
-            run.popen = start_wrapper(run_dir, env)
+            run.popen, run.pid, run.start = self.spawner.start(run_dir, env)
             pause_at("wrapper_started")
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
@@ -348,9 +357,9 @@ class Supervisor:
                 # our next step, which is why ours failed): nothing was started; not ours to record.
                 self.journal(f"task {task.task_id[:8]}: {stale}")
             return
-        run.pid = run.popen.pid
-        run.start = procs.own_child_start(run.popen)  # read even if the wrapper already ended
         run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
+        if run.watch_fd is None:
+            self._look_again = True  # already ended (or no pidfd here): no wake-up will say so
         self.runs[task.task_id] = run
         self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
         self.journal(f"task {task.task_id[:8]} ({task.label}): claimed, started pid {run.pid}")
@@ -434,6 +443,7 @@ class Supervisor:
     # -- stopping ------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
+        self.spawner.close()
         self.detached = len(self.runs)
         for task_id in list(self.runs):
             self._drop(task_id)
