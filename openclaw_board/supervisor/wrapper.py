@@ -34,7 +34,7 @@ Any timeout or grace it is given is safe: waits are cut into chunks that poll() 
 and nan, infinite or negative values mean none (the ledger refuses them anyway).
 """
 
-import _signal
+import _signal  # type: ignore[import-not-found]
 import marshal
 import posix as os  # `os` itself costs a millisecond of start-up a task; this is what it wraps
 import select
@@ -44,7 +44,7 @@ import time
 try:  # imported by the supervisor, as part of its package
     from .capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text
 except ImportError:  # run as the wrapper (`python -I -S`, this directory first on sys.path)
-    from capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text
+    from capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text  # type: ignore[import-not-found,no-redef]
 
 __all__ = ["LOG_FILE", "Control", "Sink", "clean_text", "main", "read_kv", "reserve_exit", "start_ticks",
            "usable_seconds"]
@@ -247,9 +247,10 @@ def _become_subreaper() -> bool:
             _restype_ = _Int
 
         class _Self:  # what CFuncPtr looks a symbol up in: this process (libc included)
-            _handle = _ctypes.dlopen(None)
+            _handle = _ctypes.dlopen(None)  # type: ignore[arg-type]
 
-        return _Prctl(("prctl", _Self))(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        prctl = _Prctl(("prctl", _Self))  # type: ignore[arg-type]
+        return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except Exception:  # not Linux, no ctypes: the timer does it
         return False
 
@@ -369,7 +370,8 @@ def run(run_dir: str) -> int:
             _try_write(control_path, format_kv(control.values(sink.total)))
             control.dirty = False
             next_flush = now + CONTROL_EVERY_S
-        if status is not None and kill_at is None and (not pipe_open or now >= drain_until):
+        if status is not None and kill_at is None and (not pipe_open or (drain_until is not None
+                                                                         and now >= drain_until)):
             break
 
     values = control.values(sink.total)
