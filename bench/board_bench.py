@@ -78,7 +78,7 @@ with Ledger(sys.argv[1]) as ledger:
 
 async def measure(url: str, commits: int, idle_s: float) -> dict:
     from openclaw_board.board import BoardApp
-    from openclaw_board.board.flowlist import FlowList
+    from openclaw_board.board.widgets.flowlist import FlowList
 
     base = rss_mb()
     t0 = time.perf_counter()

@@ -83,7 +83,7 @@ def end_to_end(url: str, home: Path, n: int) -> list[float]:
 
 def wrapper_alone(root: Path, n: int) -> list[float]:
     """ms from SIGTERM to the wrapper's exit (its `exit` file written), for n runs."""
-    from openclaw_board.supervisor.runs import start_wrapper
+    from openclaw_board.supervisor.rundir import start_wrapper
 
     out: list[float] = []
     for i in range(n):

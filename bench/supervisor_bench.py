@@ -21,7 +21,7 @@ from pathlib import Path
 
 from openclaw_board.ledger import Ledger, command_spec
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.runs import wrapper_argv
+from openclaw_board.supervisor.rundir import wrapper_argv
 
 
 def children_cpu() -> float:

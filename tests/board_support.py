@@ -52,7 +52,7 @@ def flow_by_label(url: str, flow_label: str):
 
 def flow_goals(app: BoardApp) -> set[str]:
     """The goals of the flows the board lists right now."""
-    from openclaw_board.board.flowlist import FlowList
+    from openclaw_board.board.widgets.flowlist import FlowList
 
     return {r.flow.goal for r in app.query_one(FlowList).rows if r.kind == "flow"}
 

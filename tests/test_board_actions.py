@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from board_support import flow_by_label, make_app, prepared_ledger, screen_text, task_by_label
 
-from openclaw_board.board.dialogs import ConfirmScreen, HelpScreen
-from openclaw_board.board.flowlist import FlowList
-from openclaw_board.board.inspector import InspectorScreen
+from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
+from openclaw_board.board.screens.inspector import InspectorScreen
+from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 
 pytestmark = pytest.mark.anyio

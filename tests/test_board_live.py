@@ -11,7 +11,7 @@ import pytest
 from board_support import flow_goals, screen_text, until
 
 from openclaw_board.board import BoardApp
-from openclaw_board.board.flowlist import FlowList
+from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger, command_spec
 
 pytestmark = pytest.mark.anyio

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.style import Style
 
-from openclaw_board.board.cells import columns, render_row
-from openclaw_board.board.rows import build_rows, order_tasks
-from openclaw_board.board.text import age, clean, progress_bar
-from openclaw_board.board.views import FlowView, Row, TaskView, ViewSpec
+from openclaw_board.board.view.model import FlowView, Row, TaskView, ViewSpec
+from openclaw_board.board.view.rows import build_rows, order_tasks
+from openclaw_board.board.view.text import age, clean, progress_bar
+from openclaw_board.board.widgets.cells import columns, render_row
 
 
 def _flow(fid: str, status: str, created: int, updated: int, ended: int | None = None) -> FlowView:

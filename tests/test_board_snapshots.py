@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from board_support import make_app, prepared_ledger, seeded_ids, task_by_label
 
-from openclaw_board.board.flowlist import FlowList
+from openclaw_board.board.widgets.flowlist import FlowList
 
 
 @pytest.fixture

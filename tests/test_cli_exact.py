@@ -1,4 +1,4 @@
-"""What the CLI says must be exact (issue 11): audit's exit status and its counts in words,
+"""What the CLI says must be exact: audit's exit status and its counts in words,
 what maintenance leaves and why, an exit code said once, no stray word run as a command.
 
 Every test runs the real `openclaw-board` in a subprocess on a real SQLite ledger.

@@ -1,4 +1,4 @@
-"""The issue's "done when", through the real console script in a subprocess.
+"""The whole CLI walkthrough, through the real console script in a subprocess.
 
 Submit a three-task flow with dependencies from a spec file, list and show it as text and
 JSON, cancel, retry, reopen, see the audit. The supervisor's part (claim, finish) is played

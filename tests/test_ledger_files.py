@@ -128,7 +128,7 @@ def test_a_world_readable_ledger_of_ours_is_made_private_once(sqlite_url: str, h
 
 @needs_root
 def test_a_themes_dir_of_another_user_is_skipped(home: Path) -> None:
-    from openclaw_board.board import themes as th
+    from openclaw_board.board.theme import theme_files as th
 
     user = home / "themes"
     user.mkdir(parents=True)

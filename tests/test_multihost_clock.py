@@ -1,4 +1,4 @@
-"""A host whose clock is wrong (issue 11): leases are judged on the database's clock, so a
+"""A host whose clock is wrong: leases are judged on the database's clock, so a
 host 20 s ahead never declares a healthy host dead, yet still expires one that really died.
 
 The skewed host is a real supervisor process whose wall clock is shifted by the test-only

@@ -1,4 +1,4 @@
-"""A supervisor stopped (SIGSTOP) past its lease while its runs go on (issue 11): a run whose
+"""A supervisor stopped (SIGSTOP) past its lease while its runs go on: a run whose
 exit code is on disk is not lost, and a result that arrives after the run was declared lost
 is recorded, not thrown away; the retry it made needless does not run.
 

@@ -1,4 +1,4 @@
-"""`supervise --until-idle` started right after another host died (issue 11): it judges the
+"""`supervise --until-idle` started right after another host died: it judges the
 dead host's lease before it calls itself idle, so it never exits leaving runs `running` with
 nobody alive; their retries run here, then it exits 0."""
 

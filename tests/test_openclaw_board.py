@@ -10,7 +10,7 @@ from board_support import flow_goals, screen_text, until
 from openclaw_fixtures import NOW, standard_ledger
 
 from openclaw_board.board import BoardApp
-from openclaw_board.board.flowlist import FlowList
+from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger.clock import fixed_clock
 
 pytestmark = pytest.mark.anyio

@@ -21,7 +21,7 @@ import peewee as pw
 import pytest
 from openclaw_fixtures import FLOW_RUNS_DDL, HOUR, MIN, NOW, OpenClawFile
 
-from openclaw_board.board.reader import data_version as board_data_version
+from openclaw_board.board.service.board_reads import data_version as board_data_version
 from openclaw_board.ledger.clock import fixed_clock
 from openclaw_board.ledger.openclaw import OpenClawLedger, open_any, resolve_path
 from openclaw_board.ledger.serialize import flow_dict

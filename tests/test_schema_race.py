@@ -70,3 +70,33 @@ def test_processes_migrating_one_ledger_at_once_all_succeed(ledger_url: str, hom
         assert version_of(ledger) == SCHEMA_VERSION
         assert {"owner_token", "log_tail"} <= {c.name for c in ledger.db.get_columns("task")}
         assert [f.flow_id for f in ledger.list_flows()] == [flow_id]
+
+
+def test_a_ledger_created_between_the_two_looks_at_its_version_opens(ledger_url: str, home: Path) -> None:
+    """The window inside `read_version`, made wide: right after this opener finds no meta table,
+    another process creates the whole ledger (tables and version in one transaction). Before
+    `settled_version`, the opener then saw a task table with "no version" and refused the ledger
+    as damaged."""
+    from openclaw_board.ledger import db as dbmod
+    from openclaw_board.ledger.models import build_models
+    from openclaw_board.ledger.schema import ensure_schema
+
+    database, _ = dbmod.connect(ledger_url)
+    models = build_models(database)
+    real = database.table_exists
+    created: list[str] = []
+
+    def table_exists_then_another_process_creates_the_ledger(table, schema=None):  # type: ignore[no-untyped-def]
+        answer = real(table, schema)
+        if not created:
+            created.append(table)
+            subprocess.run([sys.executable, "-c", "import sys; from openclaw_board.ledger import Ledger; "
+                            "Ledger(sys.argv[1]).close()", ledger_url], check=True, timeout=60)
+        return answer
+
+    database.table_exists = table_exists_then_another_process_creates_the_ledger  # type: ignore[method-assign]
+    try:
+        assert ensure_schema(database, models) == SCHEMA_VERSION
+    finally:
+        database.close()
+    assert created  # the other process really ran inside the window

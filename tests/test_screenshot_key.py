@@ -9,7 +9,7 @@ import pytest
 from board_support import make_app, prepared_ledger
 from screenshot_support import line_with, svg_lines
 
-from openclaw_board.board.capture import save_board_screen
+from openclaw_board.board.pictures.files import save_board_screen
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,7 @@ async def test_the_palette_offers_our_screenshot_not_textuals(demo, home: Path) 
 
 
 async def test_choosing_a_theme_is_remembered(demo, home: Path) -> None:
-    from openclaw_board.board.themes import remembered_theme
+    from openclaw_board.board.theme.theme_files import remembered_theme
 
     url, end = demo
     app = make_app(url, end)

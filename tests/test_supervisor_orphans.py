@@ -1,5 +1,5 @@
 """Only the wrapper dies (kill -9), the command lives on: whoever watches it does what the wrapper
-would have (issue 11). Its timeout still holds (a 3 s timeout once ran 25 s), a cancel still
+would have. Its timeout still holds (a 3 s timeout once ran 25 s), a cancel still
 stops it, and the ledger records what happened: timed_out, cancelled, or lost when it ended
 by itself (its exit code went with the wrapper). Real process trees, checked by pid.
 """

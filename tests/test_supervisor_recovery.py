@@ -18,7 +18,7 @@ from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor, default_host
 from openclaw_board.supervisor.logs import run_dir_of
 from openclaw_board.supervisor.procs import alive, start_ticks
-from openclaw_board.supervisor.runs import child_identity
+from openclaw_board.supervisor.rundir import child_identity
 
 GATED = 'echo run >> "$0"; while [ ! -e "$1" ]; do sleep 0.05; done; echo "::summary done $2"; sleep "$2"; exit "$3"'
 

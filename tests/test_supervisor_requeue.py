@@ -1,4 +1,4 @@
-"""kill -9 of the supervisor between a claim and the start of its command (issue 11): nothing
+"""kill -9 of the supervisor between a claim and the start of its command: nothing
 started, so the task goes back to the queue, same attempt, with an event saying so; and it
 is never put back when its command may have started.
 
@@ -164,7 +164,7 @@ def test_a_claimant_stalled_past_its_lease_is_fenced_off_and_its_task_requeued(
 
 @pytest.mark.slow  # ~40 s: a dozen kills under load
 def test_fast_kill_9s_lose_nothing_and_run_everything_once(sqlite_url: str, home: Path, tmp_path: Path) -> None:
-    """The issue's reproduction, smaller: supervisors killed -9 every 0.4-1.2 s while they work."""
+    """Many kills while claiming, smaller than a soak: supervisors killed -9 every 0.4-1.2 s while they work."""
     labels = [f"t{i:02d}" for i in range(30)]
     slow = 'echo run >> "$0"; sleep 0.3'
     with Ledger(sqlite_url) as ledger:

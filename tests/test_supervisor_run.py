@@ -1,4 +1,4 @@
-"""The supervisor runs real commands and records what really happened (issue 3, build 1 and 8)."""
+"""The supervisor runs real commands and records what really happened."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The wrapper keeps a run's result whatever it is given and whatever the disk does (issue 11).
+"""The wrapper keeps a run's result whatever it is given and whatever the disk does.
 
 - any timeout or grace is safe: 25 days once overflowed poll() and the run became `lost`;
 - a full disk loses output, never the exit code: its `exit` file is written into room set
@@ -25,7 +25,7 @@ from tmpfs_support import fill, small_tmpfs
 from openclaw_board.ledger import Ledger
 from openclaw_board.supervisor import Supervisor, procs
 from openclaw_board.supervisor.logs import read_log, run_dir_of
-from openclaw_board.supervisor.runs import start_wrapper
+from openclaw_board.supervisor.rundir import start_wrapper
 from openclaw_board.supervisor.wrapper import read_kv
 
 

@@ -25,7 +25,7 @@ from screenshot_support import svg_lines
 from textual.widgets._toast import Toast
 
 from openclaw_board.board import BoardApp
-from openclaw_board.board.flowlist import FlowList
+from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 from openclaw_board.safetext import LogStream, log_text, visible
 from openclaw_board.supervisor import logs

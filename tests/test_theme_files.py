@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_board.board import themes as th
+from openclaw_board.board.theme import theme_files as th
 
 GOOD = 'primary = "#112233"\n'
 

@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.widgets import Static
 
-from openclaw_board.board import themes as th
+from openclaw_board.board.theme import theme_files as th
 from openclaw_board.ledger.states import TASK_STATUSES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ import pytest
 from board_support import START_MS, flow_by_label, make_app, prepared_ledger, screen_text
 from screenshot_support import line_with, svg_lines
 
-from openclaw_board.board.flowlist import FlowList
-from openclaw_board.board.replay_screen import ReplayScreen
+from openclaw_board.board.screens.replay import ReplayScreen
 from openclaw_board.board.snapshot_ledger import SnapshotLedger
+from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 from openclaw_board.ledger.clock import iso
 

@@ -1,8 +1,8 @@
 """The live board: a Textual app over the ledger (issue 4).
 
 Threads: the UI thread draws and never touches the database; the service thread reads
-and acts (board/service.py); a watcher thread pokes the service when the ledger's files
-change (board/watch.py); the embedded supervisor runs in threads of its own.
+and acts (board/service/ledger_thread.py); a watcher thread pokes the service when the ledger's files
+change (board/service/file_watch.py); the embedded supervisor runs in threads of its own.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from ..ledger.clock import Clock, system_clock
 from ..ledger.db import is_postgres, redact
 from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
-from . import actions as act
 from .commands import BoardCommands
-from .dialogs import ConfirmScreen
-from .flowlist import FlowList
-from .header import BoardHeader
-from .inspector import InspectorScreen
 from .navigation import ViewActions
-from .palette import theme_variable_defaults
-from .replay_screen import ReplayScreen
-from .replay_steps import Replayed
-from .service import ActionDone, Inspected, Loaded, Service, Trouble, sqlite_path
-from .theming import Theming
-from .views import Board, Row, ViewSpec
-from .watch import FileWatch
+from .screens.dialogs import ConfirmScreen
+from .screens.inspector import InspectorScreen
+from .screens.replay import ReplayScreen
+from .service.file_watch import FileWatch
+from .service.ledger_thread import ActionDone, Inspected, Loaded, Service, Trouble, sqlite_path
+from .theme.palette import theme_variable_defaults
+from .theme.runtime import Theming
+from .view import targets as act
+from .view.history import Replayed
+from .view.model import Board, Row, ViewSpec
+from .widgets.flowlist import FlowList
+from .widgets.header import BoardHeader
 
 STATUS_KEYS = {"1": "all", "2": "active", "3": "issues", "4": "blocked"}
 
@@ -363,7 +363,7 @@ class BoardApp(ViewActions, Theming, App[int]):
     def _draw_columns(self) -> None:
         from rich.style import Style
 
-        from .cells import header_text
+        from .widgets.cells import header_text
 
         cols = self.query_one("#columns", Static)
         width = self.query_one(FlowList).size.width or self.size.width - 3

@@ -41,7 +41,7 @@ class BoardCommands(Provider):
         for name, action, help_text in COMMANDS:
             bare = action.split("(")[0]
             if bare in ("cancel", "retry", "reopen", "approve", "deny"):
-                from .actions import applies
+                from .view.targets import applies
 
                 if app.readonly or not applies(bare, app.target()):
                     continue

@@ -11,12 +11,12 @@ from typing import Any
 
 from textual.widgets import Input
 
-from .dialogs import HelpScreen
-from .flowlist import FlowList
-from .inspector import InspectorScreen
-from .replay_screen import ReplayScreen
-from .rows import SORTS
-from .views import ViewSpec
+from .screens.dialogs import HelpScreen
+from .screens.inspector import InspectorScreen
+from .screens.replay import ReplayScreen
+from .view.model import ViewSpec
+from .view.rows import SORTS
+from .widgets.flowlist import FlowList
 
 
 class ViewActions:
@@ -104,13 +104,13 @@ class ViewActions:
         """Replay the selected flow event by event (from the board's moment when it has one)."""
         row = self.selected
         if row is not None and row.flow is not None and self.service is not None:
-            from .replay_steps import history_request
+            from .view.history import history_request
 
             self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
             self.service.submit("call", history_request(row.flow.flow_id, self._deliver))
 
     def action_save_screenshot(self) -> None:
-        from .capture import save_screen_of
+        from .pictures.files import save_screen_of
 
         save_screen_of(self)
 

@@ -1,6 +1,6 @@
 """The board's reads answered from a moment in the past (time travel, `--at TIME`).
 
-`SnapshotLedger` offers the handful of read methods that board/reader.py calls on a
+`SnapshotLedger` offers the handful of read methods that board/service/board_reads.py calls on a
 ledger (board_flows, flows_by_ids, latest_tasks_of, task_counts, the two pressure
 lines, supervisors, the event ids), answered in memory from `replay.state_at`: the
 ledger rebuilt from its event log at `at`. The reader does not know the difference, so
@@ -100,8 +100,8 @@ class SnapshotLedger:
 
 def past_service(at: int):  # noqa: ANN201 - a Service subclass, made here to keep service.py as it is
     """A board Service whose reader reads the ledger as it was at `at`."""
-    from .reader import Reader
-    from .service import Service
+    from .service.board_reads import Reader
+    from .service.ledger_thread import Service
 
     class PastService(Service):
         def _reader(self) -> Reader:

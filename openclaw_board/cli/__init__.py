@@ -8,7 +8,7 @@ stderr for a refused operation, exit 2 for bad usage (Typer/Click's own conventi
 
 from __future__ import annotations
 
-from . import board_cmds, capture_cmds, ledger_cmds, supervise_cmd  # noqa: E402,F401  (registration)
+from . import board_cmds, capture_cmds, follow_cmds, ledger_cmds, supervise_cmd  # noqa: E402,F401  (registration)
 from .app import app, main  # noqa: F401
 
 __all__ = ["app", "main"]

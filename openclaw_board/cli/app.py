@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import peewee as pw
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from ..ledger import Ledger, LedgerError
 from ..ledger.db import damage_hint, default_url, redact, resolve_home
@@ -118,14 +117,6 @@ def open_ledger(*, create: bool = True, readonly: bool = False) -> Iterator[Ledg
         fail(f"ledger {ledger.display_url}: {damage_hint(exc)}")
     finally:
         ledger.close()
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def safe(text: Any) -> str:
-    """Escape Rich markup in text that came from a task, a spec or the ledger."""
-    return escape("" if text is None else str(text))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`board`, `demo`, `screenshot`, `serve`: the Textual board (issue 4 and 5)."""
+"""`board`, `demo`, `screenshot`, `serve`: the Textual board."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def _check_theme(theme: str | None) -> None:
     """An unknown theme is refused before the screen is taken over (one `error:` line)."""
-    from ..board.themes import ThemeError, choose_theme, load_themes
+    from ..board.theme.theme_files import ThemeError, choose_theme, load_themes
 
     try:
         choose_theme(load_themes(), theme)

@@ -1,4 +1,4 @@
-"""`screenshot` and `serve`: the board as a picture (now, or as it was), and in a browser (issue 5)."""
+"""`screenshot` and `serve`: the board as a picture (now, or as it was), and in a browser."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def screenshot(
     newest event (so that the picture does not depend on when it was taken); with --at,
     it is that moment.
     """
-    from ..board.capture import PictureError, picture_format, write_picture
-    from ..board.screenshot import Shot, newest_event_ms, render_svg
+    from ..board.pictures.files import PictureError, picture_format, write_picture
+    from ..board.pictures.render import Shot, newest_event_ms, render_svg
     from ..ledger.clock import iso, parse_time, system_clock
 
     width, height = _size(size)

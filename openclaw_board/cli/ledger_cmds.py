@@ -1,4 +1,4 @@
-"""Ledger commands: submit, flows, tasks, audit, maintenance (issue 2).
+"""Ledger commands: submit, flows, tasks, audit, maintenance.
 
 Thin: parse the arguments, call the Ledger API, render with `render` (humans) or
 `ledger.serialize` (`--json`, the shapes of DESIGN.md). Refusals raise `LedgerError`,

@@ -1,4 +1,4 @@
-"""`supervise`: run queued work (issue 3).
+"""`supervise`: run queued work.
 
 SIGINT/SIGTERM stop claiming and return; running tasks stay detached (each runs under its
 own wrapper in its own session) and the next supervisor on this host re-attaches them.

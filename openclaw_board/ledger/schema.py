@@ -73,6 +73,19 @@ def read_version(db: pw.Database, models: Models) -> int | None:
     return int(value)
 
 
+def settled_version(db: pw.Database, models: Models) -> int | None:
+    """The schema version, looked at again when the ledger was created between our two reads.
+
+    `read_version` asks whether the meta table exists, then reads it, in two statements: a
+    process creating the ledger in between (tables and version in one transaction) leaves us
+    with "no version" and a task table that is there by the time `_refuse` looks. Once the
+    task table is visible, so is the version committed with it."""
+    version = read_version(db, models)
+    if version is None and db.table_exists(models.Task._meta.table_name):
+        version = read_version(db, models)
+    return version
+
+
 def check_tables(db: pw.Database, models: Models) -> None:
     """Every table of this schema is there (a dropped one would fail every write, forever)."""
     present = set(db.get_tables())
@@ -90,7 +103,7 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
     creation or migration runs under a lock (SQLite's write lock, a PostgreSQL advisory
     lock), and whoever gets the lock next reads the version again and finds the work done.
     """
-    version = read_version(db, models)
+    version = settled_version(db, models)
     _refuse(db, models, version, readonly)
     if version != SCHEMA_VERSION:
         with db.atomic():  # SQLite: BEGIN IMMEDIATE, the write lock

@@ -6,17 +6,18 @@
     ...
     sup.request_stop()               # stop claiming; running tasks stay detached
 
-Modules: `core` (the loop), `recovery` (re-attaching orphaned runs), `wrapper` (the
-per-task process that keeps output and exit code on disk), `runs` (starting a wrapper,
-reading its files), `outcome` (exit file -> status), `logs` (reading/following a task's
-capped log, and `read_log_anywhere`: the local file, or the ledger's tail of a run on
-another host), `procs` (pid + start-time identity, signals), `journal` (supervisor.log),
-`ownership` (several hosts: lease expiry of other hosts' supervisors, fencing).
+Modules: `loop` (the supervisor's loop), `recovery` (re-attaching orphaned runs), `wrapper`
+(the per-task process that keeps output and exit code on disk), `rundir` (one watched run:
+starting its wrapper, reading its files in the run directory), `outcome` (exit file ->
+status), `logs` (reading/following a task's capped log, and `read_log_anywhere`: the local
+file, or the ledger's tail of a run on another host), `procs` (pid + start-time identity,
+signals), `journal` (supervisor.log), `ownership` (several hosts: lease expiry of other
+hosts' supervisors, fencing).
 This package imports the ledger, never the board or the CLI.
 """
 
 from __future__ import annotations
 
-from .core import Supervisor, default_host
+from .loop import Supervisor, default_host
 
 __all__ = ["Supervisor", "default_host"]

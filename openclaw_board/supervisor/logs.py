@@ -197,7 +197,7 @@ def for_terminal(chunks: Iterable[bytes], encoding: str = "utf-8") -> Iterator[b
         yield rest.encode(encoding, "backslashreplace")
 
 
-# -- issue 6: a task's log wherever it ran -------------------------------------------------
+# -- a task's log wherever it ran ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class LogView:
@@ -214,7 +214,7 @@ def read_log_anywhere(ledger: Any, task: Any, *, host: str | None = None,
     """The local log file when the task ran on this host and its run directory is here;
     else the tail the owning supervisor keeps in the ledger (`task.log_tail`, at most
     LOG_TAIL_MAX characters, refreshed every few seconds while it runs and at its end)."""
-    from .core import default_host
+    from .loop import default_host
 
     here = host or default_host()
     run_dir = run_dir_of(task, state)

@@ -34,12 +34,12 @@ from ..ledger import LedgerError
 from ..ledger.errors import IllegalTransition, NotFound
 from . import procs
 from .outcome import Outcome, outcome_of
-from .runs import child_identity
+from .rundir import child_identity
 from .wrapper import EXIT_FILE, read_kv
 
 if TYPE_CHECKING:
-    from .core import Supervisor
-    from .runs import Run
+    from .loop import Supervisor
+    from .rundir import Run
 
 LEASE_CHECK_S = 5.0
 

@@ -110,13 +110,17 @@ def signal_pid(pid: int | None, start: int | None, sig: int) -> bool:
 
 
 def signal_group(pgid: int | None, leader_start: int | None, sig: int) -> bool:
-    """Signal a process group whose leader we recorded. A group whose leader has gone is
-    signalled only when its leader pid is not reused by someone else (our group ids are
-    our children's pids: a reused pid would be a new process leading no group of ours)."""
+    """Signal a process group whose leader we recorded.
+
+    While the leader runs, it must be the process we recorded: with its start time unknown
+    we cannot tell it from a stranger that took the pid (and leads a group of its own, as
+    every command we start does), so nothing is sent. Once the leader is gone (or a zombie),
+    the group id cannot have been reused: the kernel keeps a pid allocated while any process
+    still uses it as its group id, so whoever is left in the group is ours."""
     if not pgid or pgid <= 0:
         return False
-    if start_ticks(pgid) is not None and not alive(pgid, leader_start):
-        return False  # the pid now belongs to another process
+    if start_ticks(pgid) is not None and (leader_start is None or not alive(pgid, leader_start)):
+        return False  # the pid may belong to another process now
     try:
         os.killpg(pgid, sig)
     except OSError:

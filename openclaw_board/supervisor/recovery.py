@@ -56,11 +56,11 @@ from ..ledger.errors import IllegalTransition
 from . import procs
 from .logs import run_dir_of
 from .ownership import record_late
-from .runs import Run, child_identity, wrapper_identity
+from .rundir import Run, child_identity, wrapper_identity
 from .wrapper import ERR_FILE, EXIT_FILE, EXIT_RESERVE_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
 
 if TYPE_CHECKING:
-    from .core import Supervisor
+    from .loop import Supervisor
 
 START_GRACE_S = 5.0
 LOST_REASON = "process vanished with no recorded result"

@@ -1,5 +1,5 @@
 """TEST ONLY: stop the supervisor at an exact point of starting a task, so that a test can
-kill -9 it there (issue 11: a claim whose command never started must be requeued, not lost).
+kill -9 it there (a claim whose command never started must be requeued, not lost).
 
 `OPENCLAW_BOARD_TEST_PAUSE_AT=<point>` makes the supervisor SIGSTOP itself the first time it
 reaches that point; the test then sends SIGKILL (or SIGCONT). Points, in order:

@@ -1,6 +1,6 @@
 """Watching runs: cancel requests, orphaned commands, and progress and the log tail.
 
-Split from core.py (the loop). `check_cancels` stops the runs an operator asked to stop
+Split from loop.py. `check_cancels` stops the runs an operator asked to stop
 (SIGTERM to the wrapper, which stops the command's group; SIGKILL to the group ourselves
 when that did not work within the grace period). `check_orphan` stands in for a wrapper
 that died while its command lives on: it enforces the command's timeout and a cancel the
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from . import procs
 from .logs import read_tail
 from .outcome import timed_out_error
-from .runs import Run, child_identity, clean_tail, control_changed, read_spec
+from .rundir import Run, child_identity, clean_tail, control_changed, read_spec
 from .wrapper import usable_seconds
 
 if TYPE_CHECKING:
-    from .core import Supervisor
+    from .loop import Supervisor
 
 TAIL_EVERY_S = 2.0
 TAIL_BYTES = 4096  # the latest output kept in task.log_tail, for boards on other hosts (ledger cap: 16 KiB)

@@ -1,7 +1,7 @@
 """The per-task wrapper: runs one command detached, keeps its output and its exit on disk.
 
 The supervisor starts it as `python -I -S -c "...import wrapper..." RUN_DIR` (see
-`runs.wrapper_argv`: imported, so its cached bytecode is used) in a session of its own
+`rundir.wrapper_argv`: imported, so its cached bytecode is used) in a session of its own
 (so it outlives the supervisor, and a terminal's Ctrl-C or hang-up never reaches it).
 It is deliberately stdlib-only and imports as little as it can (`_signal`, not `signal`;
 `marshal`, not `json`; `posix`, which `os` wraps on Linux, not `os`): it runs once per task
@@ -300,7 +300,9 @@ def run(run_dir: str) -> int:
         return 0
     finally:
         os.close(out_w)
-    _try_write(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid)}\n")
+    # zombie_ok: a command that already ended is still our unreaped child, and its start time
+    # is what later tells it from a stranger that takes its pid.
+    _try_write(_join(run_dir, CHILD_FILE), f"{pid} {start_ticks(pid, zombie_ok=True)}\n")
 
     control = Control()
     poller = select.poll()

@@ -8,8 +8,8 @@ What counts as a control and how it is shown is `openclaw_board.safetext`'s one 
 
 from __future__ import annotations
 
-from ..ledger.durations import format_duration
-from ..safetext import visible
+from ...ledger.durations import format_duration
+from ...safetext import visible
 
 
 def clean(text: object, limit: int = 2000) -> str:

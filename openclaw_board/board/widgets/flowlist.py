@@ -18,9 +18,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..view.model import Row
+from ..view.text import age
 from .cells import render_row
-from .text import age
-from .views import Row
 
 
 class FlowList(ScrollView, can_focus=True):

@@ -17,13 +17,13 @@ from typing import Any
 
 import peewee as pw
 
-from ..ledger import Ledger, LedgerError
-from ..ledger.clock import Clock
-from ..ledger.db import parse_url
-from ..ledger.multi import open_ledgers
-from ..ledger.openclaw import is_openclaw_url, resolve_path
-from .reader import Reader, data_version
-from .views import Board, ViewSpec
+from ...ledger import Ledger, LedgerError
+from ...ledger.clock import Clock
+from ...ledger.db import parse_url
+from ...ledger.multi import open_ledgers
+from ...ledger.openclaw import is_openclaw_url, resolve_path
+from ..view.model import Board, ViewSpec
+from .board_reads import Reader, data_version
 
 RETRY_S = 2.0
 

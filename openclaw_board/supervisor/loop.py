@@ -57,7 +57,7 @@ from .journal import Journal
 from .outcome import outcome_of
 from .ownership import LEASE_CHECK_S, Ownership
 from .recovery import Recovery
-from .runs import (
+from .rundir import (
     DEFAULT_HEAD_CAP,
     DEFAULT_TAIL_CAP,
     Run,

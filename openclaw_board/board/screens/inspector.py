@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from .logview import LogView
-from .palette import glyph, status_color
-from .text import clean, duration
+from ..theme.palette import glyph, status_color
+from ..view.text import clean, duration
+from ..widgets.logview import LogView
 
 FIELD_ORDER = (
     "goal", "label", "status", "attempt", "runtime", "command", "cwd", "shell", "after", "timeout_s",

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .header import BoardHeader
+from ..widgets.header import BoardHeader
 
 
 class Theming:
     def _theme_chosen(self, theme: Any) -> None:
         """The operator picked a theme (palette): remember it. Starting with one is not a pick."""
-        from .themes import remember_theme
+        from .theme_files import remember_theme
 
         if theme.name == self._theme_at_start:
             return
@@ -25,7 +25,7 @@ class Theming:
             self.notify(f"could not remember the theme: {exc}", severity="warning")
 
     def _apply_theme(self) -> None:
-        from .themes import ThemeError, choose_theme, load_themes, register_themes
+        from .theme_files import ThemeError, choose_theme, load_themes, register_themes
 
         theme_set = load_themes()
         register_themes(self, theme_set)
@@ -39,7 +39,7 @@ class Theming:
             self.run_worker(self._watch_themes(theme_set), group="themes", exit_on_error=False)
 
     async def _watch_themes(self, theme_set: Any) -> None:
-        from .themes import apply_theme, watch_theme_changes
+        from .theme_files import apply_theme, watch_theme_changes
 
         try:
             async for _path, result in watch_theme_changes(theme_set):

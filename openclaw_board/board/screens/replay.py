@@ -17,13 +17,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..ledger.clock import iso
-from .cells import header_text, render_row
-from .replay_steps import Replayed, event_line, index_at, rows_after, task_names, window
-from .text import clean
+from ...ledger.clock import iso
+from ..view.history import Replayed, event_line, index_at, rows_after, task_names, window
+from ..view.text import clean
+from ..widgets.cells import header_text, render_row
 
 if TYPE_CHECKING:
-    from .app import BoardApp
+    from ..app import BoardApp
 
 
 class ReplayScreen(Screen[None]):
@@ -138,6 +138,6 @@ class ReplayScreen(Screen[None]):
 
 
 def _accent(colors: dict[str, str]) -> object:
-    from .palette import rich_color
+    from ..theme.palette import rich_color
 
     return rich_color(colors.get("accent", "cyan"))

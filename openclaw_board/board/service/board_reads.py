@@ -12,9 +12,9 @@ from typing import Any
 
 import peewee as pw
 
-from ..ledger import Ledger
-from .rows import build_rows, expanded_flows, flow_sort_key
-from .views import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
+from ...ledger import Ledger
+from ..view.model import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
+from ..view.rows import build_rows, expanded_flows, flow_sort_key
 
 ACTIVE_CAP = 5000  # live flows beyond this are still counted in the header, not listed
 CHUNK = 500  # ids per IN (...) clause

@@ -8,9 +8,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from .palette import rich_color, status_color
-from .text import clean, duration
-from .views import Board, SupervisorView
+from ..theme.palette import rich_color, status_color
+from ..view.model import Board, SupervisorView
+from ..view.text import clean, duration
 
 
 def supervisor_state(sups: tuple[SupervisorView, ...], own: str | None, starting: bool, now: int) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..ledger.states import ACTIVE_FLOW
-from .views import FlowView, Row, TaskView, ViewSpec
+from ...ledger.states import ACTIVE_FLOW
+from .model import FlowView, Row, TaskView, ViewSpec
 
 RANK = {
     "running": 0, "waiting": 1, "queued": 2,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ledger.states import ACTIVE_FLOW, ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
+from ...ledger.states import ACTIVE_FLOW, ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
 from .text import clean, short_id
 
 

@@ -47,7 +47,7 @@ from openclaw_board.ledger.states import TASK_STATUSES
 
 DEFAULT_THEME = "openclaw-dark"
 ENV_VAR = "OPENCLAW_BOARD_THEME"
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "themes"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "themes"
 COLOR_KEYS = tuple("primary secondary accent background surface panel boost foreground success warning error".split())
 BOOL_KEYS = ("dark", "ansi")
 TABLE_KEYS = ("status", "variables")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..ledger.clock import fixed_clock
+from ...ledger.clock import fixed_clock
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ def newest_event_ms(ledger: Any) -> int | None:
 
 def render_svg(url: str, shot: Shot) -> str:
     """Run the board headless on `url` as `shot` says and return the final screen as SVG."""
-    from .app import BoardApp
-    from .flowlist import FlowList
+    from ..app import BoardApp
+    from ..widgets.flowlist import FlowList
 
     app = BoardApp(url, clock=fixed_clock(shot.clock_ms), live=False, theme=shot.theme,
                    title=shot.title, at=shot.at)

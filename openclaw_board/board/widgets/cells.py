@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
-from ..ledger.outcome_text import outcome_text
-from ..safetext import visible
-from .palette import glyph, status_color, status_label
-from .text import age, clean, duration, progress_bar
-from .views import FlowView, Row, TaskView
+from ...ledger.outcome_text import outcome_text
+from ...safetext import visible
+from ..theme.palette import glyph, status_color, status_label
+from ..view.model import FlowView, Row, TaskView
+from ..view.text import age, clean, duration, progress_bar
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ledger import Ledger
-from ..ledger.serialize import event_dict, flow_dict, task_dict
+from ...ledger import Ledger
+from ...ledger.serialize import event_dict, flow_dict, task_dict
 
 
 def _attempt(t: Any) -> dict[str, Any]:

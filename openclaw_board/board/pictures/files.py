@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..ledger.db import ensure_private_dir, state_dir
+from ...ledger.db import ensure_private_dir, state_dir
 
 FORMATS = (".svg", ".html", ".png")
 

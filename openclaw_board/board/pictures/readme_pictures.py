@@ -1,11 +1,11 @@
-"""The README's pictures, made from the demo at fixed times: `python -m openclaw_board.board.screenshots`.
+"""The README's pictures, made from the demo at fixed times: `python -m openclaw_board.board.pictures.readme_pictures`.
 
 Every picture comes from one ledger built by `demo_data.play_script` with a fixed start
 time and seeded ids, drawn with the board's clock fixed at the end of the story (or at a
 moment in it, for time travel). Run it twice and the files are byte-identical. It works
 in a private temporary state directory, so your own themes and settings do not leak in.
 
-    python -m openclaw_board.board.screenshots [--out screenshots] [--png]
+    python -m openclaw_board.board.pictures.readme_pictures [--out screenshots] [--png]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 START_MS = 1_795_000_000_000  # 2026-11-18T11:06:40Z: a fixed moment, so every age and elapsed time is the same
 SEED = 4
-DEFAULT_OUT = Path(__file__).resolve().parent.parent.parent / "screenshots"
+DEFAULT_OUT = Path(__file__).resolve().parents[3] / "screenshots"
 
 
 @contextmanager
@@ -39,8 +39,8 @@ def seeded_ids(seed: int = SEED) -> Iterator[None]:
 
 def build_demo(where: Path) -> tuple[str, int]:
     """The demo ledger moved to a fixed moment, and a log for the inspector picture."""
-    from ..ledger import Ledger
-    from .demo_data import play_script
+    from ...ledger import Ledger
+    from ..demo_data import play_script
 
     url = f"sqlite:///{where / 'ledger.db'}"
     with seeded_ids(), Ledger(url) as ledger:
@@ -57,7 +57,7 @@ def build_demo(where: Path) -> tuple[str, int]:
 
 
 def _task(url: str, flow_label: str, label: str):  # noqa: ANN202 - a ledger row
-    from ..ledger import Ledger
+    from ...ledger import Ledger
 
     with Ledger(url) as ledger:
         flow = next(f for f in ledger.list_flows() if f.label == flow_label)
@@ -66,7 +66,7 @@ def _task(url: str, flow_label: str, label: str):  # noqa: ANN202 - a ledger row
 
 def pictures(url: str, end: int) -> dict[str, object]:
     """File name -> Shot: what the README shows."""
-    from .screenshot import Shot
+    from .render import Shot
 
     research = _task(url, "research", "fetch-globex")
     leads = _task(url, "leads", "enrich-1")
@@ -84,8 +84,8 @@ def pictures(url: str, end: int) -> dict[str, object]:
 
 
 def make_all(out: Path, png: bool = False) -> list[Path]:
-    from .capture import write_picture
-    from .screenshot import render_svg
+    from .files import write_picture
+    from .render import render_svg
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -114,7 +114,7 @@ def make_all(out: Path, png: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m openclaw_board.board.screenshots",
+    parser = argparse.ArgumentParser(prog="python -m openclaw_board.board.pictures.readme_pictures",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="directory (default: the repository's screenshots/)")

@@ -87,8 +87,18 @@ def child_identity(run_dir: Path, wrapper_pid: int | None = None) -> tuple[int, 
     found = _pair(run_dir / CHILD_FILE)
     if found is not None:
         return found
-    sid = wrapper_pid or (wrapper_identity(run_dir) or (None, None))[0]
-    return procs.session_command(sid) if sid else None
+    if wrapper_pid is not None:
+        return procs.session_command(wrapper_pid)
+    wrapper = wrapper_identity(run_dir)
+    if wrapper is None:
+        return None
+    # A wrapper that is gone may have left its pid to a stranger, who may lead a session of its
+    # own (every wrapper does): its session's command is not ours. While our session has members
+    # the kernel keeps its id, so a session under that id with its leader gone is still ours.
+    now = procs.start_ticks(wrapper[0], zombie_ok=True)
+    if now is not None and now != wrapper[1]:
+        return None
+    return procs.session_command(wrapper[0])
 
 
 def _pair(path: Path) -> tuple[int, int | None] | None:

@@ -17,11 +17,11 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
-from ..ledger.clock import iso
-from ..ledger.replay import rebuild
+from ...ledger.clock import iso
+from ...ledger.replay import rebuild
+from .model import FlowView, Row, TaskView, ViewSpec
 from .rows import build_rows
 from .text import clean, duration
-from .views import FlowView, Row, TaskView, ViewSpec
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def history_request(flow_id: str, deliver: Callable[[object], None]) -> Callable
     """A service "call" that reads the flow's history and delivers a Replayed (or why not)."""
 
     def read(ledger: Any) -> None:
-        from .snapshot_ledger import SnapshotLedger
+        from ..snapshot_ledger import SnapshotLedger
 
         live = ledger.ledger if isinstance(ledger, SnapshotLedger) else ledger  # history is the whole log
         try:

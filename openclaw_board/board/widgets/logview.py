@@ -25,8 +25,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..supervisor.logs import log_path, segments
-from .text import clean_line
+from ...supervisor.logs import log_path, segments
+from ..view.text import clean_line
 
 CHUNK = 1 << 20
 MAX_LINE_BYTES = 16 * 1024

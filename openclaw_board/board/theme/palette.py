@@ -1,6 +1,6 @@
 """Status glyphs and colours.
 
-Colours come from the active theme's `status-<status>` variables (board/themes.py
+Colours come from the active theme's `status-<status>` variables (board/theme/theme_files.py
 registers themes that carry them); `STATUS_COLORS` are the defaults that every theme
 falls back to, so `$status-running` works in TCSS with Textual's built-in themes too.
 """

@@ -1,0 +1,1 @@
+"""The board's one database thread and what it reads: loads, refreshes, inspections, actions."""

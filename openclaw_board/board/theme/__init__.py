@@ -1,0 +1,1 @@
+"""Themes: the TOML files, the status colours and glyphs, and switching themes while the board runs."""
