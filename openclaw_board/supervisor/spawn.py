@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import procs
 from .forker import PAD
-from .runs import start_wrapper
+from .rundir import start_wrapper
 from .wrapper import ERR_FILE, reserve_exit
 
 _HERE = str(Path(__file__).parent)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from ..ledger.notify import CANCEL, QUEUED
 
 if TYPE_CHECKING:
-    from .core import Supervisor
+    from .loop import Supervisor
 
 CANCEL_WAKE_EVERY_S = 0.02
 
