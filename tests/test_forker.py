@@ -162,3 +162,27 @@ def test_without_a_forker_wrappers_start_by_exec(ledger: Ledger, tmp_path: Path)
     assert sup.run(until_idle=True) == 0
     t = ledger.get_task(task_id)
     assert (t.status, t.exit_code) == ("failed", 3) and sup.spawner.started == 0
+
+
+def test_the_task_environment_follows_ours_between_tasks(ledger: Ledger, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    """The part of a task's environment that comes from ours is worked out once, and again
+    whenever ours changed (spawn.Spawner.environment)."""
+    monkeypatch.setenv("LC_OCB_PERF", "one")
+    monkeypatch.setenv("OCB_PERF_NAMED", "named")
+    sup, thread = supervisor_thread(ledger.url)
+    try:
+        seen = []
+        for i, value in enumerate(("one", "two", "two")):
+            monkeypatch.setenv("LC_OCB_PERF", value)
+            out = tmp_path / f"out{i}"
+            script = 'echo "$LC_OCB_PERF/$OCB_PERF_NAMED/$MINE" > "$0"'
+            named = {"env_passthrough": ["OCB_PERF_NAMED"]} if i == 2 else {}
+            task_id = one(ledger, {"command": ["sh", "-c", script, str(out)], "env": {"MINE": "mine"}, **named},
+                          goal=f"g{i}")
+            wait_for(lambda t=task_id: ledger.get_task(t).status == "succeeded", "the task ran")
+            seen.append(out.read_text().strip())
+        assert seen == ["one//mine", "two//mine", "two/named/mine"]
+    finally:
+        sup.request_stop()
+        thread.join(30)

@@ -47,7 +47,7 @@ from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check, state_dir
 from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
-from ..ledger.envpolicy import parse_passthrough, task_environment
+from ..ledger.envpolicy import parse_passthrough
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener, FileListener, listener_for
 from ..ledger.outcome_text import outcome_text
@@ -340,8 +340,8 @@ class Supervisor:
             # before any wrapper exists, and each failing on a name that exists as a directory.
             # Recovery proves from them that a dead (or fenced) claim never started (recovery.py).
             run_dir.mkdir(mode=0o700)  # exclusive: a run directory is never reused
-            env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
-                                   ledger_url=self.url)
+            env = self.spawner.environment(self.ledger.env_of(task), passthrough=self.env_passthrough,
+                                           ledger_url=self.url)
             write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
             pause_at("spec_written")

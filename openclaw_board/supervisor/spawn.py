@@ -17,9 +17,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..ledger.envpolicy import task_environment
 from . import procs
 from .forker import PAD
 from .rundir import start_wrapper
@@ -42,8 +43,29 @@ class Spawner:
         self.sock: socket.socket | None = None
         self.started = 0  # forkers started, the first included
         self.failed_at_start = False
+        self._env_seen: dict[bytes, bytes] | None = None
+        self._env_base: dict[tuple[str, ...], dict[str, str]] = {}
 
     # -- the supervisor's side ---------------------------------------------------------
+
+    def environment(self, task_env: Mapping[str, str | None], *, passthrough: tuple[str, ...],
+                    ledger_url: str) -> dict[str, str]:
+        """envpolicy.task_environment of our environment for this task, the part that comes from
+        our environment worked out once while that environment stays the same (it matched
+        every variable against every pattern for every task: a millisecond a task)."""
+        data = getattr(os.environ, "_data", None)
+        if data is None or data != self._env_seen:
+            self._env_seen = dict(data) if data is not None else None
+            self._env_base.clear()
+        names = tuple(sorted(k for k, v in task_env.items() if v is None))
+        base = self._env_base.get(names) if data is not None else None
+        if base is None:
+            base = task_environment(os.environ, dict.fromkeys(names), passthrough=passthrough,
+                                    ledger_url=ledger_url)
+            self._env_base[names] = base
+        env = dict(base)
+        env.update({k: v for k, v in task_env.items() if v is not None})
+        return env
 
     def start(self, run_dir: Path, env: dict[str, str]) -> Started:
         """Start the wrapper of `run_dir`. OSError when it cannot be started (nothing runs then)."""
