@@ -14,8 +14,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from openclaw_fixtures import Standard
 
 PG_BASE = os.environ.get("OPENCLAW_BOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -93,12 +97,17 @@ def ledger_url(request: pytest.FixtureRequest, home: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def ledger(ledger_url: str):
+def _opened(url: str, clock=None):
     from openclaw_board.ledger import Ledger
 
-    with Ledger(ledger_url) as led:
-        yield led
+    with Ledger(url, clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ledger(ledger_url: str):
+    """An open ledger on `ledger_url` (SQLite, and PostgreSQL where it answers), on the wall clock."""
+    yield from _opened(ledger_url)
 
 
 @pytest.fixture
@@ -111,8 +120,30 @@ def clock():
 
 @pytest.fixture
 def led(ledger_url: str, clock):
-    """An open ledger on `ledger_url` (SQLite, and PostgreSQL where it answers) on `clock`."""
-    from openclaw_board.ledger import Ledger
+    """The same ledger as `ledger`, on `clock`: time moves only when the test says so."""
+    yield from _opened(ledger_url, clock)
 
-    with Ledger(ledger_url, clock=clock) as ledger:
-        yield ledger
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (the board's, through Pilot) run on asyncio, the loop Textual runs on."""
+    return "asyncio"
+
+
+@pytest.fixture
+def demo(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    """The demo ledger at a fixed moment with seeded ids (pictures show ids): (url, that moment)."""
+    from board_support import prepared_ledger, seeded_ids
+
+    seeded_ids(monkeypatch)
+    return sqlite_url, prepared_ledger(sqlite_url, tmp_path / "work")
+
+
+@pytest.fixture
+def std(tmp_path: Path) -> Iterator[Standard]:
+    """The standard OpenClaw ledger (openclaw_fixtures.standard_ledger), closed afterwards."""
+    from openclaw_fixtures import standard_ledger
+
+    s = standard_ledger(tmp_path / "openclaw.sqlite")
+    yield s
+    s.file.close()

@@ -95,3 +95,11 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in (b"Z", b"X")
+
+
+def child_pid(task: Any) -> int | None:
+    """The pid of a task's command, from its run directory's `child` file (None until written)."""
+    try:
+        return int((Path(task.run_dir) / "child").read_text().split()[0])
+    except (OSError, ValueError, IndexError, TypeError):
+        return None

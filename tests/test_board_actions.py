@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from board_support import flow_by_label, make_app, prepared_ledger, screen_text, task_by_label
+from board_support import flow_by_label, make_app, screen_text, task_by_label
 
 from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
 from openclaw_board.board.screens.inspector import InspectorScreen
@@ -13,16 +13,6 @@ from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def demo(sqlite_url: str, tmp_path: Path) -> tuple[str, int]:
-    return sqlite_url, prepared_ledger(sqlite_url, tmp_path / "work")
 
 
 async def _start(app, pilot):

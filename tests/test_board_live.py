@@ -17,11 +17,6 @@ from openclaw_board.ledger import Ledger, command_spec
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_commit_by_another_process_appears_without_a_key(sqlite_url):
     with Ledger(sqlite_url) as ledger:
         ledger.submit(command_spec("already there", ["true"]))

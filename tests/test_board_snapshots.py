@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from board_support import make_app, prepared_ledger, seeded_ids, task_by_label
+from board_support import make_app, task_by_label
 
 from openclaw_board.board.widgets.flowlist import FlowList
-
-
-@pytest.fixture
-def demo(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
-    seeded_ids(monkeypatch)
-    return sqlite_url, prepared_ledger(sqlite_url, tmp_path / "work")
 
 
 def _before(*keys: str, select: str | None = None):

@@ -10,19 +10,17 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from openclaw_board.ledger import FlowSpec, Ledger, load_spec, parse_spec
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "openclaw_board", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "COLUMNS": "80", **(env or {})})
+    return run_cli(*args, env=env)
 
 
 def snapshot(url: str) -> tuple:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 from openclaw_fixtures import MIN, NOW, OpenClawFile
 
 from openclaw_board.ledger import Ledger
@@ -20,9 +20,7 @@ from openclaw_board.ledger.outcome_text import outcome_text
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "openclaw_board", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "200"})
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = run_cli(*args, columns=200, timeout=120)
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
     return proc
 

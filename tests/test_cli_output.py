@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from openclaw_board.ledger import Ledger, load_spec
 from openclaw_board.ledger.clock import fixed_clock, system_clock
@@ -17,9 +18,7 @@ MARKUP = "[bold red]x[/]"
 
 
 def cli(*args: str, columns: int = 80, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "openclaw_board", *args], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "COLUMNS": str(columns)})
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = run_cli(*args, columns=columns)
     if ok:
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     return proc

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from openclaw_board.ledger import Ledger
 
@@ -50,10 +50,7 @@ after = ["enrich"]
 
 
 def cli(*args: str, db: str | None = None, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "openclaw_board", *(["--db", db] if db else []), *args]
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = run_cli(*(["--db", db] if db else []), *args, env={"NO_COLOR": "1"})
     if ok:
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == ""

@@ -11,7 +11,7 @@ from openclaw_board.ledger import (
     StaleOwner,
     command_spec,
 )
-from openclaw_board.ledger.transitions import MAX_BACKOFF_S
+from openclaw_board.ledger.settle import MAX_BACKOFF_S
 
 # -- submit -----------------------------------------------------------------------------
 

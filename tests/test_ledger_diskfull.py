@@ -1,5 +1,5 @@
 """A full disk under a SQLite ledger, for real (a small tmpfs): said as such, nothing half-written,
-and nothing lost once there is room again (issue 11: the CLI said "cannot rollback - no
+and nothing lost once there is room again (the CLI once said "cannot rollback - no
 transaction is active", the error of Peewee's ROLLBACK after SQLite had rolled back itself).
 """
 

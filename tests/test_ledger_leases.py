@@ -1,4 +1,4 @@
-"""The ledger's side of issue 11's lease and recovery fixes, on an injected clock: claims put
+"""The ledger's side of leases and recovery, on an injected clock: claims put
 back in the queue when they never started, results found on disk instead of `lost`, results
 that arrive late, and leases judged on the database's clock."""
 

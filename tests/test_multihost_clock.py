@@ -10,19 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from multihost_support import kill_host, start_supervisor, stop, wait_for
+from multihost_support import child_pid, kill_host, start_supervisor, stop, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 
 LEASE_MS = 3000
 SKEW_MS = 20_000
-
-
-def _child_pid(task) -> int | None:  # noqa: ANN001 - a task row
-    try:
-        return int((Path(task.run_dir) / "child").read_text().split()[0])
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
 
 
 @pytest.mark.slow  # ~10 s: a dead host's lease has to run out
@@ -44,7 +37,7 @@ def test_a_host_20s_ahead_declares_no_healthy_host_dead(pg_url: str, home: Path,
         bravo = None
         try:
             wait_for("alpha and charlie run their task", lambda: all(
-                _child_pid(t) for t in (ledger.get_task(ids["healthy"]), ledger.get_task(ids["doomed"]))))
+                child_pid(t) for t in (ledger.get_task(ids["healthy"]), ledger.get_task(ids["doomed"]))))
             monkeypatch.setenv("OPENCLAW_BOARD_TEST_CLOCK_SKEW_MS", str(SKEW_MS))
             bravo = start_supervisor(pg_url, "bravo", home, runtime_limits={"healthy": 0, "doomed": 0},
                                      lease_ms=LEASE_MS, lease_check_s=0.3)

@@ -9,18 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from multihost_support import kill_host, pid_alive, start_supervisor, stop, wait_for
+from multihost_support import child_pid, kill_host, pid_alive, start_supervisor, stop, wait_for
 
 from openclaw_board.ledger import Ledger, StaleOwner, parse_spec
 
 LEASE_MS = 3000
-
-
-def _child_pid(task) -> int | None:  # noqa: ANN001 - a task row
-    try:
-        return int((Path(task.run_dir) / "child").read_text().split()[0])
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
 
 
 @pytest.mark.slow  # ~10 s: a lease has to run out, then the retries run
@@ -40,7 +33,7 @@ def test_dead_hosts_runs_are_lost_after_its_lease_retried_elsewhere_and_its_writ
             def bravo_started() -> bool:
                 runs = ledger.running_on_host("bravo")
                 started = ran.read_text() if ran.exists() else ""
-                return len(runs) == 3 and all(_child_pid(t) and f"start {t.label}\n" in started for t in runs)
+                return len(runs) == 3 and all(child_pid(t) and f"start {t.label}\n" in started for t in runs)
 
             wait_for("bravo runs three tasks", bravo_started)
             alpha = start_supervisor(pg_url, "alpha", home, concurrency=6, **opts)
@@ -100,8 +93,8 @@ def test_a_supervisor_frozen_past_its_lease_is_fenced_and_kills_its_retried_run(
         bravo = start_supervisor(pg_url, "bravo", home, concurrency=1, **opts)
         alpha = None
         try:
-            first = wait_for("bravo runs it", lambda: [t for t in ledger.running_on_host("bravo") if _child_pid(t)])[0]
-            child = _child_pid(first)
+            first = wait_for("bravo runs it", lambda: [t for t in ledger.running_on_host("bravo") if child_pid(t)])[0]
+            child = child_pid(first)
             alpha = start_supervisor(pg_url, "alpha", home, concurrency=1, **opts)
             wait_for("alpha is up", lambda: any(s.host == "alpha" for s in ledger.supervisors(live_only=True)))
             os.kill(bravo.pid, signal.SIGSTOP)  # cut off: no heartbeats, its run goes on

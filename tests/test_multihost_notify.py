@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from cli_support import run_cli
 from multihost_support import pid_alive, start_supervisor, stop, wait_for
 
 from openclaw_board.ledger import Ledger, command_spec
@@ -16,9 +17,7 @@ from openclaw_board.ledger.notify import ChangeListener, ChangeWatcher
 
 
 def _cli(url: str, home: Path, *args: str, host: str = "near") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPENCLAW_BOARD_HOME": str(home), "OPENCLAW_BOARD_HOST": host}
-    return subprocess.run([sys.executable, "-m", "openclaw_board", "--db", url, *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_cli("--db", url, *args, env={"OPENCLAW_BOARD_HOME": str(home), "OPENCLAW_BOARD_HOST": host})
 
 
 def test_a_commit_by_another_process_wakes_the_listener(pg_url: str, home: Path) -> None:

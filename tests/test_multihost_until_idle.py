@@ -10,18 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from multihost_support import kill_host, start_supervisor, stop, wait_for
+from multihost_support import child_pid, kill_host, start_supervisor, stop, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 
 LEASE_MS = 3000
-
-
-def _child_pid(task) -> int | None:  # noqa: ANN001 - a task row
-    try:
-        return int((Path(task.run_dir) / "child").read_text().split()[0])
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
 
 
 @pytest.mark.slow  # ~10 s: the dead host's lease has to run out, then a lease check, then the retries
@@ -36,7 +29,7 @@ def test_until_idle_judges_a_dead_hosts_lease_before_it_calls_itself_idle(
         bravo = start_supervisor(ledger_url, "bravo", home, concurrency=3, lease_ms=LEASE_MS, lease_check_s=0.3)
         try:
             wait_for("bravo runs all three", lambda: len([
-                t for t in ledger.running_on_host("bravo") if _child_pid(t)]) == 3)
+                t for t in ledger.running_on_host("bravo") if child_pid(t)]) == 3)
             kill_host(ledger, bravo, "bravo")  # the host died: supervisor, wrappers, commands
         finally:
             journal = stop(bravo)

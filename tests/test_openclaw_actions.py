@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import NOW, Standard, standard_ledger
+from openclaw_fixtures import NOW, Standard
 
 from openclaw_board.ledger import IllegalTransition, LedgerError
 from openclaw_board.ledger.openclaw import ExternalCommandFailed, OpenClawLedger, ReadOnlyLedger
@@ -45,13 +45,6 @@ elif args[:3] == ["tasks", "flow", "cancel"]:
     db.execute("UPDATE flow_runs SET cancel_requested_at=? WHERE flow_id=?", (now, args[3]))
     print("Cancel requested for flow " + args[3] + ".")
 '''
-
-
-@pytest.fixture
-def std(tmp_path: Path) -> Standard:
-    s = standard_ledger(tmp_path / "openclaw.sqlite")
-    yield s
-    s.file.close()
 
 
 @pytest.fixture

@@ -9,18 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, standard_ledger
+from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard
 
 from openclaw_board.ledger.clock import fixed_clock
 from openclaw_board.ledger.openclaw import OpenClawLedger
 from openclaw_board.ledger.openclaw.rules import LOST_RETENTION_MS, STALE_QUEUED_MS, STALE_RUNNING_MS
-
-
-@pytest.fixture
-def std(tmp_path: Path) -> Standard:
-    s = standard_ledger(tmp_path / "openclaw.sqlite")
-    yield s
-    s.file.close()
 
 
 def findings(url: str, now: int = NOW) -> list[tuple[str, str, str | None]]:

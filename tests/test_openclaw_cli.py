@@ -54,7 +54,7 @@ def test_read_commands_and_refused_action_on_an_openclaw_ledger(home: Path, tmp_
 
 
 def test_pressure_lines_count_as_openclaw_counts(home: Path, tmp_path: Path) -> None:
-    """`flows list` counts only live cancels (openclaw #117713) and OpenClaw's waiting and issue
+    """`flows list` counts only live cancels (as OpenClaw does) and OpenClaw's waiting and issue
     segments; a `--status` filter narrows the pressure as `openclaw tasks [flow] list` narrows it."""
     url = standard_ledger(tmp_path / "openclaw.sqlite").url
     flows = cli(home, "--db", url, "flows", "list")

@@ -8,18 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import MIN, NOW, OpenClawFile, Standard, new_id, standard_ledger
+from openclaw_fixtures import MIN, NOW, OpenClawFile, Standard, new_id
 
 from openclaw_board.ledger import Ledger, LedgerUnavailable
 from openclaw_board.ledger.clock import fixed_clock
 from openclaw_board.ledger.openclaw import OpenClawLedger, is_openclaw, open_any, resolve_path
-
-
-@pytest.fixture
-def std(tmp_path: Path) -> Standard:
-    s = standard_ledger(tmp_path / "openclaw.sqlite")
-    yield s
-    s.file.close()
 
 
 def fingerprint(path: Path) -> tuple[str, int, int]:

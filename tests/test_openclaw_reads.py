@@ -10,19 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, older_release_ledger, standard_ledger
+from openclaw_fixtures import HOUR, MIN, NOW, OpenClawFile, Standard, older_release_ledger
 
 from openclaw_board.ledger import Ambiguous, NotFound
 from openclaw_board.ledger.clock import fixed_clock, iso
 from openclaw_board.ledger.openclaw import OpenClawLedger, open_any
 from openclaw_board.ledger.serialize import event_dict, flow_dict, task_dict
-
-
-@pytest.fixture
-def std(tmp_path: Path) -> Standard:
-    s = standard_ledger(tmp_path / "openclaw.sqlite")
-    yield s
-    s.file.close()
 
 
 @pytest.fixture
@@ -40,7 +33,7 @@ def test_task_pressure_counts_every_record_like_openclaw(led: OpenClawLedger) ->
 def test_flow_pressure_counts_flow_runs_only(led: OpenClawLedger) -> None:
     # active: running + queued-with-cancel (waiting is counted apart); blocked: 1; issues: the
     # failed mirrored flow; cancel-requested: the queued one only, not the flow that already
-    # ended cancelled (openclaw #117713); total: the 7 flow_runs rows.
+    # ended cancelled (as OpenClaw counts it); total: the 7 flow_runs rows.
     assert led.flow_pressure() == {"active": 2, "waiting": 1, "blocked": 1, "issues": 1, "cancel_requested": 1,
                                    "total": 7}
 
@@ -227,7 +220,7 @@ def test_board_filters(led: OpenClawLedger, std: Standard) -> None:
 
 
 def test_cancel_requested_counts_only_flows_still_live(tmp_path: Path) -> None:
-    """openclaw #117713: a flow that already ended is not cancel-requested; a blocked flow with no
+    """As OpenClaw counts it, a flow that already ended is not cancel-requested; a blocked flow with no
     end is not terminal yet, one with an end is."""
     fx = OpenClawFile(tmp_path / "oc.sqlite")
     asked = {"cancel_requested_at": NOW - 10 * MIN}

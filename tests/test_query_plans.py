@@ -1,4 +1,4 @@
-"""No hot query scans the ledger or sorts its history (issue 14).
+"""No hot query scans the ledger or sorts its history.
 
 Each hot call of the Ledger API runs against a ledger with a history (bulk rows through the
 models, as bench/bulk.py makes them, plus live work through the API); every SELECT it sends

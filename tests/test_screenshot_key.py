@@ -6,22 +6,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from board_support import make_app, prepared_ledger
+from board_support import make_app
 from screenshot_support import line_with, svg_lines
 
 from openclaw_board.board.pictures.files import save_board_screen
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def demo(sqlite_url: str, tmp_path: Path) -> tuple[str, int]:
-    return sqlite_url, prepared_ledger(sqlite_url, tmp_path / "work")
 
 
 def _notes(app) -> list[str]:  # noqa: ANN001

@@ -1,6 +1,6 @@
 """`openclaw-board serve`: the board in a browser through textual-serve (real subprocess, loopback only).
 
-Issue 12: only whoever holds the printed URL's token, from the server's own origin, gets the board.
+Only whoever holds the printed URL's token, from the server's own origin, gets the board.
 """
 
 from __future__ import annotations

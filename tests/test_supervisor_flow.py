@@ -5,14 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from supervisor_support import run_idle
+
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor
-
-
-def run_idle(url: str, **kw) -> Supervisor:
-    sup = Supervisor(url, kill_grace_s=0.5, poll_interval_s=0.05, **kw)
-    assert sup.run(until_idle=True) == 0
-    return sup
 
 
 def counter(path: Path, code: int = 0) -> list[str]:

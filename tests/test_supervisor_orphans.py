@@ -10,29 +10,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from supervisor_support import one, wait_for
+from supervisor_support import one, pid_in, supervisor_thread, wait_for
 
 from openclaw_board.ledger import Ledger
+from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.logs import run_dir_of
 from openclaw_board.supervisor.procs import start_ticks
 
 # A shell with a background grandchild, both in the command's group; their pids on disk.
 FAMILY = 'sleep 60 & echo $! > "$0/grandchild"; echo $$ > "$0/child"; wait'
-
-
-def pid_in(path: Path) -> int:
-    return int(wait_for(lambda: path.exists() and path.read_text().strip(), f"{path.name} written"))
-
-
-def supervisor_thread(url: str) -> tuple[Supervisor, threading.Thread]:
-    sup = Supervisor(url, concurrency=2, kill_grace_s=0.5, poll_interval_s=0.05)
-    thread = threading.Thread(target=sup.run, kwargs={"until_idle": True})
-    thread.start()
-    return sup, thread
 
 
 def kill_wrapper(ledger: Ledger, task_id: str) -> None:
@@ -48,7 +36,7 @@ def family_gone(where: Path) -> None:
 
 def test_the_timeout_holds_when_only_the_wrapper_is_killed(ledger: Ledger, tmp_path: Path) -> None:
     task_id = one(ledger, {"command": ["sh", "-c", FAMILY, str(tmp_path)], "timeout": "2s"})
-    sup, thread = supervisor_thread(ledger.url)
+    sup, thread = supervisor_thread(ledger.url, concurrency=2)
     try:
         pid_in(tmp_path / "grandchild")
         kill_wrapper(ledger, task_id)
@@ -65,7 +53,7 @@ def test_the_timeout_holds_when_only_the_wrapper_is_killed(ledger: Ledger, tmp_p
 
 def test_a_cancel_still_stops_an_orphaned_command(ledger: Ledger, tmp_path: Path) -> None:
     task_id = one(ledger, {"command": ["sh", "-c", "trap '' TERM; " + FAMILY, str(tmp_path)]})  # deaf to TERM
-    sup, thread = supervisor_thread(ledger.url)
+    sup, thread = supervisor_thread(ledger.url, concurrency=2)
     try:
         pid_in(tmp_path / "grandchild")
         kill_wrapper(ledger, task_id)
@@ -84,7 +72,7 @@ def test_a_cancel_still_stops_an_orphaned_command(ledger: Ledger, tmp_path: Path
 def test_an_orphan_that_ends_by_itself_is_lost_not_stopped(ledger: Ledger, tmp_path: Path) -> None:
     task_id = one(ledger, {"command": ["sh", "-c", 'echo $$ > "$0/child"; while [ ! -e "$0/go" ]; do sleep 0.05; done',
                                        str(tmp_path)], "timeout": "10m"})
-    sup, thread = supervisor_thread(ledger.url)
+    sup, thread = supervisor_thread(ledger.url, concurrency=2)
     try:
         pid_in(tmp_path / "child")
         kill_wrapper(ledger, task_id)

@@ -12,11 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from supervisor_support import wait_for
+from supervisor_support import runs, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
-from openclaw_board.supervisor import Supervisor, default_host
-from openclaw_board.supervisor.logs import run_dir_of
+from openclaw_board.paths import run_dir_of
+from openclaw_board.settings import Settings
+from openclaw_board.supervisor import Supervisor
 from openclaw_board.supervisor.procs import alive, start_ticks
 from openclaw_board.supervisor.rundir import child_identity
 
@@ -26,11 +27,6 @@ GATED = 'echo run >> "$0"; while [ ! -e "$1" ]; do sleep 0.05; done; echo "::sum
 def gated(tmp: Path, label: str, secs: float, code: int, **extra) -> dict:
     return {"label": label, "command": ["sh", "-c", GATED, str(tmp / f"count-{label}"), str(tmp / f"gate-{label}"),
                                         str(secs), str(code)], **extra}
-
-
-def runs(tmp: Path, label: str) -> int:
-    path = tmp / f"count-{label}"
-    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def supervise_process(url: str, home: Path) -> subprocess.Popen[bytes]:
@@ -117,7 +113,7 @@ def test_a_run_killed_while_no_supervisor_runs_and_only_it_is_lost(ledger: Ledge
 def test_claimed_but_never_started_is_lost_and_retried(ledger: Ledger, tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
-    host = default_host()
+    host = Settings.load().host  # the host a Supervisor given none records
     ghost = ledger.register_supervisor(host, dead.pid, 1, concurrency=1)  # fresh heartbeat, dead process
     _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [
         gated(tmp_path, "t", 0, 0, retries=1, retry_backoff="50ms")]}))

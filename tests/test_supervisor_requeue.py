@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from supervisor_support import wait_for
+from supervisor_support import runs, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor
@@ -29,11 +29,6 @@ COUNTED = 'echo run >> "$0"'
 
 def counted(tmp: Path, label: str, **extra) -> dict:
     return {"label": label, "command": ["sh", "-c", COUNTED, str(tmp / f"count-{label}")], **extra}
-
-
-def runs(tmp: Path, label: str) -> int:
-    path = tmp / f"count-{label}"
-    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def state_of(pid: int) -> str | None:

@@ -7,17 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from supervisor_support import one, wait_for
+from supervisor_support import one, run_idle, wait_for
 
 from openclaw_board.ledger import Ledger, command_spec
+from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor import Supervisor
-from openclaw_board.supervisor.logs import read_log, read_tail, run_dir_of
-
-
-def run_idle(url: str, **kw) -> Supervisor:
-    sup = Supervisor(url, kill_grace_s=0.5, poll_interval_s=0.05, **kw)
-    assert sup.run(until_idle=True) == 0
-    return sup
+from openclaw_board.supervisor.logs import read_log, read_tail
 
 
 def test_outcomes_map_to_statuses(ledger: Ledger, tmp_path: Path) -> None:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from supervisor_support import one, wait_for
+from supervisor_support import one, pid_in, supervisor_thread, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
 from openclaw_board.supervisor import Supervisor
 from openclaw_board.supervisor.procs import alive, start_ticks
-
-
-def pid_in(path: Path) -> int:
-    return int(wait_for(lambda: path.exists() and path.read_text().strip(), f"{path.name} written"))
-
-
-def supervisor_thread(url: str, **kw) -> tuple[Supervisor, threading.Thread]:
-    sup = Supervisor(url, kill_grace_s=0.5, poll_interval_s=0.05, **kw)
-    thread = threading.Thread(target=sup.run, kwargs={"until_idle": True})
-    thread.start()
-    return sup, thread
-
 
 FAMILY = "sleep 60 & echo $! > \"$0/grandchild\"; echo $$ > \"$0/child\"; wait"
 

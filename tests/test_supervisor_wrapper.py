@@ -23,8 +23,9 @@ from supervisor_support import one, wait_for
 from tmpfs_support import fill, small_tmpfs
 
 from openclaw_board.ledger import Ledger
+from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor import Supervisor, procs
-from openclaw_board.supervisor.logs import read_log, run_dir_of
+from openclaw_board.supervisor.logs import read_log
 from openclaw_board.supervisor.rundir import start_wrapper
 from openclaw_board.supervisor.wrapper import read_kv
 

@@ -12,7 +12,8 @@ from supervisor_support import wait_for
 
 from openclaw_board.ledger import Ledger, SpecError, parse_spec
 from openclaw_board.ledger.envpolicy import never_passed, task_environment
-from openclaw_board.supervisor.logs import read_log, run_dir_of
+from openclaw_board.paths import run_dir_of
+from openclaw_board.supervisor.logs import read_log
 
 SECRET = "hunter2-Sekr1t"
 DUMP = ["python3", "-c", "import os\nfor k, v in sorted(os.environ.items()): print(f'{k}={v}')"]

@@ -198,11 +198,6 @@ def test_json_output_stays_exact(hostile: dict[str, str]) -> None:
 # -- the board and its pictures --------------------------------------------------------------
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_board_rows_inspector_and_toasts_show_hostile_text_literally(hostile: dict[str, str],
                                                                            sqlite_url: str) -> None:

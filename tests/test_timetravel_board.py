@@ -11,21 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from board_support import START_MS, flow_by_label, make_app, prepared_ledger, screen_text
+from board_support import START_MS, flow_by_label, make_app, screen_text
 from screenshot_support import line_with, svg_lines
 
-from openclaw_board.board.screens.replay import ReplayScreen
-from openclaw_board.board.snapshot_ledger import SnapshotLedger
+from openclaw_board.board.screens.time_travel import ReplayScreen
 from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 from openclaw_board.ledger.clock import iso
+from openclaw_board.ledger.snapshot_ledger import SnapshotLedger
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # (moment, status of query, render, email) in the report flow
@@ -34,12 +29,6 @@ POINTS = [
     (START_MS + 7_000, "succeeded", "running", "queued"),
     (START_MS + 12_750, "succeeded", "succeeded", "succeeded"),
 ]
-
-
-@pytest.fixture
-def demo(home: Path, tmp_path: Path) -> tuple[str, int]:
-    url = f"sqlite:///{home / 'ledger.db'}"
-    return url, prepared_ledger(url, tmp_path / "work")
 
 
 def _status(line: str) -> str:

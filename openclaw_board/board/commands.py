@@ -1,52 +1,23 @@
-"""The command palette (ctrl+p): every board action by name, for the selected row."""
+"""The command palette: every board action by name (view/keys.py names them) that would run
+on the screen the palette was opened over."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from .app import BoardApp
+from .view.keys import bare, commands
 
-COMMANDS: list[tuple[str, str, str]] = [
-    # (name, action, help)
-    ("Inspect the selected row", "inspect", "fields, events, attempts and log"),
-    ("Follow the task's log", "logs", "the log, following it as it grows"),
-    ("Cancel the selected task or flow", "cancel", "asks first; names what will be stopped"),
-    ("Retry the selected task", "retry", "a new attempt of a finished task"),
-    ("Reopen the selected flow", "reopen", "retries what did not succeed"),
-    ("Approve the selected task", "approve", "it may start"),
-    ("Deny the selected task", "deny", "it is cancelled"),
-    ("Expand or collapse the flow", "toggle", "show its tasks"),
-    ("Filter by text", "filter", "goal, label, task label, id prefix"),
-    ("Show all flows", "status_filter('all')", "clear the status filter"),
-    ("Show active flows", "status_filter('active')", "queued, waiting, running"),
-    ("Show flows with issues", "status_filter('issues')", "failed, timed out, lost, blocked"),
-    ("Show blocked flows", "status_filter('blocked')", "blocked flows and tasks"),
-    ("Change the sort order", "sort", "status, updated, created, goal"),
-    ("Show more older flows", "more", "200 more finished flows"),
-    ("Time travel: replay the selected flow", "time_travel", "step through its events, as it was then"),
-    ("Save a screenshot of the screen", "save_screenshot", "an SVG in <state dir>/screenshots"),
-    ("Help: every key", "help", "the key reference"),
-    ("Quit the board", "quit_board", "running tasks keep running, detached"),
-]
+if TYPE_CHECKING:
+    from .board_app import BoardApp
 
 
 class BoardCommands(Provider):
     def _available(self) -> list[tuple[str, str, str]]:
-        app: BoardApp = self.app  # type: ignore[assignment]
-        out = []
-        for name, action, help_text in COMMANDS:
-            bare = action.split("(")[0]
-            if bare in ("cancel", "retry", "reopen", "approve", "deny"):
-                from .view.targets import applies
-
-                if app.readonly or not applies(bare, app.target()):
-                    continue
-            out.append((name, action, help_text))
-        return out
+        app = cast("BoardApp", self.app)
+        return [(b.command, b.action, b.command_help) for b in commands() if app.allows(bare(b.action), self.screen)]
 
     async def _run(self, action: str) -> None:
         await self.app.run_action(action)

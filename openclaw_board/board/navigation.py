@@ -1,28 +1,28 @@
 """What the board's keys do to the view: move, open, filter, sort, page, inspect, replay.
 
-A mixin of BoardApp (kept apart so that app.py stays about wiring): it reads and sets
-`self.spec` and asks for a reload; the ledger is only ever touched by the service thread.
-Input handlers decorated with `@on` stay in app.py, where Textual's metaclass finds them.
+A base of BoardApp (kept apart so that board_app.py stays about wiring): it sets `self.spec`,
+whose watcher asks the service thread for the rows; only that thread touches the ledger.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Input
 
+from .app_state import BoardState
 from .screens.dialogs import HelpScreen
 from .screens.inspector import InspectorScreen
-from .screens.replay import ReplayScreen
-from .view.model import ViewSpec
+from .screens.time_travel import ReplayScreen
+from .service.answers import HistoryRead
+from .service.history_reads import history_request
+from .service.requests import Call, Inspect
 from .view.rows import SORTS
 from .widgets.flowlist import FlowList
 
 
-class ViewActions:
+class ViewActions(BoardState):
     """Key actions that change what the board shows (no ledger writes here)."""
 
-    def action_toggle(self) -> None:
+    def action_toggle_flow(self) -> None:
         row = self.selected
         if row is None or row.flow is None:
             return
@@ -35,15 +35,9 @@ class ViewActions:
         else:
             collapsed.discard(flow_id)
             expanded.add(flow_id)
-        self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
         if row.kind == "task":
             self.query_one(FlowList).select_key(f"f:{flow_id}")
-        self._request_load(full=False)
-
-    def _spec(self, **changes: Any) -> ViewSpec:
-        from dataclasses import replace
-
-        return replace(self.spec, **changes)
+        self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
 
     def action_inspect(self) -> None:
         row = self.selected
@@ -68,7 +62,7 @@ class ViewActions:
     def _open_inspector(self, kind: str, ref: str, tab: str) -> None:
         assert self.service is not None
         self.push_screen(InspectorScreen(kind, ref, tab=tab, live=self.live))
-        self.service.submit("inspect", kind, ref)
+        self.service.submit(Inspect(kind, ref))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -83,31 +77,25 @@ class ViewActions:
         self.query_one(FlowList).focus()
         if self.spec.text or self.spec.status != "all":
             self.spec = self._spec(text="", status="all")
-            self._request_load()
 
     def action_status_filter(self, status: str) -> None:
         if status != self.spec.status:
             self.spec = self._spec(status=status)
-            self._request_load()
 
     def action_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.spec.sort) + 1) % len(SORTS)]
         self.spec = self._spec(sort=nxt)
-        self._request_load(full=False)
         self.notify(f"sorted by {nxt}", timeout=2)
 
     def action_more(self) -> None:
         self.spec = self._spec(terminal_limit=self.spec.terminal_limit + self.page_size)
-        self._request_load()
 
     def action_time_travel(self) -> None:
         """Replay the selected flow event by event (from the board's moment when it has one)."""
         row = self.selected
         if row is not None and row.flow is not None and self.service is not None:
-            from .view.history import history_request
-
             self.push_screen(ReplayScreen(row.flow.flow_id, self.at))
-            self.service.submit("call", history_request(row.flow.flow_id, self._deliver))
+            self.service.submit(Call(history_request(row.flow.flow_id, lambda h: self._deliver(HistoryRead(h)))))
 
     def action_save_screenshot(self) -> None:
         from .pictures.files import save_screen_of

@@ -1,4 +1,9 @@
-"""The Typer application, the global `--db` option, and error handling shared by commands."""
+"""The Typer application, the global `--db` option, the settings, and error handling shared by commands.
+
+The settings (settings.py: state directory, ledger URL, host, theme, from flags, the
+environment and the config file) are built once, in the callback that runs before every
+command, and commands take what they need from `settings()` and pass it down.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ import typer
 from rich.console import Console
 
 from ..ledger import Ledger, LedgerError
-from ..ledger.db import damage_hint, default_url, redact, resolve_home
+from ..ledger.db import damage_hint, redact
 from ..ledger.openclaw import open_any
 from ..safetext import visible
+from ..settings import Settings, SettingsError
 
 app = typer.Typer(
     name="openclaw-board",
@@ -39,6 +45,7 @@ err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap
 
 class State:
     db_urls: tuple[str, ...] = ()
+    settings: Settings | None = None
 
     @property
     def db_url(self) -> str | None:
@@ -58,18 +65,30 @@ def _global(
         "`board` takes it twice to watch two ledgers side by side.",
     ),
 ) -> None:
-    # A relative OPENCLAW_BOARD_HOME is taken from where we were started, once, for good.
-    resolve_home()
     state.db_urls = tuple(db or ())
+    try:
+        state.settings = Settings.load(db=state.db_url)
+    except SettingsError as exc:
+        fail(str(exc))
+    # A relative OPENCLAW_BOARD_HOME is taken from where we were started, once, for good,
+    # and the processes we start (a served board's) are told the same place.
+    state.settings.pin_home()
+
+
+def settings() -> Settings:
+    """The settings the callback built (loaded here when a command runs without it)."""
+    if state.settings is None:
+        state.settings = Settings.load(db=state.db_url)
+    return state.settings
 
 
 def ledger_urls() -> tuple[str, ...]:
-    """Every --db given (the board shows them side by side), else the default ledger."""
-    return state.db_urls or (default_url(),)
+    """Every --db given (the board shows them side by side), else the settings' ledger."""
+    return state.db_urls or (settings().db_url,)
 
 
 def ledger_url() -> str:
-    return state.db_url or default_url()
+    return state.db_url or settings().db_url
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

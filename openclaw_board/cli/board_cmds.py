@@ -11,7 +11,8 @@ import typer
 from textual.pilot import WaitForScreenTimeout
 
 from ..ledger.openclaw import is_openclaw
-from .app import app, err, fail, ledger_urls, open_ledger, out, state
+from ..settings import Settings
+from .app import app, err, fail, ledger_urls, open_ledger, out, settings, state
 from .render import count_of
 
 DEMO_CONCURRENCY = 8
@@ -27,14 +28,18 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _check_theme(theme: str | None) -> None:
-    """An unknown theme is refused before the screen is taken over (one `error:` line)."""
-    from ..board.theme.theme_files import ThemeError, choose_theme, load_themes
+def _theme(flag: str | None) -> Settings:
+    """The settings with a command's --theme; an unknown theme, wherever it was named, is
+    refused before the screen is taken over (one `error:` line)."""
+    from ..board.theme.theme_files import load_themes
 
-    try:
-        choose_theme(load_themes(), theme)
-    except ThemeError as exc:
-        fail(str(exc))
+    chosen = settings().with_theme(flag)
+    if chosen.theme is not None:
+        theme_set = load_themes()
+        if chosen.theme not in theme_set.themes:
+            fail(f"unknown theme {chosen.theme!r} (from {chosen.theme_origin}); "
+                 f"available: {', '.join(theme_set.names)}")
+    return chosen
 
 
 def _left_running(count: int | None) -> None:
@@ -61,29 +66,30 @@ def board(
         with open_ledger(create=not readonly, readonly=readonly):
             pass
     state.db_urls = urls
-    _check_theme(theme)
+    conf = _theme(theme)
     # An OpenClaw ledger's runs belong to its gateway: never run them from here. Side by
     # side, the embedded supervisor runs the work of our own ledger (the first one given).
     ours = [u for u in urls if not is_openclaw(u)]
     supervise = not (no_supervise or readonly or not ours)
     factory = None
-    if supervise and len(urls) > 1:
+    if supervise:
         from ..supervisor import Supervisor
 
         def factory() -> Supervisor:
-            return Supervisor(ours[0], mode="embedded")
+            return Supervisor(ours[0], mode="embedded", settings=conf)
 
     target = urls[0] if len(urls) == 1 else urls
-    board_app = BoardApp(target, supervise=supervise, readonly=readonly, theme=theme, supervisor_factory=factory)
+    board_app = BoardApp(target, supervise=supervise, readonly=readonly, theme=conf.theme,
+                         supervisor_factory=factory)
     _left_running(board_app.run())
 
 
 def _demo_ledger() -> tuple[str, Path]:
     from ..board.demo_data import submit_demo
     from ..ledger import Ledger
-    from ..ledger.db import ensure_private_dir, state_dir
+    from ..ledger.db import ensure_private_dir
 
-    where = ensure_private_dir(state_dir() / "demo" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}"))
+    where = ensure_private_dir(settings().state_dir / "demo" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}"))
     url = f"sqlite:///{where / 'ledger.db'}"
     with Ledger(url) as ledger:
         submit_demo(ledger, where / "work")
@@ -117,15 +123,15 @@ def demo(
     if headless and screenshot is None:
         fail("--headless needs --screenshot PATH (there is nothing else to show)", 2)
     width, height = _size(size)
-    _check_theme(theme)
+    conf = _theme(theme)
     url, where = _demo_ledger()
     err.print(f"demo ledger: {where / 'ledger.db'}")
     err.print(f"  (look at it with: openclaw-board --db {where / 'ledger.db'} board)")
 
     def factory() -> Supervisor:
-        return Supervisor(url, mode="embedded", concurrency=DEMO_CONCURRENCY)
+        return Supervisor(url, mode="embedded", concurrency=DEMO_CONCURRENCY, settings=conf)
 
-    board_app = BoardApp(url, supervise=not no_supervise, theme=theme, title="demo",
+    board_app = BoardApp(url, supervise=not no_supervise, theme=conf.theme, title="demo",
                          supervisor_factory=factory)
     if not headless:
         _left_running(board_app.run())

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from .app import app, err, fail, ledger_url, open_ledger
-from .board_cmds import _check_theme, _size
+from .board_cmds import _size, _theme
 
 
 @app.command()
@@ -34,7 +34,7 @@ def screenshot(
     it is that moment.
     """
     from ..board.pictures.files import PictureError, picture_format, write_picture
-    from ..board.pictures.render import Shot, newest_event_ms, render_svg
+    from ..board.pictures.svg import Shot, newest_event_ms, render_svg
     from ..ledger.clock import iso, parse_time, system_clock
 
     width, height = _size(size)
@@ -44,7 +44,7 @@ def screenshot(
         fail(str(exc), 2 if output.suffix.lower() not in (".png",) else 1)
     if not output.parent.is_dir():
         fail(f"cannot write {output}: no directory {output.parent}")
-    _check_theme(theme)
+    conf = _theme(theme)
     url = ledger_url()
     moment: int | None = None
     if at is not None:
@@ -64,7 +64,7 @@ def screenshot(
             if moment is not None and found.created_at > moment:
                 fail(f"flow {flow_id[:8]} did not exist yet at {iso(moment)} (submitted {iso(found.created_at)})")
     clock_ms = moment if moment is not None else (newest if newest is not None else system_clock())
-    shot = Shot(size=(width, height), clock_ms=clock_ms, at=moment, theme=theme, flow_id=flow_id)
+    shot = Shot(size=(width, height), clock_ms=clock_ms, at=moment, theme=conf.theme, flow_id=flow_id)
     svg = render_svg(url, shot)
     try:
         write_picture(svg, output)
@@ -123,7 +123,7 @@ def serve(
     url = ledger_url()
     with open_ledger(create=not readonly, readonly=readonly):
         pass  # a missing or unusable ledger is one `error:` line, before listening
-    _check_theme(theme)
+    _theme(theme)  # checked here; each served board takes the same settings (environment, config file)
     from ..board.serve import WILDCARD_HOSTS, GuardedServer, is_loopback
     from ..ledger.db import redact
 

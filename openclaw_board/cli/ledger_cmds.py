@@ -7,9 +7,7 @@ which `open_ledger` turns into one `error:` line and exit 1.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterable
@@ -21,13 +19,12 @@ from typer.core import TyperCommand
 
 from ..ledger import command_spec, load_spec
 from ..ledger.audit import DEFAULT_RETENTION_MS
-from ..ledger.db import state_dir
 from ..ledger.durations import parse_duration, parse_task_duration
 from ..ledger.openclaw import OpenClawLedger
 from ..ledger.serialize import event_dict, flow_dict, task_dict
 from ..ledger.states import FLOW_STATUSES, TASK_STATUSES, TERMINAL_TASK
 from . import render
-from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, tasks_app
+from .app import app, err, fail, flows_app, open_ledger, out, print_json, print_json_list, settings, tasks_app
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -47,8 +44,8 @@ def task_event(event: Any) -> dict[str, Any]:
 def extras(row: Any) -> dict[str, Any]:
     """An OpenClaw record's own columns (delivery status, notify policy...) under "openclaw";
     nothing for our own rows, whose shape DESIGN.md fixes."""
-    extra = getattr(row, "extra_fields", None)
-    return {"openclaw": extra()} if extra is not None else {}
+    extra = dict(row.extra_fields())  # empty for ours
+    return {"openclaw": extra} if extra else {}
 
 
 def say(line: str) -> None:
@@ -67,7 +64,8 @@ class _KeepsDashDash(TyperCommand):
     """Click merges the arguments before and after `--` into one list; remember which came after,
     so that a stray word before `--` is refused rather than run as part of the command."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    # `ctx` is the Context of the click that typer vendors (typer._click, private): Any, not typer.Context.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[AFTER_DASHDASH] = args[args.index("--") + 1:] if "--" in args else []
         return super().parse_args(ctx, args)
 
@@ -178,7 +176,7 @@ def flows_reopen(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool 
 def _say_external(row: Any) -> None:
     """An OpenClaw ledger's actions run `openclaw tasks ...`: show what it answered (on stderr,
     so that --json output stays one document)."""
-    answer = getattr(row, "external_answer", None)
+    answer = row.external_answer
     if answer:
         err.print(render.plain(f"openclaw: {answer.strip()}", multiline=True))
 
@@ -206,12 +204,7 @@ def tasks_list(
     check_status(status, TASK_STATUSES, "task")
     with open_ledger() as ledger:
         if as_json:
-            stream = getattr(ledger, "stream_tasks", None)
-            if stream is not None:
-                count, rows = stream(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
-            else:  # an OpenClaw ledger is read whole anyway
-                listed = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
-                count, rows = len(listed), iter(listed)
+            count, rows = ledger.stream_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
             print_json_list("tasks", count, (task_dict(t) for t in rows))
             return
         tasks = ledger.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
@@ -309,7 +302,7 @@ def tasks_logs(
         path = logs.log_path(row.run_dir)
         if not path.exists() and not (follow and row.status not in TERMINAL_TASK):
             # Ran on another host: its full log is there, its latest output is in the ledger.
-            view = logs.read_log_anywhere(ledger, row, host=local_host())
+            view = logs.read_log_anywhere(ledger, row, host=settings().host, state=settings().state_dir)
             if view.source != "ledger":
                 fail(f"task {ref} has no log at {path}" + (f" ({view.note})" if view.note else ""))
             err.print(render.plain(f"({view.note})"))
@@ -323,10 +316,6 @@ def tasks_logs(
             return ledger.get_task(task_id).status in TERMINAL_TASK
 
         emit(logs.follow(row.run_dir, done=done))
-
-
-def local_host() -> str:
-    return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
 
 
 def emit(chunks: Iterable[bytes]) -> None:
@@ -401,7 +390,7 @@ def _where(item: dict[str, Any]) -> str:
 
 def remove_run_dirs(paths: list[str]) -> int:
     """Delete pruned tasks' run directories, but only inside our own state directory."""
-    home = state_dir().resolve()
+    home = settings().state_dir.resolve()
     removed = 0
     for raw in paths:
         path = Path(raw)

@@ -276,10 +276,7 @@ def task_detail(task: Any, command: list[str] | str, after: list[str], events: l
 
 def _extra_fields(row: Any) -> list[tuple[str, RenderableType]]:
     """An OpenClaw record's own columns (delivery, notify policy...), those that are set."""
-    extra = getattr(row, "extra_fields", None)
-    if extra is None:
-        return []
-    return [(name.replace("_", " ").capitalize(), plain(value)) for name, value in extra().items()
+    return [(name.replace("_", " ").capitalize(), plain(value)) for name, value in row.extra_fields().items()
             if value not in (None, "", False)]
 
 

@@ -15,7 +15,7 @@ from ..ledger.durations import parse_duration
 from ..ledger.envpolicy import PASSTHROUGH_RE, never_passed
 from ..ledger.errors import quoted
 from . import render
-from .app import app, err, fail, ledger_url, open_ledger
+from .app import app, err, fail, ledger_url, open_ledger, settings
 from .render import count_of
 
 
@@ -82,7 +82,8 @@ def supervise(
                  "a supervisor must record what it runs")
     echo = None if quiet else (lambda line: err.print(render.plain(line)))
     sup = Supervisor(ledger_url(), concurrency=concurrency, runtime_limits=limits, kill_grace_s=grace,
-                     mode="standalone", log=echo, lease_ms=lease_ms, env_passthrough=passthrough)
+                     mode="standalone", log=echo, lease_ms=lease_ms,
+                     settings=settings().with_passthrough(passthrough))
     signals: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

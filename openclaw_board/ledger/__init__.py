@@ -18,14 +18,21 @@ from .errors import (
     SpecError,
     StaleOwner,
 )
+from .leases import Leases
+from .queries import Queries
+from .runs import Runs
 from .spec import FlowSpec, TaskSpec, command_spec, load_spec, parse_spec
+from .supervisors import Supervisors
+from .transitions import Transitions
 
 
-class Ledger(Audit):
-    """Open a ledger by URL (`sqlite:///path`, a path, `postgresql://...`)."""
+class Ledger(Transitions, Runs, Leases, Supervisors, Queries, Audit):
+    """Open a ledger by URL (`sqlite:///path`, a path, `postgresql://...`).
 
-    def __enter__(self) -> Ledger:
-        return self
+    Its parts are siblings over one base (core.LedgerBase: the database, the models,
+    transactions, events, lookups): operator writes, the supervisor's runs, leases,
+    supervisors, reads, audit. None of them calls another; what they share is the base's,
+    or settle.py's."""
 
 
 __all__ = [

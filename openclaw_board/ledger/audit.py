@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .clock import iso
+from .core import LedgerBase, tuples
 from .db import quick_check
 from .errors import LedgerUnavailable
-from .queries import Queries
 from .states import ACTIVE_TASK, TERMINAL_FLOW, TERMINAL_TASK, derive_flow_status
 from .states import TaskStatus as T
 
@@ -57,7 +57,7 @@ def not_repaired(finding: Finding, reason: str | None = None) -> dict[str, Any]:
     return finding.as_json() | {"reason": why.format(task=(finding.task_id or "TASK")[:8])}
 
 
-class Audit(Queries):
+class Audit(LedgerBase):
     def audit(self) -> list[Finding]:
         # Pages first: a damaged file would fail (or mislead) every check below.
         damage = quick_check(self.db)
@@ -71,7 +71,7 @@ class Audit(Queries):
         findings: list[Finding] = []
         sups = {s.supervisor_id: s for s in self.m.Supervisor.select()}
         flows = {f.flow_id: f for f in Flow.select()}
-        task_ids = {r[0] for r in Task.select(Task.task_id).tuples()}
+        task_ids = {r[0] for r in tuples(Task.select(Task.task_id))}
 
         latest_by_flow: dict[str, list[Any]] = {}
         for task in Task.select().where(Task.is_latest == True):  # noqa: E712
@@ -169,8 +169,8 @@ class Audit(Queries):
                 else:
                     left.append(not_repaired(f, NOTHING_TO_CHANGE))
             for flow in prune:
-                run_dirs += [r[0] for r in Task.select(Task.run_dir).where(
-                    (Task.flow == flow.flow_id) & Task.run_dir.is_null(False)).tuples()]
+                run_dirs += [r[0] for r in tuples(Task.select(Task.run_dir).where(
+                    (Task.flow == flow.flow_id) & Task.run_dir.is_null(False)))]
                 Event.delete().where(Event.flow_id == flow.flow_id).execute()
                 Task.delete().where(Task.flow == flow.flow_id).execute()
                 Flow.delete().where(Flow.flow_id == flow.flow_id).execute()

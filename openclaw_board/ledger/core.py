@@ -1,31 +1,36 @@
-"""The ledger's base: opening a database, lookups by id or prefix, events, flow status.
+"""The ledger's base: opening a database, transactions, events, lookups by id or prefix,
+flow status, the lease clock.
 
-`Ledger` (in `ledger/__init__.py`) adds the operations on top of this base, grouped by
-what they are about: `transitions` (writes), `supervisors` (ownership), `queries`
-(reads for lists and the board), `audit` (findings and repairs).
+`Ledger` (in `ledger/__init__.py`) is its parts side by side, each a direct subclass of this
+base, grouped by what they are about: `transitions` (operator writes), `runs` (the
+supervisor's claims and records), `leases` and `supervisors` (ownership), `queries` (reads
+for lists and the board), `audit` (findings and repairs). The moves several parts make
+(settling a task, a new attempt) are functions over the base, in `settle.py`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import uuid
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple, Self, TypeVar, cast
 
 import peewee as pw
 
 from . import db as dbmod
 from . import planner
 from .clock import Clock, system_clock
-from .errors import Ambiguous, LedgerFull, LedgerUnavailable, NotFound
-from .models import Models, build_models
+from .errors import Ambiguous, LedgerUnavailable, NotFound
+from .models import FlowModel, Models, Table, TaskModel, build_models
 from .notify import CANCEL, CHANGE, QUEUED, channel_for_schema
 from .schema import ensure_schema
 from .states import TERMINAL_FLOW, derive_flow_status
+from .tx import NotifyingAtomic, TxState, as_ledger_error
 
+# The database server's clock in ms since the epoch (PostgreSQL).
+_DB_NOW_MS = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+_M = TypeVar("_M", bound=Table)
 _ID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
 
 
@@ -34,6 +39,7 @@ def new_id() -> str:
 
 
 class LedgerBase:
+    kind = "ours"
     def __init__(
         self,
         url: str | None = None,
@@ -57,7 +63,7 @@ class LedgerBase:
             self.db.close()
             raise LedgerUnavailable(f"ledger {self.display_url}: {exc}") from None
         # Per thread: the kinds of change made by the transaction open in that thread.
-        self._tx = threading.local()
+        self._tx = TxState()
         # SQL text of the hot statements, built once (see `_run`): building it with Peewee on
         # every call was most of the supervisor's cost per task.
         self._stmts: dict[Any, Any] = {}
@@ -85,12 +91,25 @@ class LedgerBase:
                     pass  # statistics are an optimisation: a ledger that went away still closes
             self.db.close()
 
+    def data_version(self) -> int | None:
+        """SQLite's counter of commits by other connections; None on PostgreSQL."""
+        if not self.is_sqlite:
+            return None
+        return int(self.db.execute_sql("PRAGMA data_version").fetchone()[0])
+
+    def source_of(self, flow_id: str) -> str | None:
+        return None  # one ledger: every flow is ours
+
+    def set_busy_timeout(self, ms: int) -> None:
+        if self.is_sqlite:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
+
     def optimize(self) -> list[str]:
         """Refresh the query planner's statistics where they are stale (cheap when none are):
         on close, and from long-lived processes now and then. See planner.py."""
         return planner.optimize(self.db, self.is_sqlite)
 
-    def __enter__(self) -> LedgerBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -99,44 +118,18 @@ class LedgerBase:
     def now(self) -> int:
         return self.clock()
 
-    def atomic(self) -> Any:
+    def atomic(self) -> NotifyingAtomic:
         """One write transaction. On SQLite it takes the write lock up front (IMMEDIATE).
         On PostgreSQL it NOTIFYs listeners of what it changed, delivered on commit."""
-        return _NotifyingAtomic(self)
+        return NotifyingAtomic(self.db, self._tx, self.notify_channel, self._as_ledger_error)
 
     def _as_ledger_error(self, exc: BaseException) -> BaseException:
-        """The error to raise for a failed transaction: a full disk becomes LedgerFull, with
-        one line an operator can act on; anything else is returned as it is."""
-        if not isinstance(exc, pw.DatabaseError) or not self._disk_full(exc):
-            return exc
         where = str(self.parsed_url.path) if self.is_sqlite else self.display_url
-        detail = (str(exc).strip().splitlines() or ["disk full"])[0]
-        full = LedgerFull(f"ledger {where}: disk full ({detail})")
-        full.__cause__ = exc
-        return full
-
-    def _disk_full(self, exc: BaseException) -> bool:
-        """SQLITE_FULL, or PostgreSQL's disk_full (53100): Peewee's error, or the driver's under it."""
-        if self.is_sqlite:
-            def full(e: BaseException) -> bool:
-                return isinstance(e, sqlite3.Error) and e.sqlite_errorcode == sqlite3.SQLITE_FULL
-        else:
-            from psycopg2.errors import DiskFull
-
-            def full(e: BaseException) -> bool:
-                return isinstance(e, DiskFull)
-        seen: BaseException | None = exc
-        for _ in range(3):
-            if seen is None:
-                return False
-            if full(seen):
-                return True
-            seen = seen.__context__
-        return False
+        return as_ledger_error(exc, is_sqlite=self.is_sqlite, where=where)
 
     def _notify(self, kind: str = CHANGE) -> None:
         """Record that the open transaction changed something (see notify.py for kinds)."""
-        kinds = getattr(self._tx, "kinds", None)
+        kinds = self._tx.kinds
         if kinds is not None:
             kinds.add(kind)
 
@@ -145,7 +138,7 @@ class LedgerBase:
         try:
             self.db.close()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-            self.db._state.reset()
+            self.db._state.reset()  # type: ignore[attr-defined]  # Peewee's per-thread state, not in its stubs
 
     def _event(
         self,
@@ -184,7 +177,7 @@ class LedgerBase:
             text = self._stmts[sql] = sql.replace("?", self.db.param)
         return self.db.execute_sql(text, params)
 
-    def _fetch(self, model: type[pw.Model], pk_value: Any) -> Any:
+    def _fetch(self, model: type[_M], pk_value: Any) -> _M:
         """`model.get_by_id(pk_value)` without building its SELECT again: Peewee's own query,
         compiled once, and Peewee's own row conversion (the same instance get_by_id gives)."""
         entry = self._stmts.get(model)
@@ -209,9 +202,11 @@ class LedgerBase:
         key = (meta.table_name, tuple(changes))
         sql = self._stmts.get(key)
         if sql is None:
+            pk = meta.primary_key
+            assert isinstance(pk, pw.Field)  # every ledger table has one
             sets = ", ".join(f'"{meta.fields[name].column_name}" = ?' for name in changes)
             sql = self._stmts[key] = (
-                f'UPDATE "{meta.table_name}" SET {sets} WHERE "{meta.primary_key.column_name}" = ?'
+                f'UPDATE "{meta.table_name}" SET {sets} WHERE "{pk.column_name}" = ?'
             ).replace("?", self.db.param)
         params = [meta.fields[name].db_value(value) for name, value in changes.items()]
         params.append(pk_value)
@@ -237,9 +232,34 @@ class LedgerBase:
         query = Flow.select(Flow.flow_id).where(Flow.flow_id == flow_id).for_update(skip_locked=skip_locked)
         return bool(list(query.tuples()))
 
+    # -- the lease clock (leases.py) --------------------------------------------------------------------------
+
+    def _lease_on_db(self) -> bool:
+        return not self.is_sqlite and self.clock is system_clock
+
+    def lease_now(self) -> int:
+        """Now, on the clock heartbeats and leases are judged by (see the module docstring)."""
+        if self._lease_on_db():
+            return int(self._run("SELECT " + _DB_NOW_MS).fetchone()[0])
+        return self.now()
+
+    def _lease_stamp(self) -> Any:
+        """What a heartbeat writes: `lease_now`, as SQL on PostgreSQL (no extra round trip)."""
+        return pw.SQL(_DB_NOW_MS) if self._lease_on_db() else self.now()
+
+    @staticmethod
+    def lease_expired(sup: Any, now: int) -> bool:
+        """`now` from lease_now: the supervisor's last heartbeat is older than its lease."""
+        return now - sup.heartbeat_at > sup.lease_ms
+
+    def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
+        """Not stopped and within its lease; `now` (if given) must come from lease_now."""
+        now = self.lease_now() if now is None else now
+        return sup.stopped_at is None and not self.lease_expired(sup, now)
+
     # -- lookups --------------------------------------------------------------------
 
-    def _resolve(self, model: type[pw.Model], pk: pw.Field, ref: str, what: str) -> pw.Model:
+    def _resolve(self, model: type[_M], pk: pw.Field, ref: str, what: str) -> _M:
         ref = (ref or "").strip()
         if not _ID_PREFIX.match(ref):
             raise NotFound(f"no {what} {ref!r}")
@@ -254,13 +274,13 @@ class LedgerBase:
             raise Ambiguous(f"{what} id {ref!r} is ambiguous: matches {ids}; give more characters")
         return rows[0]
 
-    def get_flow(self, ref: str) -> Any:
+    def get_flow(self, ref: str) -> FlowModel:
         return self._resolve(self.m.Flow, self.m.Flow.flow_id, ref, "flow")
 
-    def get_task(self, ref: str) -> Any:
+    def get_task(self, ref: str) -> TaskModel:
         return self._resolve(self.m.Task, self.m.Task.task_id, ref, "task")
 
-    def latest_attempts(self, flow_id: str) -> list[Any]:
+    def latest_attempts(self, flow_id: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select()
@@ -329,67 +349,13 @@ class _FlowHead(NamedTuple):
     revision: int
 
 
-class _NotifyingAtomic:
-    """`db.atomic()` that sends one pg_notify with the kinds of change collected in the
-    outermost transaction, just before it commits (nothing when nothing changed)."""
-
-    def __init__(self, ledger: LedgerBase) -> None:
-        self.ledger = ledger
-        self.inner = ledger.db.atomic()
-
-    def __enter__(self) -> Any:
-        tx = self.ledger._tx
-        depth = getattr(tx, "depth", 0)
-        if depth == 0:
-            tx.kinds = set() if self.ledger.notify_channel else None
-        tx.depth = depth + 1
-        try:
-            return self.inner.__enter__()
-        except BaseException:
-            tx.depth = depth
-            raise
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        tx = self.ledger._tx
-        tx.depth -= 1
-        kinds = tx.kinds if tx.depth == 0 else None
-        if tx.depth == 0:
-            tx.kinds = None
-        from_body = exc is not None
-        if not from_body and kinds:
-            try:
-                self.ledger.db.execute_sql(
-                    "SELECT pg_notify(%s, %s)", (self.ledger.notify_channel, ",".join(sorted(kinds))))
-            except BaseException as err:
-                exc_type, exc, tb = type(err), err, err.__traceback__  # roll back, then raise it
-        try:
-            suppressed = self.inner.__exit__(exc_type, exc, tb)
-        except pw.DatabaseError as err:
-            # The COMMIT failed, or the ROLLBACK after an error did. SQLite rolls a transaction
-            # back by itself on some errors (a full disk among them); Peewee's ROLLBACK then
-            # fails with "cannot rollback - no transaction is active", and that error would
-            # hide the one that matters: the first failure is what we raise.
-            raise self.ledger._as_ledger_error(exc if exc is not None else _first_failure(err))  # noqa: B904
-        if exc is not None and not suppressed:
-            explained = self.ledger._as_ledger_error(exc)
-            if explained is not exc or not from_body:
-                raise explained
-        return suppressed
-
-
-def _first_failure(err: BaseException) -> BaseException:
-    """The database error `err` was raised over (Peewee rolls back after a failed COMMIT and
-    raises the rollback's error if that fails too), else `err` itself."""
-    seen = err.__context__
-    while seen is not None:
-        if isinstance(seen, pw.DatabaseError):
-            return seen
-        seen = seen.__context__
-    return err
-
-
 # Flow status -> the task statuses that cause it (derive_flow_status).
 _CAUSES: dict[str, tuple[str, ...]] = {"lost": ("lost",), "failed": ("failed", "timed_out"), "blocked": ("blocked",)}
+
+
+def tuples(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a Peewee query as plain tuples (its stubs type `.tuples()` as model rows)."""
+    return iter(cast("Iterable[tuple[Any, ...]]", query.tuples()))
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

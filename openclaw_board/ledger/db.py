@@ -363,7 +363,7 @@ def _tighten_sidecars(path: Path) -> None:
 
 
 # What psycopg2 says when the server went away (restart, idle timeout, network cut).
-PG_RECONNECT_ERRORS = (
+PG_RECONNECT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (pw.OperationalError, "server closed the connection"),
     (pw.OperationalError, "terminating connection"),
     (pw.OperationalError, "connection already closed"),
@@ -392,7 +392,7 @@ def _connect_postgres(url: str) -> pw.Database:
         Only outside a transaction (ReconnectMixin never retries inside one: the writes
         would be lost); a transaction cut by a restart fails, and the caller retries it."""
 
-        reconnect_errors = PG_RECONNECT_ERRORS
+        reconnect_errors = PG_RECONNECT_ERRORS  # type: ignore[assignment]  # the stubs fix its length
 
     parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
     base = url_connect(urlunsplit(parts))

@@ -2,10 +2,11 @@
 
 One clock. A lease is judged by comparing a heartbeat with "now". If each host used its own
 wall clock, a host whose clock runs 20 s ahead would see every healthy host 20 s silent and
-declare it dead, again and again (issue 11). So heartbeats are written and leases judged on
-ONE clock, `lease_now`: on PostgreSQL the database server's (`clock_timestamp()`), on SQLite
-the machine's (every process that shares a SQLite file shares its clock). A ledger opened
-with an explicit clock (tests, screenshots) judges leases by that clock. `lease_now` and
+declare it dead, again and again. So heartbeats are written and leases judged on ONE
+clock, `lease_now` (on the ledger's base, core.py): on PostgreSQL the database server's
+(`clock_timestamp()`), on SQLite the machine's (every process that shares a SQLite file
+shares its clock). A ledger opened with an explicit clock (tests, screenshots) judges
+leases by that clock. `lease_now` and
 `lease_expired` are the only definitions: expiry, adoption, `--until-idle` and the audit all
 go through them. (Other timestamps, of what happened, are still each process's own clock.)
 
@@ -40,15 +41,14 @@ from typing import Any, NamedTuple, Protocol
 
 import peewee as pw
 
-from .clock import system_clock
+from .core import LedgerBase
 from .errors import IllegalTransition
+from .models import TaskModel
 from .notify import SUPERVISOR
-from .runs import Runs
+from .settle import settle
 from .states import RETRYABLE_TASK
 from .states import TaskStatus as T
 
-# The database server's clock in ms since the epoch (PostgreSQL).
-_DB_NOW_MS = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 # How far back a supervisor looks for late results of lost attempts on its host.
 LATE_RESULT_WINDOW_MS = 24 * 3600 * 1000
 
@@ -71,31 +71,11 @@ class Expired(NamedTuple):
     finished: list[str]  # task ids whose result the judge found on disk
 
 
-class Leases(Runs):
-    # -- the clock --------------------------------------------------------------------------
-
-    def _lease_on_db(self) -> bool:
-        return not self.is_sqlite and self.clock is system_clock
-
-    def lease_now(self) -> int:
-        """Now, on the clock heartbeats and leases are judged by (see the module docstring)."""
-        if self._lease_on_db():
-            return int(self._run("SELECT " + _DB_NOW_MS).fetchone()[0])
-        return self.now()
-
-    def _lease_stamp(self) -> Any:
-        """What a heartbeat writes: `lease_now`, as SQL on PostgreSQL (no extra round trip)."""
-        return pw.SQL(_DB_NOW_MS) if self._lease_on_db() else self.now()
-
-    @staticmethod
-    def lease_expired(sup: Any, now: int) -> bool:
-        """`now` from lease_now: the supervisor's last heartbeat is older than its lease."""
-        return now - sup.heartbeat_at > sup.lease_ms
-
-    def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
-        """Not stopped and within its lease; `now` (if given) must come from lease_now."""
-        now = self.lease_now() if now is None else now
-        return sup.stopped_at is None and not self.lease_expired(sup, now)
+class Leases(LedgerBase):
+    def owned_by(self, supervisor_id: str) -> list[TaskModel]:
+        """The running tasks a supervisor owns."""
+        Task = self.m.Task
+        return list(Task.select().where((Task.status == T.RUNNING) & (Task.supervisor_id == supervisor_id)))
 
     # -- expiry -------------------------------------------------------------------------------
 
@@ -129,19 +109,19 @@ class Leases(Runs):
                         continue
                     result = known_result(task) if known_result is not None else None
                     if result is None:
-                        self._settle(task, T.LOST, actor, kind="lost", error=reason)
+                        settle(self, task, T.LOST, actor, kind="lost", error=reason)
                         out.lost.append(task.task_id)
                     else:
-                        self._settle(task, result.status, actor, kind="finished", error=result.error,
-                                     exit_code=result.exit_code, terminal_summary=result.summary,
-                                     note=f"result read from its exit file: {reason}")
+                        settle(self, task, result.status, actor, kind="finished", error=result.error,
+                               exit_code=result.exit_code, terminal_summary=result.summary,
+                               note=f"result read from its exit file: {reason}")
                         out.finished.append(task.task_id)
             done.append(out)
         return done
 
     # -- late results ---------------------------------------------------------------------------
 
-    def lost_on_host(self, host: str) -> list[Any]:
+    def lost_on_host(self, host: str) -> list[Any]:  # rows whose run_dir is set
         """Attempts that ran on `host`, ended `lost` lately and have no late result recorded:
         a supervisor there looks for their exit files (record_late_result)."""
         Task, Event = self.m.Task, self.m.Event
@@ -199,8 +179,8 @@ class Leases(Runs):
                          (retry.task_id,)).fetchone()
         if made is None or made[0] != "auto_retry":
             return None  # an operator asked for this retry: theirs to cancel
-        self._settle(retry, result.status, actor, kind="withdrawn", error=result.error,
-                     terminal_summary=result.summary, check=False, recompute=False,
-                     note=f"never ran: attempt {lost.attempt} ({lost.task_id[:8]}) ended {what} after it "
-                          "was declared lost, so this retry was not needed; it carries that result")
+        settle(self, retry, result.status, actor, kind="withdrawn", error=result.error,
+               terminal_summary=result.summary, check=False, recompute=False,
+               note=f"never ran: attempt {lost.attempt} ({lost.task_id[:8]}) ended {what} after it "
+                    "was declared lost, so this retry was not needed; it carries that result")
         return retry.task_id

@@ -9,11 +9,14 @@ each row on the board can show it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from .api import EventRecord, FlowRecord, ReadLedger, SupervisorRecord, TaskRecord
 from .errors import Ambiguous, NotFound
+
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,17 @@ def source_name(url: str, kind: str, taken: set[str]) -> str:
 
 
 class MultiLedger:
-    """Read API of Ledger over several ledgers; `sources` is [(name, ledger)]."""
+    """The reads and operator actions of api.py over several ledgers; `sources` is
+    [(name, ledger)]."""
 
     kind = "multi"
     is_sqlite = False
 
-    def __init__(self, sources: list[tuple[str, Any]]) -> None:
+    def __init__(self, sources: Sequence[tuple[str, ReadLedger]]) -> None:
         if len(sources) < 2:
             raise ValueError("MultiLedger needs at least two ledgers")
-        self.sources = sources
-        self.readonly = all(getattr(led, "readonly", False) for _, led in sources)
+        self.sources = list(sources)
+        self.readonly = all(led.readonly for _, led in sources)
         self._flow_source: dict[str, str] = {}
         self._cursors = {name: led.last_event_id() for name, led in sources}
         self._counter = 0
@@ -71,22 +75,23 @@ class MultiLedger:
     def source_of(self, flow_id: str) -> str | None:
         return self._flow_source.get(flow_id)
 
-    def _note(self, name: str, flows: list[Any]) -> list[Any]:
+    def set_busy_timeout(self, ms: int) -> None:
+        for _, led in self.sources:
+            led.set_busy_timeout(ms)
+
+    def data_version(self) -> int | None:
+        return None  # several databases: no one counter says whether any changed
+
+    def _note(self, name: str, flows: Sequence[FlowRecord]) -> list[FlowRecord]:
         for f in flows:
             self._flow_source[f.flow_id] = name
-        return flows
-
-    def _owner(self, flow_id: str) -> Any:
-        name = self._flow_source.get(flow_id)
-        for src, led in self.sources:
-            if src == name:
-                return led
-        return None
+        return list(flows)
 
     # -- lookups and actions: the first source that knows the id -------------------------
 
-    def _first(self, call: Callable[[Any], Any], ref: str, what: str) -> Any:
-        found, ambiguous = [], None
+    def _first(self, call: Callable[[ReadLedger], _R], ref: str, what: str) -> _R:
+        found: list[tuple[str, _R]] = []
+        ambiguous: Ambiguous | None = None
         for name, led in self.sources:
             try:
                 found.append((name, call(led)))
@@ -102,37 +107,68 @@ class MultiLedger:
             raise ambiguous
         raise NotFound(f"no {what} {ref!r}")
 
-    def get_task(self, ref: str) -> Any:
+    def get_task(self, ref: str) -> TaskRecord:
         return self._first(lambda led: led.get_task(ref), ref, "task")
 
-    def get_flow(self, ref: str) -> Any:
+    def get_flow(self, ref: str) -> FlowRecord:
         return self._first(lambda led: led.get_flow(ref), ref, "flow")
 
-    def _ledger_of_task(self, ref: str) -> Any:
+    def _ledger_of_task(self, ref: str) -> ReadLedger:
         return self._first(lambda led: (led.get_task(ref), led)[1], ref, "task")
 
-    def _ledger_of_flow(self, ref: str) -> Any:
+    def _ledger_of_flow(self, ref: str) -> ReadLedger:
         return self._first(lambda led: (led.get_flow(ref), led)[1], ref, "flow")
 
-    def __getattr__(self, name: str) -> Any:
-        # Actions (cancel_task, retry, approve, deny, cancel_flow, reopen) and per-record
-        # reads (task_events, attempts_of, command_of...) go to the ledger holding the id.
-        task_calls = {"cancel_task", "retry", "approve", "deny", "task_events"}
-        flow_calls = {"cancel_flow", "reopen", "flow_events", "flow_attempts", "latest_attempts"}
-        if name in task_calls:
-            return lambda ref, *a, **kw: getattr(self._ledger_of_task(ref), name)(ref, *a, **kw)
-        if name in flow_calls:
-            return lambda ref, *a, **kw: getattr(self._ledger_of_flow(ref), name)(ref, *a, **kw)
-        if name in {"attempts_of", "command_of", "after_of", "env_of"}:
-            return lambda task, *a, **kw: getattr(self._ledger_of_task(task.task_id), name)(task, *a, **kw)
-        raise AttributeError(name)
+    # Actions and per-record reads go to the ledger holding the id.
+
+    def cancel_task(self, ref: str, actor: str = "cli") -> TaskRecord:
+        return self._ledger_of_task(ref).cancel_task(ref, actor)
+
+    def retry(self, ref: str, actor: str = "cli") -> TaskRecord:
+        return self._ledger_of_task(ref).retry(ref, actor)
+
+    def approve(self, ref: str, actor: str = "cli") -> TaskRecord:
+        return self._ledger_of_task(ref).approve(ref, actor)
+
+    def deny(self, ref: str, actor: str = "cli", reason: str | None = None) -> TaskRecord:
+        return self._ledger_of_task(ref).deny(ref, actor, reason)
+
+    def cancel_flow(self, ref: str, actor: str = "cli") -> FlowRecord:
+        return self._ledger_of_flow(ref).cancel_flow(ref, actor)
+
+    def reopen(self, ref: str, actor: str = "cli") -> FlowRecord:
+        return self._ledger_of_flow(ref).reopen(ref, actor)
+
+    def task_events(self, task_id: str) -> Sequence[EventRecord]:
+        return self._ledger_of_task(task_id).task_events(task_id)
+
+    def flow_events(self, flow_id: str, until: int | None = None) -> Sequence[EventRecord]:
+        return self._ledger_of_flow(flow_id).flow_events(flow_id, until)
+
+    def flow_attempts(self, flow_id: str) -> Sequence[TaskRecord]:
+        return self._ledger_of_flow(flow_id).flow_attempts(flow_id)
+
+    def latest_attempts(self, flow_id: str) -> Sequence[TaskRecord]:
+        return self._ledger_of_flow(flow_id).latest_attempts(flow_id)
+
+    def attempts_of(self, task: TaskRecord) -> Sequence[TaskRecord]:
+        return self._ledger_of_task(task.task_id).attempts_of(task)
+
+    def command_of(self, task: TaskRecord) -> list[str] | str:
+        return self._ledger_of_task(task.task_id).command_of(task)
+
+    def after_of(self, task: TaskRecord) -> list[str]:
+        return self._ledger_of_task(task.task_id).after_of(task)
+
+    def env_of(self, task: TaskRecord) -> Mapping[str, str | None]:
+        return self._ledger_of_task(task.task_id).env_of(task)
 
     # -- merged reads -------------------------------------------------------------------
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
-                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
-        active: list[Any] = []
-        terminal: list[Any] = []
+                    terminal_limit: int) -> tuple[list[FlowRecord], list[FlowRecord], int]:
+        active: list[FlowRecord] = []
+        terminal: list[FlowRecord] = []
         more = 0
         for name, led in self.sources:
             a, t, m = led.board_flows(status_filter, text, active_cap=active_cap,
@@ -145,18 +181,18 @@ class MultiLedger:
         more += max(0, len(terminal) - terminal_limit)
         return active[:active_cap], terminal[:terminal_limit], more
 
-    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[Any]:
-        out: list[Any] = []
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[FlowRecord]:
+        out: list[FlowRecord] = []
         for name, led in self.sources:
             out += self._note(name, led.flows_by_ids(ids, status_filter, text))
         return out
 
-    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {i: [] for i in flow_ids}
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskRecord]]:
+        out: dict[str, list[TaskRecord]] = {i: [] for i in flow_ids}
         for _, led in self.sources:
             for flow_id, tasks in led.latest_tasks_of(flow_ids).items():
                 if tasks:
-                    out[flow_id] = tasks
+                    out[flow_id] = list(tasks)
         return out
 
     def task_counts(self, flow_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
@@ -165,29 +201,37 @@ class MultiLedger:
             out.update(led.task_counts(flow_ids))
         return out
 
-    def _summed(self, method: str) -> dict[str, int]:
+    def _summed(self, read: Callable[[ReadLedger], dict[str, int]]) -> dict[str, int]:
         total: dict[str, int] = {}
         for _, led in self.sources:
-            for key, n in getattr(led, method)().items():
+            for key, n in read(led).items():
                 total[key] = total.get(key, 0) + n
         return total
 
     def task_pressure(self) -> dict[str, int]:
-        return self._summed("task_pressure")
+        return self._summed(lambda led: led.task_pressure())
 
     def flow_pressure(self) -> dict[str, int]:
-        return self._summed("flow_pressure")
+        return self._summed(lambda led: led.flow_pressure())
 
-    def supervisors(self, **kw: Any) -> list[Any]:
-        return [s for _, led in self.sources for s in led.supervisors(**kw)]
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorRecord]:
+        return [s for _, led in self.sources for s in led.supervisors(live_only=live_only)]
 
-    def list_flows(self, **kw: Any) -> list[Any]:
-        flows = [f for name, led in self.sources for f in self._note(name, led.list_flows(**kw))]
+    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowRecord]:
+        flows = [f for name, led in self.sources
+                 for f in self._note(name, led.list_flows(status=status, limit=limit))]
         return sorted(flows, key=lambda f: f.created_at, reverse=True)
 
-    def list_tasks(self, **kw: Any) -> list[Any]:
-        tasks = [t for _, led in self.sources for t in led.list_tasks(**kw)]
+    def list_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                   all_attempts: bool = False, limit: int | None = None) -> list[TaskRecord]:
+        tasks = [t for _, led in self.sources for t in led.list_tasks(
+            status=status, runtime=runtime, flow=flow, all_attempts=all_attempts, limit=limit)]
         return sorted(tasks, key=lambda t: t.created_at, reverse=True)
+
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRecord]]:
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
 
     # -- change feed on one counter -------------------------------------------------------
 
@@ -212,7 +256,7 @@ class MultiLedger:
         return out
 
 
-def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> Any:
+def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> ReadLedger:
     """One URL: that ledger (ours or OpenClaw's). Several: a MultiLedger over all of them."""
     from .openclaw import open_any
 
@@ -220,11 +264,11 @@ def open_ledgers(urls: str | list[str] | tuple[str, ...], **kw: Any) -> Any:
         return open_any(urls, **kw)
     if len(urls) == 1:
         return open_any(urls[0], **kw)
-    opened: list[tuple[str, Any]] = []
+    opened: list[tuple[str, ReadLedger]] = []
     try:
         for url in urls:
             led = open_any(url, **kw)
-            name = source_name(url, getattr(led, "kind", "ours"), {n for n, _ in opened})
+            name = source_name(url, led.kind, {n for n, _ in opened})
             opened.append((name, led))
     except Exception:
         for _, led in opened:

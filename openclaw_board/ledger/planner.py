@@ -1,4 +1,4 @@
-"""What the query planners know about a ledger, so that no hot query scans it (issue 14).
+"""What the query planners know about a ledger, so that no hot query scans it.
 
 SQLite without statistics guesses: it answered a flow's latest attempts through the
 `(is_latest, status)` index and read every latest task of the ledger (26 ms at 100k tasks

@@ -8,10 +8,12 @@ from typing import Any
 
 import peewee as pw
 
-from .core import chunked
-from .states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
+from .api import TaskRecord
+from .core import LedgerBase, chunked, tuples
+from .flow_filter import ISSUE_TASK, flows_where, issue_count
+from .models import EventModel, FlowModel, TaskModel
+from .states import ACTIVE_FLOW, TERMINAL_FLOW
 from .states import TaskStatus as T
-from .supervisors import Supervisors
 
 # Ids per IN (...): SQLite refuses a statement with more than 32,766 bound values.
 ID_CHUNK = 500
@@ -19,7 +21,7 @@ ID_CHUNK = 500
 PRESSURE_TASK = [T.QUEUED, T.AWAITING_APPROVAL, T.RUNNING, *sorted(ISSUE_TASK)]
 
 
-class Queries(Supervisors):
+class Queries(LedgerBase):
     def list_tasks(
         self, *, status: str | None = None, runtime: str | None = None,
         flow: str | None = None, all_attempts: bool = False, limit: int | None = None,
@@ -53,7 +55,7 @@ class Queries(Supervisors):
             query = query.limit(limit)
         return query
 
-    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[Any]:
+    def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowModel]:
         Flow = self.m.Flow
         query = Flow.select()
         if status:
@@ -78,7 +80,7 @@ class Queries(Supervisors):
             queries = [Task.select(Task.flow, Task.status).where(Task.flow.in_(chunk) & latest)
                        for chunk in chunked(flow_ids, ID_CHUNK)]
         for query in queries:
-            for flow_id, status in query.tuples():
+            for flow_id, status in tuples(query):
                 by = counts[flow_id]
                 by[status] = by.get(status, 0) + 1
         return dict(counts)
@@ -87,21 +89,21 @@ class Queries(Supervisors):
         """Counted from the status index alone (COUNT(*), not COUNT(task_id), which would read
         every row), and only the statuses the header shows: succeeded tasks are not read."""
         Task = self.m.Task
-        rows = (
+        rows = tuples(
             Task.select(Task.status, pw.fn.COUNT(pw.SQL("*")))
             .where(Task.status.in_(PRESSURE_TASK) & (Task.is_latest == True))  # noqa: E712
-            .group_by(Task.status).tuples()
+            .group_by(Task.status)
         )
-        by = dict(rows)
+        by: dict[str, int] = dict(rows)
         return {
             "queued": by.get("queued", 0) + by.get("awaiting_approval", 0),
             "running": by.get("running", 0),
-            "issues": sum(by.get(s, 0) for s in ISSUE_TASK),
+            "issues": issue_count(by),
         }
 
     def flow_pressure(self) -> dict[str, int]:
         Flow = self.m.Flow
-        by = dict(Flow.select(Flow.status, pw.fn.COUNT(pw.SQL("*"))).group_by(Flow.status).tuples())
+        by: dict[str, int] = dict(tuples(Flow.select(Flow.status, pw.fn.COUNT(pw.SQL("*"))).group_by(Flow.status)))
         cancel = (
             Flow.select().where(Flow.cancel_requested_at.is_null(False)
                                 & Flow.status.in_(list(ACTIVE_FLOW))).count()
@@ -113,7 +115,7 @@ class Queries(Supervisors):
             "total": sum(by.values()),
         }
 
-    def flow_attempts(self, flow_id: str) -> list[Any]:
+    def flow_attempts(self, flow_id: str) -> list[TaskModel]:
         """Every attempt of every task in the flow, oldest first."""
         Task = self.m.Task
         return list(
@@ -121,25 +123,25 @@ class Queries(Supervisors):
             .order_by(Task.created_at, Task.label, Task.attempt)
         )
 
-    def attempts_of(self, task: Any) -> list[Any]:
+    def attempts_of(self, task: TaskRecord) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where((Task.flow == task.flow_id) & (Task.label == task.label))
             .order_by(Task.attempt)
         )
 
-    def task_events(self, task_id: str) -> list[Any]:
+    def task_events(self, task_id: str) -> list[EventModel]:
         Event = self.m.Event
         return list(Event.select().where(Event.task_id == task_id).order_by(Event.id))
 
-    def flow_events(self, flow_id: str, until: int | None = None) -> list[Any]:
+    def flow_events(self, flow_id: str, until: int | None = None) -> list[EventModel]:
         Event = self.m.Event
         query = Event.select().where(Event.flow_id == flow_id)
         if until is not None:
             query = query.where(Event.at <= until)
         return list(query.order_by(Event.id))
 
-    def events_since(self, after_id: int, limit: int = 10_000) -> list[Any]:
+    def events_since(self, after_id: int, limit: int = 10_000) -> list[EventModel]:
         Event = self.m.Event
         return list(Event.select().where(Event.id > after_id).order_by(Event.id).limit(limit))
 
@@ -147,37 +149,14 @@ class Queries(Supervisors):
         Event = self.m.Event
         return Event.select(pw.fn.MAX(Event.id)).scalar() or 0
 
-    # -- the board's view -----------------------------------------------------------
-    # The board asks for flows through these three so that it can show any ledger that
-    # implements them (ours, or an OpenClaw install's) without knowing its tables.
-
-    def _flows_filtered(self, status_filter: str, text: str) -> Any:
-        """Flows for a board filter (all, active, issues, blocked) and search text."""
-        Flow, Task = self.m.Flow, self.m.Task
-        query = Flow.select()
-        latest = Task.is_latest == True  # noqa: E712
-        if status_filter == "active":
-            query = query.where(Flow.status.in_(list(ACTIVE_FLOW)))
-        elif status_filter in ("issues", "blocked"):
-            statuses = list(ISSUE_TASK) if status_filter == "issues" else ["blocked"]
-            flow_statuses = ["blocked", "failed", "lost"] if status_filter == "issues" else ["blocked"]
-            with_issue = Task.select(Task.flow).where(latest & Task.status.in_(statuses))
-            query = query.where(Flow.status.in_(flow_statuses) | Flow.flow_id.in_(with_issue))
-        text = text.strip()
-        if text:
-            by_task = Task.select(Task.flow).where(latest & Task.label.contains(text))
-            query = query.where(
-                Flow.goal.contains(text) | Flow.label.contains(text)
-                | Flow.flow_id.startswith(text.lower()) | Flow.flow_id.in_(by_task)
-            )
-        return query
+    # -- the board's view (api.BoardReads; the filter is flow_filter.py's) -------------
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
-                    terminal_limit: int) -> tuple[list[Any], list[Any], int]:
+                    terminal_limit: int) -> tuple[list[FlowModel], list[FlowModel], int]:
         """Active flows (newest first, at most `active_cap`), the `terminal_limit` most
         recently updated terminal ones, and how many older terminal ones were left out."""
         Flow = self.m.Flow
-        base = self._flows_filtered(status_filter, text)
+        base = flows_where(self.m, status_filter, text)
         active = list(base.where(Flow.status.in_(list(ACTIVE_FLOW)))
                       .order_by(Flow.created_at.desc()).limit(active_cap))
         terminal_q = base.where(Flow.status.in_(list(TERMINAL_FLOW)))
@@ -185,17 +164,17 @@ class Queries(Supervisors):
         more = 0 if len(terminal) < terminal_limit else max(0, terminal_q.count() - len(terminal))
         return active, terminal, more
 
-    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[Any]:
+    def flows_by_ids(self, ids: list[str], status_filter: str = "all", text: str = "") -> list[FlowModel]:
         """Those of `ids` that still exist and still match the filter."""
         Flow = self.m.Flow
         if not ids:
             return []
-        return list(self._flows_filtered(status_filter, text).where(Flow.flow_id.in_(ids)))
+        return list(flows_where(self.m, status_filter, text).where(Flow.flow_id.in_(ids)))
 
-    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[Any]]:
+    def latest_tasks_of(self, flow_ids: list[str]) -> dict[str, list[TaskModel]]:
         """{flow_id: latest attempts, oldest first} for the flows asked for."""
         Task = self.m.Task
-        out: dict[str, list[Any]] = {i: [] for i in flow_ids}
+        out: dict[str, list[TaskModel]] = {i: [] for i in flow_ids}
         for chunk in chunked(flow_ids, ID_CHUNK):
             # Flow by flow, in the per-flow index's order: nothing to sort.
             rows = (Task.select().where(Task.flow.in_(chunk) & (Task.is_latest == True))  # noqa: E712

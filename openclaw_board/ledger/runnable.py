@@ -1,10 +1,9 @@
 """Which queued tasks can run now, oldest first: what a claim picks from.
 
-Issue 14: the claim sorted every queued row to take the oldest (so draining a backlog was
-quadratic), then ran one query per candidate to check its dependencies, and looked at the
-oldest 200 only (work queued behind 200 tasks that wait on a task queued after them was
-never found). Now the `(status, is_latest, created_at, attempt, label)` index gives the
-claim's order as it is read, and the dependencies are checked in the same statement: a task
+The `(status, is_latest, created_at, attempt, label)` index gives the claim's order as it
+is read (no sort of every queued row: draining a backlog stays linear), and the
+dependencies are checked in the same statement (no query per candidate, no window of the
+oldest N that work queued behind them would never leave): a task
 is runnable when none of the labels in its `after` list lacks a succeeded latest attempt in
 its flow. What is left queued behind unmet dependencies costs index probes, not Python.
 """
@@ -14,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from .core import LedgerBase
 from .states import TaskStatus as T
-from .transitions import Transitions
 
 # Candidates read per statement: on SQLite the first is claimed (the write lock is held);
 # on PostgreSQL flows other claimers hold are skipped, so more pages may be needed.
@@ -58,34 +57,37 @@ def _not_in(runtimes: frozenset[str]) -> str:
     return ' AND t."runtime" NOT IN (' + ", ".join("?" * len(runtimes)) + ")" if runtimes else ""
 
 
-class Runnable(Transitions):
-    def _runnable_sql(self, exclude_runtimes: frozenset[str]) -> str:
-        return _COLUMNS + _RUNNABLE.format(deps=_DEPS[self.parsed_url.kind]) + _not_in(exclude_runtimes)
+def _runnable_sql(led: LedgerBase, exclude_runtimes: frozenset[str]) -> str:
+    return _COLUMNS + _RUNNABLE.format(deps=_DEPS[led.parsed_url.kind]) + _not_in(exclude_runtimes)
 
-    def _runnable_params(self, now: int, exclude_runtimes: frozenset[str]) -> tuple:
-        return (T.QUEUED, True, now, True, T.SUCCEEDED, *sorted(exclude_runtimes))
 
-    def _runnable(self, now: int, exclude_runtimes: frozenset[str]) -> Iterator[Candidate]:
-        """Tasks a claim may take now, as this transaction sees them, oldest first."""
-        head = self._runnable_sql(exclude_runtimes)
-        params = self._runnable_params(now, exclude_runtimes)
-        key: tuple = ()
-        size = FIRST_PAGE
-        while True:
-            sql = head + (_AFTER_KEY if key else "") + _ORDER
-            page = [Candidate(*row) for row in self._run(sql, (*params, *key, size)).fetchall()]
-            yield from page
-            if len(page) < size:
-                return
-            key = (page[-1].created_at, page[-1].attempt, page[-1].label)
-            size = min(MAX_PAGE, size * 4)
+def _runnable_params(now: int, exclude_runtimes: frozenset[str]) -> tuple[object, ...]:
+    return (T.QUEUED, True, now, True, T.SUCCEEDED, *sorted(exclude_runtimes))
 
-    def _still_runnable(self, candidate: Candidate, now: int) -> bool:
-        """Is this candidate still claimable (read again once its flow is held)?"""
-        sql = self._runnable_sql(frozenset()) + ' AND t."task_id" = ?'
-        return self._run(sql, (*self._runnable_params(now, frozenset()), candidate.task_id)).fetchone() is not None
 
-    def _anything_runnable(self, now: int, exclude_runtimes: frozenset[str]) -> bool:
-        """A read, outside any write transaction: is there a queued task whose wait is over
-        and whose dependencies all succeeded? (The claim checks again under the lock.)"""
-        return next(self._runnable(now, exclude_runtimes), None) is not None
+def runnable(led: LedgerBase, now: int, exclude_runtimes: frozenset[str]) -> Iterator[Candidate]:
+    """Tasks a claim may take now, as this transaction sees them, oldest first."""
+    head = _runnable_sql(led, exclude_runtimes)
+    params = _runnable_params(now, exclude_runtimes)
+    key: tuple[object, ...] = ()
+    size = FIRST_PAGE
+    while True:
+        sql = head + (_AFTER_KEY if key else "") + _ORDER
+        page = [Candidate(*row) for row in led._run(sql, (*params, *key, size)).fetchall()]
+        yield from page
+        if len(page) < size:
+            return
+        key = (page[-1].created_at, page[-1].attempt, page[-1].label)
+        size = min(MAX_PAGE, size * 4)
+
+
+def still_runnable(led: LedgerBase, candidate: Candidate, now: int) -> bool:
+    """Is this candidate still claimable (read again once its flow is held)?"""
+    sql = _runnable_sql(led, frozenset()) + ' AND t."task_id" = ?'
+    return led._run(sql, (*_runnable_params(now, frozenset()), candidate.task_id)).fetchone() is not None
+
+
+def anything_runnable(led: LedgerBase, now: int, exclude_runtimes: frozenset[str]) -> bool:
+    """A read, outside any write transaction: is there a queued task whose wait is over
+    and whose dependencies all succeeded? (The claim checks again under the lock.)"""
+    return next(runnable(led, now, exclude_runtimes), None) is not None

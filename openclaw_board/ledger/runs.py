@@ -6,13 +6,16 @@ Operator transitions live in `transitions.py`; both end in the same `_settle`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .core import LedgerBase
 from .errors import IllegalTransition, StaleOwner
-from .runnable import Candidate, Runnable
+from .models import TaskModel
+from .runnable import anything_runnable, runnable, still_runnable
+from .settle import LOG_TAIL_MAX, clip, set_status, settle
 from .states import TERMINAL_TASK
 from .states import TaskStatus as T
-from .transitions import LOG_TAIL_MAX, _clip
 
 
 class _SupervisorHead(NamedTuple):
@@ -21,8 +24,18 @@ class _SupervisorHead(NamedTuple):
     generation: int
 
 
-class Runs(Runnable):
-    _draining = False  # the last claim found work (see claim)
+@dataclass(frozen=True)
+class Claim:
+    """What `claim_next` got: the task now running under the claimant, or None; and whether it
+    skipped a flow another writer held (PostgreSQL). A claim that found nothing but was
+    `contended` may have missed work held by others for a moment: look again soon."""
+
+    task: TaskModel | None
+    contended: bool = False
+
+
+class Runs(LedgerBase):
+    _draining: bool = False  # the last claim found work (see claim_next)
 
     # The run directory a claim records (parameters: the usual name, the name for a task claimed before).
     _CLAIM_RUN_DIR = ', "run_dir" = CASE WHEN "run_dir" IS NULL THEN ? ELSE ? END'
@@ -35,8 +48,22 @@ class Runs(Runnable):
         exclude_runtimes: frozenset[str] = frozenset(),
         generation: int | None = None,
         run_root: str | None = None,
-    ) -> Any | None:
+    ) -> TaskModel | None:
         """The next runnable task, moved to running and owned by this supervisor; or None.
+        (`claim_next` also says whether the claim was contended.)"""
+        return self.claim_next(supervisor_id, host, exclude_runtimes=exclude_runtimes,
+                               generation=generation, run_root=run_root).task
+
+    def claim_next(
+        self,
+        supervisor_id: str,
+        host: str,
+        *,
+        exclude_runtimes: frozenset[str] = frozenset(),
+        generation: int | None = None,
+        run_root: str | None = None,
+    ) -> Claim:
+        """The next runnable task, moved to running and owned by this supervisor (see Claim).
 
         `run_root`: the directory where the claimant makes its run directories. The claim then
         records the task's run directory, before anything is started: if the claimant dies
@@ -45,13 +72,13 @@ class Runs(Runnable):
         withdrawn that way) gets a fresh name, `<task_id>.<claim ms>`, never the old one: a
         wrapper of the withdrawn claim that is still starting must not find the new spec."""
         now = self.now()
-        self.claim_contended = False
-        if self.is_sqlite and not self._draining and not self._anything_runnable(now, exclude_runtimes):
+        if self.is_sqlite and not self._draining and not anything_runnable(self, now, exclude_runtimes):
             # SQLite has one write lock for the whole file: an idle supervisor polling with
             # BEGIN IMMEDIATE would make every operator's write wait behind it. Look first
             # (unless the last claim found work: draining a backlog, the look is one statement too many).
-            return None
+            return Claim(None)
         actor = f"supervisor:{supervisor_id[:8]}"
+        contended = False
         with self.atomic():
             sup = self._supervisor_head(supervisor_id)
             if sup is not None and sup.stopped_at is not None:
@@ -59,10 +86,18 @@ class Runs(Runnable):
             if generation is None and sup is not None:
                 generation = sup.generation
             busy: set[str] = set()  # flows another writer holds: skip all their candidates at once
-            for task in self._runnable(now, exclude_runtimes):
+            for task in runnable(self, now, exclude_runtimes):
                 if not self.is_sqlite:
-                    if task.flow_id in busy or not self._hold_candidate(task, now, busy):
+                    if task.flow_id in busy:
                         continue
+                    if not self._lock_flow(task.flow_id, skip_locked=True):
+                        # Another writer holds the flow: skip it, never wait (claims must
+                        # not queue up behind each other).
+                        contended = True
+                        busy.add(task.flow_id)
+                        continue
+                    if not still_runnable(self, task, now):
+                        continue  # taken, cancelled, or a dependency retried since it was read
                 started = max(now, task.created_at)
                 params: tuple[Any, ...] = (T.RUNNING, supervisor_id, host, started, started, generation, None)
                 if run_root is not None:
@@ -81,28 +116,14 @@ class Runs(Runnable):
                             dst=T.RUNNING, actor=actor, detail=host)
                 self._recompute_flow(task.flow_id, actor)
                 self._draining = True
-                return self._fetch(self.m.Task, task.task_id)
+                return Claim(self._fetch(self.m.Task, task.task_id), contended)
         self._draining = False
-        return None
+        return Claim(None, contended)
 
     def _supervisor_head(self, supervisor_id: str) -> _SupervisorHead | None:
         row = self._run('SELECT "host", "stopped_at", "generation" FROM "supervisor" WHERE "supervisor_id" = ?',
                         (supervisor_id,)).fetchone()
         return None if row is None else _SupervisorHead(*row)
-
-    def _hold_candidate(self, candidate: Candidate, now: int, busy: set[str]) -> bool:
-        """PostgreSQL: lock the candidate's flow and read the candidate again; False when it is
-        no longer claimable (taken, cancelled, or a dependency retried since it was read).
-
-        A flow another writer holds is skipped, not waited for, so that claims never queue up.
-        Then `claim_contended` is set: a claim that found nothing may have missed work held by
-        others for a moment (a supervisor then looks again soon instead of going idle).
-        """
-        if not self._lock_flow(candidate.flow_id, skip_locked=True):
-            self.claim_contended = True
-            busy.add(candidate.flow_id)
-            return False
-        return self._still_runnable(candidate, now)
 
     def _owned(self, task_id: str, supervisor_id: str | None) -> Any:
         if not self.is_sqlite:
@@ -124,7 +145,7 @@ class Runs(Runnable):
         return task
 
     def _check_fence(self, task: Any, supervisor_id: str) -> None:
-        """Fencing (issue 6): a supervisor that was stopped or declared dead (its lease ran
+        """Fencing: a supervisor that was stopped or declared dead (its lease ran
         out and its runs were settled elsewhere), or that claimed under an older generation,
         may not write about the task any more."""
         sup = self._supervisor_head(supervisor_id)
@@ -165,8 +186,8 @@ class Runs(Runnable):
                 changes[Task.progress] = round(max(0.0, min(100.0, float(progress))), 2)
                 parts.append(f"{changes[Task.progress]:g}%")
             if summary is not None:
-                changes[Task.progress_summary] = _clip(summary, 500)
-                parts.append(_clip(summary, 500) or "")
+                changes[Task.progress_summary] = clip(summary, 500)
+                parts.append(clip(summary, 500) or "")
             if log_tail is not None:
                 changes[Task.log_tail] = log_tail.replace("\x00", "")[-LOG_TAIL_MAX:]
             Task.update(changes).where(Task.task_id == task_id).execute()
@@ -186,11 +207,11 @@ class Runs(Runnable):
         actor = actor or (f"supervisor:{supervisor_id[:8]}" if supervisor_id else "system")
         with self.atomic():
             task = self._owned(task_id, supervisor_id)
-            self._settle(task, status, actor, kind="finished", error=error,
-                         exit_code=exit_code, terminal_summary=terminal_summary)
+            settle(self, task, status, actor, kind="finished", error=error,
+                   exit_code=exit_code, terminal_summary=terminal_summary)
         return self._fetch(self.m.Task, task_id)
 
-    def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> Any:
+    def requeue_unstarted(self, task_id: str, supervisor_id: str, reason: str, *, keep_run_dir: bool) -> TaskModel:
         """Put back in the queue a claimed task whose command certainly never started (its
         claimant died between the claim and the start; supervisor/recovery.py proves it from
         the run directory the claim recorded). The same attempt goes back to `queued`: it
@@ -205,19 +226,20 @@ class Runs(Runnable):
                     f"task {task_id[:8]} has a recorded process (pid {task.pid}): it started, it stays running")
             actor = f"supervisor:{supervisor_id[:8]}"
             if task.cancel_requested_at is not None or self._flow_cancel_requested(task.flow_id):
-                self._settle(task, T.CANCELLED, actor, kind="cancelled",
-                             error="cancelled by operator (before it started)", note=reason)
+                settle(self, task, T.CANCELLED, actor, kind="cancelled",
+                       error="cancelled by operator (before it started)", note=reason)
                 return self._fetch(self.m.Task, task_id)
-            self._set_status(task, T.QUEUED, actor, "requeued", check=False, detail=reason, extra={
+            set_status(self, task, T.QUEUED, actor, "requeued", check=False, detail=reason, extra={
                 "supervisor_id": None, "host": None, "started_at": None, "owner_token": None,
                 "run_dir": task.run_dir if keep_run_dir else None})
             self._recompute_flow(task.flow_id, actor)
         return self._fetch(self.m.Task, task_id)
 
-    def mark_lost(self, task_id: str, reason: str, actor: str = "system", *, supervisor_id: str | None = None) -> Any:
+    def mark_lost(self, task_id: str, reason: str, actor: str = "system", *,
+                  supervisor_id: str | None = None) -> TaskModel:
         """`supervisor_id`: the writer, fenced like every owner's write (a supervisor that lost
         the task meanwhile must not call the next owner's run lost)."""
         with self.atomic():
             task = self._owned(task_id, supervisor_id)
-            self._settle(task, T.LOST, actor, kind="lost", error=reason)
+            settle(self, task, T.LOST, actor, kind="lost", error=reason)
         return self._fetch(self.m.Task, task_id)

@@ -30,7 +30,7 @@ def _v2_fencing_and_log_tail(db: pw.Database, models: Models) -> None:
     )
 
 
-# Indexes of schema 2 that schema 3 replaces (issue 14): `(is_latest, status)` made SQLite read
+# Indexes of schema 2 that schema 3 replaces: `(is_latest, status)` made SQLite read
 # every latest task for one flow; the foreign key's own index on flow_id is the leading column
 # of the new per-flow index; `(status, not_before)` is the new status index's prefix.
 V2_TASK_INDEXES = ("task_flow_id", "task_is_latest_status", "task_status_not_before")

@@ -43,8 +43,6 @@ ACTIVE_TASK: frozenset[str] = frozenset({T.AWAITING_APPROVAL, T.QUEUED, T.RUNNIN
 TERMINAL_TASK: frozenset[str] = frozenset(
     {T.SUCCEEDED, T.BLOCKED, T.FAILED, T.TIMED_OUT, T.CANCELLED, T.LOST}
 )
-# "Issues" in the pressure line, as OpenClaw counts them: cancelled is not an issue.
-ISSUE_TASK: frozenset[str] = frozenset({T.FAILED, T.TIMED_OUT, T.LOST, T.BLOCKED})
 # Automatic retries apply to these outcomes only (a block or a cancel is a decision).
 RETRYABLE_TASK: frozenset[str] = frozenset({T.FAILED, T.TIMED_OUT, T.LOST})
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import new_id
+from .core import LedgerBase, new_id, tuples
 from .errors import IllegalTransition
-from .leases import Leases
+from .models import SupervisorModel, TaskModel
 from .notify import SUPERVISOR
 from .states import TaskStatus as T
 
 DEFAULT_LEASE_MS = 15_000
 
 
-class Supervisors(Leases):
+class Supervisors(LedgerBase):
     def register_supervisor(
         self, host: str, pid: int, pid_start: int | None, *, concurrency: int = 1,
         mode: str = "standalone", lease_ms: int = DEFAULT_LEASE_MS,
@@ -50,7 +50,7 @@ class Supervisors(Leases):
             S.update(stopped_at=self.now()).where(S.supervisor_id == supervisor_id).execute()
             self._notify(SUPERVISOR)
 
-    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorModel]:
         S = self.m.Supervisor
         query = S.select().order_by(S.heartbeat_at.desc())
         rows = list(query.limit(200))
@@ -59,22 +59,14 @@ class Supervisors(Leases):
             rows = [s for s in rows if self.supervisor_alive(s, now)]
         return rows
 
-    def running_on_host(self, host: str) -> list[Any]:
+    def running_on_host(self, host: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where((Task.status == T.RUNNING) & (Task.host == host))
             .order_by(Task.started_at)
         )
 
-    def owned_by(self, supervisor_id: str) -> list[Any]:
-        Task = self.m.Task
-        return list(
-            Task.select().where(
-                (Task.status == T.RUNNING) & (Task.supervisor_id == supervisor_id)
-            )
-        )
-
-    def cancel_requests(self, supervisor_id: str) -> list[Any]:
+    def cancel_requests(self, supervisor_id: str) -> list[TaskModel]:
         Task = self.m.Task
         return list(
             Task.select().where(
@@ -83,7 +75,7 @@ class Supervisors(Leases):
             )
         )
 
-    def adopt(self, task_id: str, supervisor_id: str, generation: int | None = None) -> Any:
+    def adopt(self, task_id: str, supervisor_id: str, generation: int | None = None) -> TaskModel:
         """Take over a running task whose owner is gone (same host: the process may live)."""
         Task, S = self.m.Task, self.m.Supervisor
         with self.atomic():
@@ -107,7 +99,7 @@ class Supervisors(Leases):
                         detail=f"from supervisor {str(task.supervisor_id)[:8]}")
         return Task.get_by_id(task_id)
 
-    # -- additive (issue 3): what the supervisor needs for recovery and --until-idle ---------
+    # -- what the supervisor needs for recovery and --until-idle ---------------------------
 
     def declare_supervisor_dead(self, supervisor_id: str) -> bool:
         """Mark a supervisor stopped because its process is verifiably gone (same host:
@@ -130,16 +122,16 @@ class Supervisors(Leases):
         follow: `--until-idle` must wait for that judgement before it calls itself idle)."""
         Task, S = self.m.Task, self.m.Supervisor
         now = self.now()
-        queued = Task.select(Task.not_before).where(
+        queued = tuples(Task.select(Task.not_before).where(
             (Task.is_latest == True) & (Task.status == T.QUEUED)  # noqa: E712
-        ).tuples()
+        ))
         ready = later = 0
         for (not_before,) in queued:
             if not_before is not None and not_before > now:
                 later += 1
             else:
                 ready += 1
-        owners = [r[0] for r in Task.select(Task.supervisor_id).where(Task.status == T.RUNNING).tuples()]
+        owners = [r[0] for r in tuples(Task.select(Task.supervisor_id).where(Task.status == T.RUNNING))]
         lease_now = self.lease_now()
         alive, unjudged = set(), set()
         for s in S.select().where(S.supervisor_id.in_(list(set(owners)) or [""])):

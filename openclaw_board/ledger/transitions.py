@@ -11,28 +11,11 @@ from typing import Any
 
 from .core import LedgerBase, new_id
 from .errors import IllegalTransition
-from .notify import QUEUED
-from .outcome_text import outcome_text
+from .models import FlowModel, TaskModel
+from .settle import new_attempt, set_status, settle
 from .spec import FlowSpec
-from .states import (
-    ACTIVE_TASK,
-    REOPENABLE_FLOW,
-    RETRYABLE_TASK,
-    TERMINAL_TASK,
-    can_transition,
-)
+from .states import ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
 from .states import TaskStatus as T
-
-MAX_BACKOFF_S = 300.0
-MAX_TEXT = 2000
-LOG_TAIL_MAX = 16 * 1024  # characters of a task's latest output kept in the ledger (issue 6)
-
-
-def _clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
-    if text is None:
-        return None
-    text = text.replace("\x00", "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Transitions(LedgerBase):
@@ -66,7 +49,7 @@ class Transitions(LedgerBase):
 
     # -- approval -------------------------------------------------------------------
 
-    def approve(self, ref: str, actor: str = "cli") -> Any:
+    def approve(self, ref: str, actor: str = "cli") -> TaskModel:
         with self.atomic():
             task = self._latest_for_action(ref, "approve")
             if task.status != T.AWAITING_APPROVAL:
@@ -74,11 +57,11 @@ class Transitions(LedgerBase):
                     f"task {task.task_id[:8]} is {task.status}, not awaiting_approval: nothing to approve"
                 )
             now = self.now()
-            self._set_status(task, T.QUEUED, actor, kind="approved", extra={"approved_at": now})
+            set_status(self, task, T.QUEUED, actor, kind="approved", extra={"approved_at": now})
             self._recompute_flow(task.flow_id, actor)
         return self.get_task(task.task_id)
 
-    def deny(self, ref: str, actor: str = "cli", reason: str | None = None) -> Any:
+    def deny(self, ref: str, actor: str = "cli", reason: str | None = None) -> TaskModel:
         with self.atomic():
             task = self._latest_for_action(ref, "deny")
             if task.status != T.AWAITING_APPROVAL:
@@ -86,12 +69,12 @@ class Transitions(LedgerBase):
                     f"task {task.task_id[:8]} is {task.status}, not awaiting_approval: nothing to deny"
                 )
             error = "denied by operator" + (f": {reason}" if reason else "")
-            self._settle(task, T.CANCELLED, actor, kind="denied", error=error)
+            settle(self, task, T.CANCELLED, actor, kind="denied", error=error)
         return self.get_task(task.task_id)
 
     # -- cancel ---------------------------------------------------------------------
 
-    def cancel_task(self, ref: str, actor: str = "cli") -> Any:
+    def cancel_task(self, ref: str, actor: str = "cli") -> TaskModel:
         """Queued or awaiting: cancelled at once. Running: the owner stops it and records it."""
         with self.atomic():
             task = self._latest_for_action(ref, "cancel")
@@ -101,7 +84,7 @@ class Transitions(LedgerBase):
             self._recompute_flow(task.flow_id, actor)
         return self.get_task(task.task_id)
 
-    def cancel_flow(self, ref: str, actor: str = "cli") -> Any:
+    def cancel_flow(self, ref: str, actor: str = "cli") -> FlowModel:
         """Sticky: nothing new starts, queued work is cancelled, running work is stopped."""
         Flow = self.m.Flow
         with self.atomic():
@@ -133,12 +116,12 @@ class Transitions(LedgerBase):
                 self._event(task.flow_id, "cancel_requested", task_id=task.task_id,
                             src=task.status, actor=actor)
             return
-        self._settle(task, T.CANCELLED, actor, kind="cancelled", error=why, cascade=cascade,
-                     recompute=False)
+        settle(self, task, T.CANCELLED, actor, kind="cancelled", error=why, cascade=cascade,
+               recompute=False)
 
     # -- retry and reopen -------------------------------------------------------------
 
-    def retry(self, ref: str, actor: str = "cli") -> Any:
+    def retry(self, ref: str, actor: str = "cli") -> TaskModel:
         """A new attempt of a task whose latest attempt is terminal (any terminal status)."""
         with self.atomic():
             task = self._latest_for_action(ref, "retry")
@@ -153,12 +136,12 @@ class Transitions(LedgerBase):
                     f"(openclaw-board flows reopen {flow.flow_id[:8]})"
                 )
             self._refuse_dead_dependencies(task)
-            new = self._new_attempt(task, actor, kind="retried")
+            new = new_attempt(self, task, actor, kind="retried")
             self._revive_dependents(task.flow_id, {task.label}, actor)
             self._recompute_flow(task.flow_id, actor)
         return new
 
-    def reopen(self, ref: str, actor: str = "cli") -> Any:
+    def reopen(self, ref: str, actor: str = "cli") -> FlowModel:
         Flow = self.m.Flow
         with self.atomic():
             flow = self._flow_for_write(ref)
@@ -171,28 +154,9 @@ class Transitions(LedgerBase):
             self._event(flow.flow_id, "reopened", src=flow.status, actor=actor)
             for task in self.latest_attempts(flow.flow_id):
                 if task.status != T.SUCCEEDED:
-                    self._new_attempt(task, actor, kind="retried")
+                    new_attempt(self, task, actor, kind="retried")
             self._recompute_flow(flow.flow_id, actor)
         return self.get_flow(flow.flow_id)
-
-    def _new_attempt(self, old: Any, actor: str, kind: str, not_before: int | None = None) -> Any:
-        Task = self.m.Task
-        now = self.now()
-        fresh_approval = old.requires_approval and old.approved_at is None
-        status = T.AWAITING_APPROVAL if fresh_approval else T.QUEUED
-        Task.update(is_latest=False).where(Task.task_id == old.task_id).execute()
-        task_id = new_id()
-        Task.insert(
-            task_id=task_id, flow=old.flow_id, label=old.label, runtime=old.runtime,
-            status=status, attempt=old.attempt + 1, parent_task_id=old.task_id,
-            command_json=old.command_json, shell=old.shell, cwd=old.cwd, env_json=old.env_json,
-            timeout_s=old.timeout_s, retries=old.retries, retry_backoff_s=old.retry_backoff_s,
-            after_json=old.after_json, requires_approval=old.requires_approval,
-            approved_at=old.approved_at, not_before=not_before, created_at=now, last_event_at=now,
-        ).execute()
-        self._event(old.flow_id, kind, task_id=task_id, src=old.status, dst=status, actor=actor,
-                    detail=f"attempt {old.attempt + 1} of {old.label!r} (after {old.task_id[:8]})")
-        return Task.get_by_id(task_id)
 
     def _refuse_dead_dependencies(self, task: Any) -> None:
         """A retry whose dependency ended without success would queue work that never starts."""
@@ -223,7 +187,7 @@ class Transitions(LedgerBase):
                     continue
                 after = set(self.after_of(task))
                 if after & revived and not any(dead(dep) for dep in after):
-                    self._new_attempt(task, actor, kind="retried")
+                    new_attempt(self, task, actor, kind="retried")
                     revived.add(label)
                     changed = True
 
@@ -251,72 +215,3 @@ class Transitions(LedgerBase):
                 f"({newer}): {verb} the latest attempt"
             )
         return task
-
-    def _set_status(self, task: Any, dst: str, actor: str, kind: str,
-                    extra: dict[str, Any] | None = None, detail: str | None = None, check: bool = True) -> None:
-        """`check=False` only for the two moves outside the table, each guarded by its own
-        method: a claim withdrawn before its command started (Runs.requeue_unstarted) and a
-        retry made needless by a late result (Leases.record_late_result)."""
-        if check and not can_transition(task.status, dst):
-            raise IllegalTransition(f"task {task.task_id[:8]}: {task.status} -> {dst} is not allowed")
-        now = max(self.now(), task.created_at)
-        changes: dict[str, Any] = {"status": dst, "last_event_at": now, **(extra or {})}
-        self._update_by_id(self.m.Task, task.task_id, changes)
-        self._event(task.flow_id, kind, task_id=task.task_id, src=task.status, dst=dst,
-                    actor=actor, detail=detail)
-
-    def _settle(self, task: Any, dst: str, actor: str, kind: str, *, error: str | None = None,
-                exit_code: int | None = None, terminal_summary: str | None = None,
-                cascade: bool = True, recompute: bool = True, note: str | None = None,
-                check: bool = True) -> None:
-        """Move a task to a terminal status, then retry it or cancel what waited on it.
-        `note` is added to the event's detail (who found the result, and how)."""
-        now = self.now()
-        ended = max(now, task.started_at or task.created_at, task.created_at)
-        extra: dict[str, Any] = {"ended_at": ended, "error": _clip(error)}
-        if exit_code is not None:
-            extra["exit_code"] = exit_code
-        if terminal_summary is not None:
-            extra["terminal_summary"] = _clip(terminal_summary, 500)
-        detail = outcome_text(exit_code, error) or None
-        if note:
-            detail = f"{detail}; {note}" if detail else note
-        self._set_status(task, dst, actor, kind, extra, detail=_clip(detail, 500), check=check)
-        # No automatic retry of a run the operator asked to stop (task or sticky flow cancel).
-        if (dst in RETRYABLE_TASK and task.attempt <= task.retries
-                and not self._flow_cancel_requested(task.flow_id) and task.cancel_requested_at is None):
-            backoff = min(MAX_BACKOFF_S, task.retry_backoff_s * (2 ** (task.attempt - 1)))
-            fresh = self._fetch(self.m.Task, task.task_id)
-            self._new_attempt(fresh, "system", kind="auto_retry", not_before=now + int(backoff * 1000))
-        elif dst != T.SUCCEEDED and cascade:
-            self._cancel_dependents(task.flow_id, task.label, dst, actor)
-        elif dst == T.SUCCEEDED and self.notify_channel and self._has_waiting(task.flow_id):
-            self._notify(QUEUED)  # dependents may be claimable now: wake the supervisors
-        if recompute:
-            self._recompute_flow(task.flow_id, actor)
-
-    def _has_waiting(self, flow_id: str) -> bool:
-        Task = self.m.Task
-        return (Task.select(Task.task_id)
-                .where((Task.flow == flow_id) & (Task.is_latest == True)  # noqa: E712
-                       & (Task.status == T.QUEUED) & (Task.after_json != "[]"))
-                .exists())
-
-    def _cancel_dependents(self, flow_id: str, label: str, outcome: str, actor: str) -> None:
-        """Work that waits on a task that will not succeed can never run: say so."""
-        latest = self.latest_attempts(flow_id)
-        dead = {label}
-        changed = True
-        while changed:
-            changed = False
-            for task in latest:
-                if task.label in dead or task.status not in (T.QUEUED, T.AWAITING_APPROVAL):
-                    continue
-                blockers = dead & set(self.after_of(task))
-                if blockers:
-                    why = f"dependency {sorted(blockers)[0]!r} ended {outcome}"
-                    self._settle(task, T.CANCELLED, actor, kind="cancelled", error=why,
-                                 cascade=False, recompute=False)
-                    task.status = T.CANCELLED
-                    dead.add(task.label)
-                    changed = True

@@ -6,18 +6,21 @@
     ...
     sup.request_stop()               # stop claiming; running tasks stay detached
 
-Modules: `loop` (the supervisor's loop), `recovery` (re-attaching orphaned runs), `wrapper`
-(the per-task process that keeps output and exit code on disk), `rundir` (one watched run:
+Modules: `loop` (the supervisor's loop; it applies what `decisions` chooses),
+`decisions` (pure: what to do with a run, from what was seen of it), `recovery`
+(re-attaching orphaned runs), `ownership` (several hosts: lease expiry of other hosts'
+supervisors, fencing), `watching` (cancels, orphaned commands, progress); these three take
+a `context.Context` and the `run_table.RunTable`, never the Supervisor. `wrapper` (the
+per-task process that keeps output and exit code on disk), `rundir` (one watched run:
 starting its wrapper, reading its files in the run directory), `outcome` (exit file ->
 status), `logs` (reading/following a task's capped log, and `read_log_anywhere`: the local
 file, or the ledger's tail of a run on another host), `procs` (pid + start-time identity,
-signals), `journal` (supervisor.log), `ownership` (several hosts: lease expiry of other
-hosts' supervisors, fencing).
+signals), `journal` (supervisor.log). Host names and run directories: `openclaw_board.paths`.
 This package imports the ledger, never the board or the CLI.
 """
 
 from __future__ import annotations
 
-from .loop import Supervisor, default_host
+from .loop import Supervisor
 
-__all__ = ["Supervisor", "default_host"]
+__all__ = ["Supervisor"]

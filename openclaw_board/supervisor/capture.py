@@ -33,10 +33,10 @@ class Sink:
         self.head_cap, self.tail_cap = max(0, head_cap), max(1, tail_cap)
         self.total = 0  # bytes the command wrote
         self.kept = 0  # of which on disk (the rest was refused: total - kept are lost)
-        self.error = None
+        self.error: str | None = None
         self.seg = 0  # 0 is the head file
         self.room = self.head_cap
-        self.fd = None
+        self.fd: int | None = None
         try:
             self.fd = self._open(self.base)
         except OSError:
@@ -87,10 +87,10 @@ class Control:
 
     def __init__(self) -> None:
         self.at_line_start = True
-        self.partial = None  # bytearray of a `::` candidate line not yet ended
-        self.progress = None
-        self.summary = None
-        self.blocked = None
+        self.partial: bytearray | None = None  # a `::` candidate line not yet ended
+        self.progress: float | None = None
+        self.summary: str | None = None
+        self.blocked: str | None = None
         self.dirty = False
 
     def feed(self, chunk: bytes) -> None:

@@ -25,19 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..paths import run_dir_of
 from ..safetext import LogStream
 from .wrapper import LOG_FILE
 
 _SEGMENT = re.compile(re.escape(LOG_FILE) + r"\.(\d+)$")
-
-
-def run_dir_of(task: Any, state: Path | None = None) -> Path:
-    """Where a task's files are: its recorded run_dir, else `<state>/runs/<task_id>`."""
-    if getattr(task, "run_dir", None):
-        return Path(task.run_dir)
-    from ..ledger.db import state_dir
-
-    return (state or state_dir()) / "runs" / task.task_id
 
 
 def log_path(run_dir: str | Path) -> Path:
@@ -209,16 +201,13 @@ class LogView:
     note: str | None = None
 
 
-def read_log_anywhere(ledger: Any, task: Any, *, host: str | None = None,
-                      state: Path | None = None) -> LogView:
+def read_log_anywhere(ledger: Any, task: Any, *, host: str, state: Path | None = None) -> LogView:
     """The local log file when the task ran on this host and its run directory is here;
     else the tail the owning supervisor keeps in the ledger (`task.log_tail`, at most
-    LOG_TAIL_MAX characters, refreshed every few seconds while it runs and at its end)."""
-    from .loop import default_host
-
-    here = host or default_host()
+    LOG_TAIL_MAX characters, refreshed every few seconds while it runs and at its end).
+    `host` is ours (settings.host), `state` our state directory."""
     run_dir = run_dir_of(task, state)
-    ran_here = task.host is None or task.host == here
+    ran_here = task.host is None or task.host == host
     if ran_here and run_dir.is_dir():
         return LogView(read_log(run_dir), "file")
     fresh = ledger.get_task(task.task_id) if ledger is not None else task

@@ -33,7 +33,6 @@ tasks detached: the next supervisor on this host re-attaches them.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import weakref
@@ -45,18 +44,21 @@ import peewee as pw
 
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
-from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check, state_dir
-from ..ledger.envpolicy import ENV_VAR as PASSTHROUGH_VAR
-from ..ledger.envpolicy import parse_passthrough
+from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener, FileListener, listener_for
 from ..ledger.outcome_text import outcome_text
 from ..ledger.supervisors import DEFAULT_LEASE_MS
+from ..paths import runs_root
+from ..settings import Settings
 from . import procs, wakeup
+from .context import Context
+from .decisions import Action, Watched, decide_watched
 from .journal import Journal
 from .outcome import outcome_of
 from .ownership import LEASE_CHECK_S, Ownership
-from .recovery import Recovery
+from .recovery import Handoff, Recovery
+from .run_table import RunTable
 from .rundir import (
     DEFAULT_HEAD_CAP,
     DEFAULT_TAIL_CAP,
@@ -78,10 +80,6 @@ MAX_BACKOFF_S = 5.0  # between attempts while the ledger is unreachable
 CONTENDED_RETRY_S = 0.02  # a claim found work only held by other claimers: look again this soon
 
 
-def default_host() -> str:
-    return os.environ.get("OPENCLAW_BOARD_HOST") or socket.gethostname()
-
-
 class Supervisor:
     def __init__(
         self, url: str, *, concurrency: int | None = None, host: str | None = None,
@@ -91,14 +89,15 @@ class Supervisor:
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
         lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
         idle_poll_s: float = IDLE_POLL_S, env_passthrough: tuple[str, ...] | None = None,
-        use_forker: bool = True,
+        settings: Settings | None = None, use_forker: bool = True,
     ) -> None:
+        """`settings` gives what no argument says (host, state directory, passthrough); without
+        it, they are loaded from the environment and the config file (settings.py)."""
         self.url = url
-        # Variables of our environment that tasks receive on top of the default (envpolicy.py).
-        self.env_passthrough = (parse_passthrough(os.environ.get(PASSTHROUGH_VAR))
-                                if env_passthrough is None else tuple(env_passthrough))
+        # env_passthrough: variables of our environment that tasks receive on top of the default
+        # (envpolicy.py).
+        self.host, self.state, self.env_passthrough = _configured(settings, host, state, env_passthrough)
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
-        self.host = host or default_host()
         self.mode = mode
         self.runtime_limits = dict(runtime_limits or {})
         self.kill_grace_s = kill_grace_s
@@ -108,32 +107,39 @@ class Supervisor:
         self.lease_check_s = lease_check_s
         self.listen = listen
         self.idle_poll_s = max(poll_interval_s, idle_poll_s)
-        self.generation: int | None = None
         self.listener: ChangeListener | FileListener | None = None
         self._cancel_due = False
         self._cancel_woke_at = 0.0  # wakeup.py: when a change last ended a wait for cancels
         self._contended = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
-        self.state = state or state_dir()
-        self.runs_root = self.state / "runs"
+        self.runs_root = runs_root(self.state)
         self.journal = Journal(self.state / "supervisor.log", echo=log)
         # Wrappers are forked by a long-lived forker with the wrapper imported (forker.py).
         self.spawner = Spawner(self.state, use_forker=use_forker, log=self.journal)
         self._look_again = False  # a run we just started ended before we could watch it
-        self.supervisor_id: str | None = None
+        self.ctx: Context | None = None  # made once the ledger is open (run)
         self.ready = threading.Event()  # set once registered and first recovery done
         self.detached = 0  # tasks left running when the loop stopped
         self.error: str | None = None  # why run() returned 1
-        self.runs: dict[str, Run] = {}
+        self.runs = RunTable()
         self.ledger: Ledger | None = None
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self._recovery: Recovery | None = None
-        self._ownership = Ownership(self)
+        self._ownership: Ownership | None = None
 
     # -- public --------------------------------------------------------------------------
+
+    @property
+    def supervisor_id(self) -> str | None:
+        """Our id in the ledger once registered (a new one after we were fenced)."""
+        return (self.ctx.supervisor_id or None) if self.ctx is not None else None
+
+    @property
+    def generation(self) -> int | None:
+        return self.ctx.generation if self.ctx is not None else None
 
     def request_stop(self) -> None:
         """Thread-safe: stop claiming, leave children detached, return from run() soon."""
@@ -160,6 +166,8 @@ class Supervisor:
             self.journal(f"cannot open the ledger: {exc}")
             self.ready.set()
             return 1
+        self.ctx = Context(self.ledger, self.host, self.journal, self.state, self.kill_grace_s)
+        self._ownership = Ownership(self.ctx, self.runs)
         try:
             try:
                 # Every page read once (ledger/db.py, quick_check): a damaged ledger is refused
@@ -183,9 +191,9 @@ class Supervisor:
                 # file's change on SQLite (our own commits excluded by their data version).
                 self.listener = listener_for(self.url, kinds={QUEUED, CANCEL}, log=self.journal,
                                              version=self._data_version)
-            self._recovery = Recovery(self)
+            self._recovery = Recovery(self.ctx, self.runs)
             try:
-                self._recovery.run()
+                self._recover()
             except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
                 self.journal(f"recovery failed, will retry: {exc}")
             self.ready.set()
@@ -196,12 +204,12 @@ class Supervisor:
     # -- the loop ------------------------------------------------------------------------
 
     def register(self) -> None:
-        assert self.ledger is not None
+        assert self.ledger is not None and self.ctx is not None
         pid, start = procs.self_identity()
         row = self.ledger.register_supervisor(self.host, pid, start, concurrency=self.concurrency,
                                               mode=self.mode, lease_ms=self.lease_ms)
-        self.supervisor_id = row.supervisor_id
-        self.generation = row.generation
+        self.ctx.supervisor_id = row.supervisor_id
+        self.ctx.generation = row.generation
         self.journal.prefix = row.supervisor_id[:8]
         self.journal(f"started on {self.host} pid {pid} ({self.mode}, concurrency {self.concurrency})")
 
@@ -233,9 +241,9 @@ class Supervisor:
                     next_cancel = now + CANCEL_POLL_S
                 self._check_runs()
                 if now >= next_recover and self._recovery is not None:
-                    self._recovery.run()
+                    self._recover()
                     next_recover = now + RECOVER_EVERY_S
-                if now >= next_leases:
+                if now >= next_leases and self._ownership is not None:
                     self._ownership.check_leases()
                     next_leases = now + self.lease_check_s
                 claimed_none = self._fill()
@@ -293,7 +301,32 @@ class Supervisor:
         if self.ledger.heartbeat(self.supervisor_id):
             return
         # Declared dead while we live (cut off, or stalled past our lease): we are fenced.
-        self._ownership.fenced(self.supervisor_id)
+        self._fenced(self.supervisor_id)
+
+    def _fenced(self, old_id: str) -> None:
+        """Come back under a new id, then keep, kill or let go of each run (ownership.py)."""
+        assert self._ownership is not None
+        self.register()
+        self._ownership.reconcile_all(old_id)
+
+    def _recover(self) -> None:
+        """One recovery pass, then what only we can do with the tasks it took over."""
+        assert self._recovery is not None
+        for handoff in self._recovery.run():
+            try:
+                self._take_over(handoff)
+            except (IllegalTransition, LedgerError) as exc:
+                self.journal(f"task {handoff.task.task_id[:8]}: not re-attached: {exc}")
+
+    def _take_over(self, handoff: Handoff) -> None:
+        if handoff.action == Action.START:
+            self._launch(handoff.task)
+        elif handoff.action == Action.FINISH:
+            assert handoff.run is not None and handoff.kv is not None
+            self.finish_from_exit(handoff.run, handoff.kv)
+        else:
+            assert handoff.run is not None
+            self._watch(handoff.run)
 
     def _idle(self) -> bool:
         assert self.ledger is not None
@@ -312,13 +345,13 @@ class Supervisor:
         assert self.ledger is not None and self.supervisor_id is not None
         self._contended = False
         while not self._stop.is_set() and len(self.runs) < self.concurrency:
-            task = self.ledger.claim(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
-                                     generation=self.generation, run_root=str(self.runs_root))
-            if task is None:
+            claim = self.ledger.claim_next(self.supervisor_id, self.host, exclude_runtimes=self._full_runtimes(),
+                                           generation=self.generation, run_root=str(self.runs_root))
+            if claim.task is None:
                 # Nothing for us, or only work other claimers held that instant: then look again soon.
-                self._contended = bool(getattr(self.ledger, "claim_contended", False))
+                self._contended = claim.contended
                 return not self._contended
-            self._launch(task)
+            self._launch(claim.task)
         return False
 
     def _full_runtimes(self) -> frozenset[str]:
@@ -360,93 +393,99 @@ class Supervisor:
         run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
         if run.watch_fd is None:
             self._look_again = True  # already ended (or no pidfd here): no wake-up will say so
-        self.runs[task.task_id] = run
+        self.runs.add(run)
         self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
         self.journal(f"task {task.task_id[:8]} ({task.label}): claimed, started pid {run.pid}")
 
-    def watch(self, run: Run) -> None:
+    def _watch(self, run: Run) -> None:
         """Watch a run we did not start (recovery): poll it, it is not our child."""
         if run.pid is not None and run.watch_fd is None:
             run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
-        self.runs[run.task_id] = run
+        self.runs.add(run)
 
     # -- watching ------------------------------------------------------------------------
 
     def _check_cancels(self) -> None:
-        check_cancels(self)
+        assert self.ctx is not None
+        check_cancels(self.ctx, self.runs)
 
     def _check_runs(self) -> None:
-        for task_id in list(self.runs):
-            run = self.runs[task_id]
+        assert self._ownership is not None and self.ctx is not None
+        for task_id in self.runs.ids():
+            run = self.runs.get(task_id)
+            if run is None:
+                continue  # let go of while reconciling an earlier one
             try:
                 self._check_run(run)
             except StaleOwner as exc:
-                self._ownership.stale_write(task_id, exc)
+                if self._ownership.stale_write(task_id, exc):
+                    self._fenced(self.ctx.supervisor_id)
             except IllegalTransition as exc:
                 self.journal(f"task {task_id[:8]}: {exc}; stop watching")
-                self._drop(task_id)
+                self.runs.drop(task_id)
 
     def _check_run(self, run: Run) -> None:
-        assert self.ledger is not None
+        """Look at one run (in the order `decisions.Watched` lists), then do what it calls for."""
+        assert self.ledger is not None and self.ctx is not None
+        kv: dict[str, str] | None = None
+        child: tuple[int, int | None] | None = None
         if run.orphan is not None:
-            check_orphan(self, run)  # its wrapper died: we enforce its timeout and cancel
-            return
-        if run.wrapper_alive():
+            facts = Watched(orphan=True)
+        elif run.wrapper_alive():
+            facts = Watched(wrapper_alive=True)
+        elif (kv := run.read_exit()) is not None:
+            facts = Watched(exit_recorded=True)
+        else:
+            child = child_identity(run.run_dir, run.pid)
+            facts = Watched(command_alive=bool(child and procs.alive(*child)), stop_sent=run.stop_sent_at is not None)
+        action = decide_watched(facts)
+        if action == Action.CHECK_ORPHAN:
+            check_orphan(self.ctx, self.runs, run)  # its wrapper died: we enforce its timeout and cancel
+        elif action == Action.REPORT:
             self._report(run)
-            return
-        kv = run.read_exit()
-        if kv is not None:
+        elif action == Action.FINISH:
+            assert kv is not None
             self.finish_from_exit(run, kv)
-            return
-        child = child_identity(run.run_dir, run.pid)
-        if child and procs.alive(*child):
+        elif action == Action.WATCH_ORPHAN:
+            assert child is not None
             run.orphan = child
             self.journal(f"task {run.task_id[:8]}: wrapper died, command pid {child[0]} lives on; watching it")
-            check_orphan(self, run)
-            return
-        self._drop(run.task_id)
-        if run.stop_sent_at is not None:
+            check_orphan(self.ctx, self.runs, run)
+        elif action == Action.CANCELLED:
             # We stopped it ourselves, so early that its wrapper had no time to record it.
+            self.runs.drop(run.task_id)
             self.ledger.finish(run.task_id, "cancelled", supervisor_id=self.supervisor_id,
                                error="cancelled by operator (before it started)")
             self.journal(f"task {run.task_id[:8]}: cancelled before it started")
-            return
-        self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
-                              actor=f"supervisor:{(self.supervisor_id or '?')[:8]}", supervisor_id=self.supervisor_id)
-        self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
+        else:
+            self.runs.drop(run.task_id)
+            self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
+                                  actor=self.ctx.actor, supervisor_id=self.supervisor_id)
+            self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
 
     def _report(self, run: Run, final: dict[str, str] | None = None) -> None:
-        report(self, run, final)
+        assert self.ctx is not None
+        report(self.ctx, run, final)
 
     def finish_from_exit(self, run: Run, kv: dict[str, str]) -> None:
         assert self.ledger is not None
         # Only a stopped run needs to know whether an operator asked for it (one read saved per task).
         cancel = kv.get("reason") == "stop" and self.ledger.get_task(run.task_id).cancel_requested_at is not None
         out = outcome_of(kv, cancel)
-        self._drop(run.task_id)
+        self.runs.drop(run.task_id)
         self._report(run, final=kv)
         self.ledger.finish(run.task_id, out.status, supervisor_id=self.supervisor_id, exit_code=out.exit_code,
                            error=out.error, terminal_summary=out.summary)
         said = outcome_text(out.exit_code, out.error)
         self.journal(f"task {run.task_id[:8]}: {out.status}" + (f" ({said})" if said else ""))
 
-    def _drop(self, task_id: str) -> None:
-        run = self.runs.pop(task_id, None)
-        if run is not None:
-            run.close()
-
-    drop = _drop
-
-    def launch(self, task: Any) -> None:
-        self._launch(task)
-
     # -- stopping ------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
         self.spawner.close()
         self.detached = len(self.runs)
-        for task_id in list(self.runs):
-            self._drop(task_id)
+        for task_id in self.runs.ids():
+            self.runs.drop(task_id)
         if self.ledger is not None:
             try:
                 if self.supervisor_id is not None:
@@ -462,6 +501,17 @@ class Supervisor:
                 self.journal("stopped")
             self.ledger.close()
         self.ready.set()
+
+
+def _configured(settings: Settings | None, host: str | None, state: Path | None,
+                passthrough: tuple[str, ...] | None) -> tuple[str, Path, tuple[str, ...]]:
+    """Host, state directory and passthrough: the arguments', the rest from the settings (loaded
+    from the environment and the config file only when an argument is missing and none were given)."""
+    if host and state is not None and passthrough is not None:
+        return host, state, tuple(passthrough)
+    conf = settings if settings is not None else Settings.load()
+    return (host or conf.host, state if state is not None else conf.state_dir,
+            tuple(conf.env_passthrough if passthrough is None else passthrough))
 
 
 def _close_fds(*fds: int) -> None:

@@ -14,7 +14,7 @@ from ..ledger.states import TaskStatus as T
 from ..ledger.states import outcome_for_exit
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: the ledger's RunResult protocol (ledger/leases.py) declares settable fields
 class Outcome:
     status: str
     exit_code: int | None

@@ -28,90 +28,91 @@ It re-registers under a new id and, for each run it still watches:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..ledger import LedgerError
 from ..ledger.errors import IllegalTransition, NotFound
 from . import procs
+from .context import Context
+from .decisions import Action, Fenced, decide_fenced
 from .outcome import Outcome, outcome_of
-from .rundir import child_identity
+from .run_table import RunTable
+from .rundir import Run, child_identity
 from .wrapper import EXIT_FILE, read_kv
-
-if TYPE_CHECKING:
-    from .loop import Supervisor
-    from .rundir import Run
 
 LEASE_CHECK_S = 5.0
 
 
 class Ownership:
-    def __init__(self, sup: Supervisor) -> None:
-        self.sup = sup
+    def __init__(self, ctx: Context, runs: RunTable) -> None:
+        self.ctx = ctx
+        self.runs = runs
 
     def check_leases(self) -> None:
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None and sup.supervisor_id is not None
-        for dead, lost, finished in ledger.expire_leases(sup.host, actor=f"supervisor:{sup.supervisor_id[:8]}",
-                                                         known_result=result_on_disk):
-            sup.journal(f"supervisor {dead.supervisor_id[:8]} on {dead.host} missed its lease: declared dead, "
+        ctx = self.ctx
+        for dead, lost, finished in ctx.ledger.expire_leases(ctx.host, actor=ctx.actor, known_result=result_on_disk):
+            ctx.journal(f"supervisor {dead.supervisor_id[:8]} on {dead.host} missed its lease: declared dead, "
                         f"{len(lost)} running task(s) marked lost"
                         + (f" ({', '.join(t[:8] for t in lost)})" if lost else "")
                         + (f", {len(finished)} finished (exit file on disk: {', '.join(t[:8] for t in finished)})"
                            if finished else ""))
 
-    def fenced(self, old_id: str) -> None:
-        """We were declared dead as `old_id`: come back under a new id, settle our runs."""
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None
-        sup.register()
-        sup.journal(f"was declared dead as {old_id[:8]}: re-registered; reconciling {len(sup.runs)} run(s)")
-        for task_id in list(sup.runs):
+    def reconcile_all(self, old_id: str) -> None:
+        """We were declared dead as `old_id` and have re-registered (the loop did): settle our runs."""
+        self.ctx.journal(f"was declared dead as {old_id[:8]}: re-registered; reconciling {len(self.runs)} run(s)")
+        for task_id in self.runs.ids():
             self.reconcile(task_id)
 
     def reconcile(self, task_id: str) -> None:
         """Keep, kill or let go of one run after a refused write (see the module docstring)."""
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None and sup.supervisor_id is not None
+        ctx, ledger = self.ctx, self.ctx.ledger
         try:
-            ledger.adopt(task_id, sup.supervisor_id, generation=sup.generation)
-            sup.journal(f"task {task_id[:8]}: still ours, re-adopted")
-            return
+            ledger.adopt(task_id, ctx.supervisor_id, generation=ctx.generation)
+            readopted = True
         except (IllegalTransition, NotFound):
-            pass
-        try:
-            task = ledger.get_task(task_id)
-        except NotFound:
-            task = None
-        run = sup.runs.get(task_id)
-        if task is None or task.status != "running":
-            kv = run.read_exit() if run is not None else None
-            what = task.status if task is not None else "gone"
-            if kv is not None and task is not None and task.status == "lost":
-                record_late(sup, task, kv)
-            elif kv is not None:
-                sup.journal(f"task {task_id[:8]}: settled elsewhere ({what}) while we were fenced; its run had ended")
-            else:
-                if run is not None:
-                    kill_run(run)
-                sup.journal(f"task {task_id[:8]}: settled elsewhere ({what}) while we were fenced; killed our run")
-                if task is not None and task.status == "lost":
-                    ledger.record_late_result(task_id, None, f"supervisor:{sup.supervisor_id[:8]}", note=(
-                        "its run was still going when its supervisor came back; killed, since it had been "
-                        "declared lost (and retried where its spec allows)"))
+            readopted = False
+        task = None
+        if not readopted:
+            try:
+                task = ledger.get_task(task_id)
+            except NotFound:
+                task = None
+        run = self.runs.get(task_id)
+        kv = run.read_exit() if run is not None and not readopted and (task is None or task.status != "running") \
+            else None
+        status = task.status if task is not None else None
+        action = decide_fenced(Fenced(readopted=readopted, status=status, exit_recorded=kv is not None))
+        what = status or "gone"
+        if action == Action.KEEP:
+            ctx.journal(f"task {task_id[:8]}: still ours, re-adopted")
+            return
+        if action == Action.RECORD_LATE:
+            assert kv is not None
+            record_late(ctx, task, kv)
+        elif action == Action.LET_GO and task is not None and status == "running":
+            ctx.journal(f"task {task_id[:8]}: now owned by supervisor {str(task.supervisor_id)[:8]}; let go")
+        elif action == Action.LET_GO:
+            ctx.journal(f"task {task_id[:8]}: settled elsewhere ({what}) while we were fenced; its run had ended")
         else:
-            sup.journal(f"task {task_id[:8]}: now owned by supervisor {str(task.supervisor_id)[:8]}; let go")
-        sup.drop(task_id)
+            if run is not None:
+                kill_run(run)
+            ctx.journal(f"task {task_id[:8]}: settled elsewhere ({what}) while we were fenced; killed our run")
+            if status == "lost":
+                ledger.record_late_result(task_id, None, ctx.actor, note=(
+                    "its run was still going when its supervisor came back; killed, since it had been "
+                    "declared lost (and retried where its spec allows)"))
+        self.runs.drop(task_id)
 
-    def stale_write(self, task_id: str, error: LedgerError) -> None:
-        """A write about `task_id` was refused: fenced as a whole, or this task only?"""
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None and sup.supervisor_id is not None
-        sup.journal(f"task {task_id[:8]}: {error}")
-        old = sup.supervisor_id
-        if not ledger.heartbeat(old):
-            self.fenced(old)
-        elif task_id in sup.runs:
+    def stale_write(self, task_id: str, error: LedgerError) -> bool:
+        """A write about `task_id` was refused: True when we are fenced as a whole (the loop then
+        re-registers and calls `reconcile_all`); else this task alone is reconciled."""
+        ctx = self.ctx
+        ctx.journal(f"task {task_id[:8]}: {error}")
+        if not ctx.ledger.heartbeat(ctx.supervisor_id):
+            return True
+        if task_id in self.runs:
             self.reconcile(task_id)
+        return False
 
 
 def result_on_disk(task: Any) -> Outcome | None:
@@ -126,13 +127,12 @@ def _outcome(task: Any, kv: dict[str, str]) -> Outcome:
     return outcome_of(kv, kv.get("reason") == "stop" and task.cancel_requested_at is not None)
 
 
-def record_late(sup: Supervisor, task: Any, kv: dict[str, str]) -> None:
+def record_late(ctx: Context, task: Any, kv: dict[str, str]) -> None:
     """Record the result of an attempt that was marked lost but whose run ended after all."""
-    assert sup.ledger is not None and sup.supervisor_id is not None
     out = _outcome(task, kv)
-    withdrawn = sup.ledger.record_late_result(task.task_id, out, f"supervisor:{sup.supervisor_id[:8]}")
+    withdrawn = ctx.ledger.record_late_result(task.task_id, out, ctx.actor)
     code = "" if out.exit_code is None else f" exit {out.exit_code}"
-    sup.journal(f"task {task.task_id[:8]}: declared lost, but its run ended {out.status}{code}: recorded that late"
+    ctx.journal(f"task {task.task_id[:8]}: declared lost, but its run ended {out.status}{code}: recorded that late"
                 + (f"; its retry {withdrawn[:8]} was not needed and never ran (withdrawn)" if withdrawn else ""))
 
 

@@ -48,135 +48,173 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..ledger import LedgerError
 from ..ledger.errors import IllegalTransition
+from ..paths import run_dir_of
 from . import procs
-from .logs import run_dir_of
+from .context import Context
+from .decisions import NOT_SPAWNED, TAKEN, UNSETTLED, Action, Adopted, decide_adopted
 from .ownership import record_late
+from .run_table import RunTable
 from .rundir import Run, child_identity, wrapper_identity
 from .wrapper import ERR_FILE, EXIT_FILE, EXIT_RESERVE_FILE, SPEC_FILE, WRAPPER_FILE, read_kv
 
-if TYPE_CHECKING:
-    from .loop import Supervisor
-
 START_GRACE_S = 5.0
 LOST_REASON = "process vanished with no recorded result"
-# never_started's answers (None: it may have started).
-NOT_SPAWNED, TAKEN, WAIT = "not spawned", "taken", "wait"
 # The names a claimant creates, in order, before it forks a wrapper (see "Never started").
 _STEPS = (SPEC_FILE, EXIT_RESERVE_FILE)
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """What only the loop can do with a task recovery took over: START it (`task`), FINISH it
+    from its exit file (`run`, `kv`), or WATCH it (`run`; WATCH_ORPHAN runs are watched too)."""
+
+    action: Action
+    task: Any
+    run: Run | None = None
+    kv: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    facts: Adopted
+    kv: dict[str, str] | None = None
+    ident: tuple[int, int | None] | None = None  # the wrapper's
+    child: tuple[int, int | None] | None = None  # the command's
+    unwatched: bool = False  # its exit file was there at the first look
+
+
 class Recovery:
-    def __init__(self, sup: Supervisor) -> None:
-        self.sup = sup
-        # Task id -> the dead claimant of a task we adopted and are still judging (WAIT).
+    def __init__(self, ctx: Context, runs: RunTable) -> None:
+        self.ctx = ctx
+        self.runs = runs
+        # Task id -> the dead claimant of a task we adopted and are still judging (UNSETTLED).
         self._claimants: dict[str, Any] = {}
 
-    def run(self) -> None:
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None
-        for task in ledger.running_on_host(sup.host):
-            if task.task_id in sup.runs:
+    def run(self) -> list[Handoff]:
+        """One pass; returns, in order, what the loop must do (start, finish or watch)."""
+        ctx, ledger = self.ctx, self.ctx.ledger
+        handoffs: list[Handoff] = []
+        for task in ledger.running_on_host(ctx.host):
+            if task.task_id in self.runs:
                 continue
-            if task.supervisor_id != sup.supervisor_id and not self._owner_dead(task.supervisor_id):
+            if task.supervisor_id != ctx.supervisor_id and not self._owner_dead(task.supervisor_id):
                 continue
             try:
-                self._take(task)
+                handoff = self._take(task)
             except (IllegalTransition, LedgerError) as exc:
-                sup.journal(f"task {task.task_id[:8]}: not re-attached: {exc}")
-        for task in ledger.lost_on_host(sup.host):
+                ctx.journal(f"task {task.task_id[:8]}: not re-attached: {exc}")
+                continue
+            if handoff is not None:
+                handoffs.append(handoff)
+        for task in ledger.lost_on_host(ctx.host):
             kv = read_kv(str(Path(task.run_dir) / EXIT_FILE))
             if kv is not None:
                 try:
-                    record_late(sup, task, kv)
+                    record_late(ctx, task, kv)
                 except (IllegalTransition, LedgerError) as exc:
-                    sup.journal(f"task {task.task_id[:8]}: late result not recorded: {exc}")
+                    ctx.journal(f"task {task.task_id[:8]}: late result not recorded: {exc}")
+        return handoffs
 
     def _owner_dead(self, owner_id: str | None) -> bool:
-        ledger = self.sup.ledger
-        assert ledger is not None
+        ledger = self.ctx.ledger
         owner = self._row(owner_id)
         if owner is None or owner.stopped_at is not None:
             return True
         if self._gone(owner):
             if ledger.declare_supervisor_dead(owner.supervisor_id):
-                self.sup.journal(f"supervisor {owner.supervisor_id[:8]} (pid {owner.pid}) is gone: taking over")
+                self.ctx.journal(f"supervisor {owner.supervisor_id[:8]} (pid {owner.pid}) is gone: taking over")
             return True
         return not ledger.supervisor_alive(owner)
 
     def _gone(self, owner: Any | None) -> bool:
         """The owner's process is verifiably gone: it ran on this host and its pid is gone or
         reused. (A lease that ran out, or a stopped row, proves nothing about the process.)"""
-        return owner is not None and owner.host == self.sup.host and not procs.alive(owner.pid, owner.pid_start)
+        return owner is not None and owner.host == self.ctx.host and not procs.alive(owner.pid, owner.pid_start)
 
     def _row(self, supervisor_id: str | None) -> Any | None:
-        ledger = self.sup.ledger
-        assert ledger is not None
-        S = ledger.m.Supervisor
+        S: Any = self.ctx.ledger.m.Supervisor
         return S.get_or_none(S.supervisor_id == supervisor_id) if supervisor_id else None
 
-    def _take(self, task: Any) -> None:
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None and sup.supervisor_id is not None
+    def _take(self, task: Any) -> Handoff | None:
+        """Adopt one task, look at its run (in the order `decisions.Adopted` lists), then act."""
+        ctx, ledger = self.ctx, self.ctx.ledger
         claimant = self._claimants.pop(task.task_id, None)
-        if task.supervisor_id != sup.supervisor_id:
+        ours_unstarted = False
+        if task.supervisor_id != ctx.supervisor_id:
             owner = self._row(task.supervisor_id)
-            claimant = owner if owner is not None and owner.host == sup.host else None
-            task = ledger.adopt(task.task_id, sup.supervisor_id, generation=sup.generation)
-        elif task.pid is None and not run_dir_of(task, sup.state).exists():
-            # Our own claim whose answer we never got (the connection dropped as it
-            # committed): nothing was started, so start it now rather than call it lost.
-            sup.journal(f"task {task.task_id[:8]} ({task.label}): claimed by us but never started; starting it")
-            sup.launch(task)
-            return
-        run_dir = run_dir_of(task, sup.state)
+            claimant = owner if owner is not None and owner.host == ctx.host else None
+            task = ledger.adopt(task.task_id, ctx.supervisor_id, generation=ctx.generation)
+        else:
+            # Our own claim whose answer we never got (the connection dropped as it committed).
+            ours_unstarted = task.pid is None and not run_dir_of(task, ctx.state).exists()
+        run_dir = run_dir_of(task, ctx.state)
         run = Run(task.task_id, task.runtime, run_dir, progress=task.progress, summary=task.progress_summary)
+        seen = self._look(task, run, claimant, ours_unstarted)
+        facts = seen.facts
+        action = decide_adopted(facts)
         ref = f"task {task.task_id[:8]} ({task.label})"
+        if action == Action.START:
+            ctx.journal(f"{ref}: claimed by us but never started; starting it")
+            return Handoff(action, task)
+        if action == Action.FINISH:
+            if seen.unwatched:
+                ctx.journal(f"{ref}: ended while unwatched; recording its result")
+            return Handoff(action, task, run, seen.kv)
+        if action == Action.WATCH:
+            assert seen.ident is not None
+            run.pid, run.start = seen.ident
+            if task.pid is None:
+                ledger.record_process(task.task_id, ctx.supervisor_id, run.pid, run.start, str(run_dir))
+            ctx.journal(f"{ref}: re-attached to pid {run.pid}")
+            return Handoff(action, task, run)
+        if action == Action.WATCH_ORPHAN:
+            assert seen.child is not None
+            run.orphan = seen.child
+            ctx.journal(f"{ref}: wrapper gone, command pid {seen.child[0]} lives; watching it")
+            return Handoff(action, task, run)
+        if action == Action.WAIT:
+            if facts.proof == UNSETTLED:
+                self._claimants[task.task_id] = claimant
+            return None  # a live claimant got ahead of us, or its wrapper may be starting right now
+        if action == Action.REQUEUE:
+            assert facts.proof is not None
+            self._requeue(task, claimant, run_dir, facts.proof)
+            return None
+        ledger.mark_lost(task.task_id, LOST_REASON, actor=ctx.actor, supervisor_id=ctx.supervisor_id)
+        ctx.journal(f"{ref}: lost ({LOST_REASON})")
+        return None
+
+    def _look(self, task: Any, run: Run, claimant: Any | None, ours_unstarted: bool) -> _Seen:
+        """The facts about an adopted run, each looked at only when the earlier ones decided nothing."""
+        if ours_unstarted:
+            return _Seen(Adopted(ours_unstarted=True))
         kv = run.read_exit()
         if kv is not None:
-            sup.journal(f"{ref}: ended while unwatched; recording its result")
-            sup.finish_from_exit(run, kv)
-            return
+            return _Seen(Adopted(exit_recorded=True), kv=kv, unwatched=True)
         ident = (task.pid, task.pid_start) if task.pid and task.pid_start is not None else None
-        ident = ident or wrapper_identity(run_dir)
+        ident = ident or wrapper_identity(run.run_dir)
         if ident and ident[1] is not None and procs.alive(*ident):
-            run.pid, run.start = ident
-            if task.pid is None:
-                ledger.record_process(task.task_id, sup.supervisor_id, run.pid, run.start, str(run_dir))
-            sup.watch(run)
-            sup.journal(f"{ref}: re-attached to pid {run.pid}")
-            return
+            return _Seen(Adopted(wrapper_alive=True), ident=ident)
         kv = run.read_exit()  # it may have ended between the two looks
         if kv is not None:
-            sup.finish_from_exit(run, kv)
-            return
-        child = child_identity(run_dir)
+            return _Seen(Adopted(exit_recorded=True), kv=kv)
+        child = child_identity(run.run_dir)
         if child and child[1] is not None and procs.alive(*child):
-            run.orphan = child
-            sup.watch(run)
-            sup.journal(f"{ref}: wrapper gone, command pid {child[0]} lives; watching it")
-            return
+            return _Seen(Adopted(command_alive=True), child=child)
+        proof = None
         if claimant is not None and task.pid is None and task.run_dir:
-            proof = never_started(run_dir, claimant_dead=self._gone(claimant))
-            if proof == WAIT:
-                self._claimants[task.task_id] = claimant
-                return
-            if proof is not None:
-                self._requeue(task, claimant, run_dir, proof)
-                return
-        if ident is None and _younger_than(run_dir / SPEC_FILE, START_GRACE_S):
-            return  # its wrapper may be starting right now
-        ledger.mark_lost(task.task_id, LOST_REASON, actor=f"supervisor:{sup.supervisor_id[:8]}",
-                         supervisor_id=sup.supervisor_id)
-        sup.journal(f"{ref}: lost ({LOST_REASON})")
+            proof = never_started(run.run_dir, claimant_dead=self._gone(claimant))
+        young = ident is None and _younger_than(run.run_dir / SPEC_FILE, START_GRACE_S)
+        return _Seen(Adopted(proof=proof, identity_known=ident is not None, spec_young=young))
 
     def _requeue(self, task: Any, claimant: Any, run_dir: Path, proof: str) -> None:
-        sup, ledger = self.sup, self.sup.ledger
-        assert ledger is not None and sup.supervisor_id is not None
+        ctx, ledger = self.ctx, self.ctx.ledger
         keep = proof == TAKEN
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)  # no wrapper will ever use it: its name may serve again
@@ -186,13 +224,13 @@ class Recovery:
                "can never start it)")
         reason = (f"claimed by supervisor {claimant.supervisor_id[:8]} (pid {claimant.pid} on {claimant.host}) "
                   f"{how}: back in the queue, nothing ran")
-        ledger.requeue_unstarted(task.task_id, sup.supervisor_id, reason, keep_run_dir=keep)
-        sup.journal(f"task {task.task_id[:8]} ({task.label}): requeued: {reason}")
+        ledger.requeue_unstarted(task.task_id, ctx.supervisor_id, reason, keep_run_dir=keep)
+        ctx.journal(f"task {task.task_id[:8]} ({task.label}): requeued: {reason}")
 
 
 def never_started(run_dir: Path, *, claimant_dead: bool) -> str | None:
     """Whether the claim whose directory this is certainly never started its command (see
-    "Never started" in the module docstring): NOT_SPAWNED or TAKEN when certain, WAIT when a
+    "Never started" in the module docstring): NOT_SPAWNED or TAKEN when certain, UNSETTLED when a
     live claimant just got ahead of us (look again next pass), None when it may have started."""
     if not os.path.isdir(run_dir) and os.path.lexists(run_dir):
         return None  # not what a claimant makes: judge nothing
@@ -209,7 +247,7 @@ def never_started(run_dir: Path, *, claimant_dead: bool) -> str | None:
     try:
         os.mkdir(nxt, 0o700)
     except OSError:
-        return WAIT  # it got there first (or cannot: then neither can it)
+        return UNSETTLED  # it got there first (or cannot: then neither can it)
     return TAKEN
 
 

@@ -34,7 +34,7 @@ Any timeout or grace it is given is safe: waits are cut into chunks that poll() 
 and nan, infinite or negative values mean none (the ledger refuses them anyway).
 """
 
-import _signal  # type: ignore[import-not-found]
+import _signal  # type: ignore[import-not-found]  # CPython's own, typeshed has no stub
 import marshal
 import posix as os  # `os` itself costs a millisecond of start-up a task; this is what it wraps
 import select
@@ -247,10 +247,9 @@ def _become_subreaper() -> bool:
             _restype_ = _Int
 
         class _Self:  # what CFuncPtr looks a symbol up in: this process (libc included)
-            _handle = _ctypes.dlopen(None)  # type: ignore[arg-type]
+            _handle = _ctypes.dlopen(None)  # type: ignore[arg-type]  # None: this process, as dlopen(3) says
 
-        prctl = _Prctl(("prctl", _Self))  # type: ignore[arg-type]
-        return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return _Prctl(("prctl", _Self))(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0  # type: ignore[arg-type]
     except Exception:  # not Linux, no ctypes: the timer does it
         return False
 
@@ -372,8 +371,7 @@ def run(run_dir: str) -> int:
             _try_write(control_path, format_kv(control.values(sink.total)))
             control.dirty = False
             next_flush = now + CONTROL_EVERY_S
-        if status is not None and kill_at is None and (not pipe_open or (drain_until is not None
-                                                                         and now >= drain_until)):
+        if status is not None and kill_at is None and (not pipe_open or now >= (drain_until or 0.0)):
             break
 
     values = control.values(sink.total)

@@ -32,7 +32,8 @@ def picture_format(path: Path) -> str:
     return suffix
 
 
-def png_renderer():  # noqa: ANN201 - cairosvg's module, when it can load
+def png_renderer() -> Any:
+    """cairosvg's module, when it can load (it has no type information)."""
     try:
         import cairosvg
     except (ImportError, OSError) as exc:  # OSError: the module is there, libcairo is not
@@ -61,7 +62,8 @@ def picture_bytes(svg: str, suffix: str, title: str = "openclaw-board") -> bytes
     # SVG) would fall back to a proportional font and the columns would drift. Ask for any
     # monospace font the system has instead.
     local = svg.replace("font-family: Fira Code, monospace;", "font-family: monospace;")
-    return png_renderer().svg2png(bytestring=local.encode("utf-8"), scale=1.0)
+    png: bytes = png_renderer().svg2png(bytestring=local.encode("utf-8"), scale=1.0)
+    return png
 
 
 def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:

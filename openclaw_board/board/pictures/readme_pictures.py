@@ -18,7 +18,11 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from .svg import Shot
 
 START_MS = 1_795_000_000_000  # 2026-11-18T11:06:40Z: a fixed moment, so every age and elapsed time is the same
 SEED = 4
@@ -30,11 +34,11 @@ def seeded_ids(seed: int = SEED) -> Iterator[None]:
     """Ids from a seeded generator: the pictures show ids, and must not change between runs."""
     rng = random.Random(seed)
     saved = uuid.uuid4
-    uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)  # type: ignore[assignment]
+    uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
     try:
         yield
     finally:
-        uuid.uuid4 = saved  # type: ignore[assignment]
+        uuid.uuid4 = saved
 
 
 def build_demo(where: Path) -> tuple[str, int]:
@@ -56,7 +60,8 @@ def build_demo(where: Path) -> tuple[str, int]:
     return url, end
 
 
-def _task(url: str, flow_label: str, label: str):  # noqa: ANN202 - a ledger row
+def _task(url: str, flow_label: str, label: str) -> Any:
+    """A task row by its flow's and its own label."""
     from ...ledger import Ledger
 
     with Ledger(url) as ledger:
@@ -64,28 +69,26 @@ def _task(url: str, flow_label: str, label: str):  # noqa: ANN202 - a ledger row
         return next(t for t in ledger.latest_attempts(flow.flow_id) if t.label == label)
 
 
-def pictures(url: str, end: int) -> dict[str, object]:
+def pictures(url: str, end: int) -> dict[str, Shot]:
     """File name -> Shot: what the README shows."""
-    from .render import Shot
-
     research = _task(url, "research", "fetch-globex")
     leads = _task(url, "leads", "enrich-1")
     report = _task(url, "report", "email")
-    base = {"clock_ms": end, "title": "demo", "theme": "openclaw-dark"}
+    base = Shot(clock_ms=end, title="demo", theme="openclaw-dark")
     return {
-        "board.svg": Shot(size=(120, 36), **base),
-        "flow-expanded.svg": Shot(size=(120, 12), flow_id=research.flow_id, **base),
-        "inspector-log.svg": Shot(size=(100, 30), select=f"t:{research.flow_id}:fetch-globex", keys=("l",), **base),
-        "confirm-cancel.svg": Shot(size=(100, 30), select=f"f:{leads.flow_id}", keys=("c",), **base),
-        "ansi-80x24.svg": Shot(size=(80, 24), **{**base, "theme": "ansi"}),
-        "time-travel.svg": Shot(size=(120, 30), **{**base, "clock_ms": START_MS + 5_500, "at": START_MS + 5_500}),
-        "replay.svg": Shot(size=(110, 30), select=f"f:{report.flow_id}", keys=("t", *["left"] * 7), **base),
+        "board.svg": replace(base, size=(120, 36)),
+        "flow-expanded.svg": replace(base, size=(120, 12), flow_id=research.flow_id),
+        "inspector-log.svg": replace(base, size=(100, 30), select=f"t:{research.flow_id}:fetch-globex", keys=("l",)),
+        "confirm-cancel.svg": replace(base, size=(100, 30), select=f"f:{leads.flow_id}", keys=("c",)),
+        "ansi-80x24.svg": replace(base, size=(80, 24), theme="ansi"),
+        "time-travel.svg": replace(base, size=(120, 30), clock_ms=START_MS + 5_500, at=START_MS + 5_500),
+        "replay.svg": replace(base, size=(110, 30), select=f"f:{report.flow_id}", keys=("t", *["left"] * 7)),
     }
 
 
 def make_all(out: Path, png: bool = False) -> list[Path]:
     from .files import write_picture
-    from .render import render_svg
+    from .svg import render_svg
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -96,7 +99,7 @@ def make_all(out: Path, png: bool = False) -> list[Path]:
         try:
             url, end = build_demo(home)
             for name, shot in pictures(url, end).items():
-                svg = render_svg(url, shot)  # type: ignore[arg-type]
+                svg = render_svg(url, shot)
                 target = out / name
                 write_picture(svg, target, title="openclaw-board")
                 os.chmod(target, 0o644)  # pictures for the repository, not private state

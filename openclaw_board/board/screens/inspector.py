@@ -9,12 +9,13 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from ..bindings import bindings
 from ..theme.palette import glyph, status_color
+from ..view.keys import Scope, key_of
 from ..view.text import clean, duration
 from ..widgets.logview import LogView
 
@@ -34,14 +35,7 @@ def _clock(ms: int | None) -> str:
 
 
 class InspectorScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("1", "tab('details')", "Details", show=False),
-        Binding("2", "tab('events')", "Events", show=False),
-        Binding("3", "tab('attempts')", "Attempts", show=False),
-        Binding("4", "tab('log')", "Log", show=False),
-        Binding("slash", "search", "Search log"),
-    ]
+    BINDINGS = bindings(Scope.INSPECTOR)
 
     def __init__(self, kind: str, ref: str, *, tab: str = "details", live: bool = True) -> None:
         super().__init__()
@@ -70,7 +64,8 @@ class InspectorScreen(Screen[None]):
                 with TabPane("Log", id="log"):
                     yield Static("", id="log-status")
                     yield LogView(live=self.live, id="logview")
-                    yield Input(placeholder="search the log (Enter: find, Esc: close)", id="log-search")
+                    yield Input(placeholder=f"search the log (Enter: find, {key_of('close', Scope.INSPECTOR)}: close)",
+                                id="log-search")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -12,13 +12,12 @@ from typing import Any
 
 import peewee as pw
 
-from ...ledger import Ledger
+from ...ledger.api import BoardReads
 from ..view.model import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
 from ..view.rows import build_rows, expanded_flows, flow_sort_key
 
 ACTIVE_CAP = 5000  # live flows beyond this are still counted in the header, not listed
 CHUNK = 500  # ids per IN (...) clause
-STATUS_FILTERS = ("all", "active", "issues", "blocked")
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -27,7 +26,7 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
 
 
 class Reader:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: BoardReads) -> None:
         self.ledger = ledger
         self.flows: dict[str, FlowView] = {}
         self.tasks: dict[str, tuple[TaskView, ...]] = {}
@@ -55,8 +54,7 @@ class Reader:
 
     def _source(self, flow_id: str) -> str | None:
         """Where a flow comes from, when the board watches several ledgers side by side."""
-        source_of = getattr(self.ledger, "source_of", None)
-        return source_of(flow_id) if source_of is not None else None
+        return self.ledger.source_of(flow_id)
 
     def _read_pressure(self) -> Pressure:
         return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure())
@@ -72,7 +70,7 @@ class Reader:
         self.last_id = self.ledger.last_event_id()
         active, terminal, self.more = self.ledger.board_flows(
             spec.status, spec.text, active_cap=ACTIVE_CAP, terminal_limit=spec.terminal_limit)
-        raw = active + terminal
+        raw = [*active, *terminal]
         counts = self._counts([f.flow_id for f in raw])
         self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {}), self._source(f.flow_id)) for f in raw}
         self.tasks = {}
@@ -131,24 +129,19 @@ class Reader:
                 matching[f.flow_id] = f
         counts = self._counts(list(matching))
         for flow_id in ids:
-            f = matching.get(flow_id)
-            if f is None:
+            found = matching.get(flow_id)
+            if found is None:
                 self.flows.pop(flow_id, None)
                 self.tasks.pop(flow_id, None)
                 continue
-            self.flows[flow_id] = FlowView.of(f, counts.get(flow_id, {}), self._source(flow_id))
+            self.flows[flow_id] = FlowView.of(found, counts.get(flow_id, {}), self._source(flow_id))
             self.tasks.pop(flow_id, None)  # re-read below if it is open
         self._ensure_tasks()
 
 
-def data_version(ledger: Ledger) -> int | None:
+def data_version(ledger: BoardReads) -> int | None:
     """SQLite's counter of commits by other connections; None on other databases."""
-    if not ledger.is_sqlite:
-        return None
-    own = getattr(ledger, "data_version", None)
     try:
-        if callable(own):  # an OpenClaw ledger may span two files (older releases' split layout)
-            return int(own())
-        return int(ledger.db.execute_sql("PRAGMA data_version").fetchone()[0])
+        return ledger.data_version()
     except pw.DatabaseError:
         return None

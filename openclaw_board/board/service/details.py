@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ...ledger import Ledger
+from ...ledger.api import LedgerReads
 from ...ledger.serialize import event_dict, flow_dict, task_dict
 
 
@@ -18,11 +19,10 @@ def _attempt(t: Any) -> dict[str, Any]:
 
 def _extras(row: Any) -> dict[str, Any]:
     """An OpenClaw record's own columns (delivery status, notify policy...): every field."""
-    extra = getattr(row, "extra_fields", None)
-    return extra() if extra is not None else {}
+    return dict(row.extra_fields())
 
 
-def _events(rows: list[Any]) -> list[dict[str, Any]]:
+def _events(rows: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for e in rows:
         d = event_dict(e)
@@ -31,7 +31,7 @@ def _events(rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def task_details(ledger: Ledger, ref: str) -> dict[str, Any]:
+def task_details(ledger: LedgerReads, ref: str) -> dict[str, Any]:
     task = ledger.get_task(ref)
     fields = task_dict(task)
     fields.update({
@@ -52,7 +52,7 @@ def task_details(ledger: Ledger, ref: str) -> dict[str, Any]:
     }
 
 
-def flow_details(ledger: Ledger, ref: str) -> dict[str, Any]:
+def flow_details(ledger: LedgerReads, ref: str) -> dict[str, Any]:
     flow = ledger.get_flow(ref)
     counts = ledger.task_counts([flow.flow_id]).get(flow.flow_id, {})
     fields = flow_dict(flow, counts)

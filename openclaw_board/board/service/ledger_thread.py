@@ -11,63 +11,51 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import peewee as pw
 
-from ...ledger import Ledger, LedgerError
+from ...ledger import LedgerError
+from ...ledger.api import BoardReads, ReadLedger, operator_action
 from ...ledger.clock import Clock
 from ...ledger.db import parse_url
 from ...ledger.multi import open_ledgers
 from ...ledger.openclaw import is_openclaw_url, resolve_path
 from ..view.model import Board, ViewSpec
+from .answers import ActionDone, Answer, Inspected, Loaded, Trouble
 from .board_reads import Reader, data_version
+from .requests import Act, Call, ChangeView, Inspect, Load, Request
 
 RETRY_S = 2.0
 
 
-@dataclass(frozen=True)
-class Loaded:
-    board: Board
-    seq: int  # the request that produced it (0: a live change)
+Deliver = Callable[[Answer], None]
 
 
-@dataclass(frozen=True)
-class Trouble:
-    message: str | None  # None: the trouble is over
+class _Signal(Enum):
+    """The thread's own wake-ups, next to the UI's requests in one queue."""
 
-
-@dataclass(frozen=True)
-class ActionDone:
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class Inspected:
-    kind: str
-    ref: str
-    data: dict[str, Any] | None
-    error: str | None = None
-
-
-Deliver = Callable[[object], None]
+    POKE = "poke"  # something may have changed (a file event)
+    TICK = "tick"  # the poll timer
+    STOP = "stop"
 
 
 class Service:
+    reader: Reader | None  # None until the ledger is open, and again after trouble
+
     def __init__(self, url: str | tuple[str, ...], deliver: Deliver, *, clock: Clock | None = None,
                  poll_s: float | None = 3.0) -> None:
         self.url = url
         self.clock = clock
         self.deliver = deliver
         self.poll_s = poll_s  # None: no timer (tests and screenshots stay still)
-        self._requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._requests: queue.Queue[Request | _Signal] = queue.Queue()
         self._poked = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="board-ledger", daemon=True)
-        self.ledger: Ledger | None = None
+        self.ledger: ReadLedger | None = None
         self.reader: Reader | None = None
         self.spec = ViewSpec()
         self._version: int | None = None
@@ -83,10 +71,10 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
-        self._requests.put(("stop",))
+        self._requests.put(_Signal.STOP)
         self._thread.join(timeout=5)
 
-    def submit(self, *request: Any) -> None:
+    def submit(self, request: Request) -> None:
         with self._lock:
             self.pending += 1
         self._requests.put(request)
@@ -94,48 +82,53 @@ class Service:
     def poke(self) -> None:
         """Something may have changed (a file event, a timer): check, cheaply, once."""
         self._poked.set()
-        self._requests.put(("poke",))
+        self._requests.put(_Signal.POKE)
 
     # -- the thread ------------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                request: Request | _Signal
                 try:
                     request = self._requests.get(timeout=RETRY_S if self._trouble else self.poll_s)
                 except queue.Empty:
-                    request = ("tick",)
-                if request[0] == "stop":
+                    request = _Signal.TICK
+                if request is _Signal.STOP:
                     break
                 try:
                     self._handle(request)
                 finally:
-                    if request[0] not in ("poke", "tick"):
+                    if not isinstance(request, _Signal):
                         with self._lock:
                             self.pending -= 1
         finally:
             if self.ledger is not None:
                 self.ledger.close()
 
-    def _handle(self, request: tuple[Any, ...]) -> None:
-        kind = request[0]
-        if kind in ("poke", "tick"):
-            if kind == "poke" and not self._poked.is_set():
-                return  # already handled by an earlier poke in this burst
-            self._poked.clear()
-            self._guarded(self._check, False)
-        elif kind == "load":
-            self.spec = request[1]
-            self._guarded(lambda: self._emit(self._reader().full(self.spec), request[2]))
-        elif kind == "view":
-            self.spec = request[1]
-            self._guarded(lambda: self._emit(self._reader().change_view(self.spec), request[2]))
-        elif kind == "action":
-            self._action(*request[1:])
-        elif kind == "inspect":
-            self._inspect(request[1], request[2])
-        elif kind == "call":
-            request[1](self._ledger_or_none())
+    def _handle(self, request: Request | _Signal) -> None:
+        match request:
+            case _Signal.STOP:
+                return  # the loop stops before it gets here
+            case _Signal.POKE | _Signal.TICK:
+                if request is _Signal.POKE and not self._poked.is_set():
+                    return  # already handled by an earlier poke in this burst
+                self._poked.clear()
+                self._guarded(self._check, False)
+            case Load(spec, seq):
+                self.spec = spec
+                self._guarded(lambda: self._emit(self._reader().full(spec), seq))
+            case ChangeView(spec, seq):
+                self.spec = spec
+                self._guarded(lambda: self._emit(self._reader().change_view(spec), seq))
+            case Act(verb, ref, label):
+                self._action(verb, ref, label)
+            case Inspect(kind, ref):
+                self._inspect(kind, ref)
+            case Call(fn):
+                fn(self._ledger_or_none())
+            case _:
+                assert_never(request)
 
     def _guarded(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a read; on trouble show a banner, drop the connection and retry later."""
@@ -160,7 +153,7 @@ class Service:
             self._trouble = message
             self.deliver(Trouble(message))
 
-    def _ledger_or_none(self) -> Ledger | None:
+    def _ledger_or_none(self) -> BoardReads | None:
         try:
             return self._reader().ledger
         except (LedgerError, pw.DatabaseError, OSError):
@@ -169,9 +162,8 @@ class Service:
     def _reader(self) -> Reader:
         if self.reader is None:
             self.ledger = open_ledgers(self.url, clock=self.clock, create=False)
-            if self.ledger.is_sqlite:
-                # The board only reads here; a long lock should show a banner, not freeze us.
-                self.ledger.db.execute_sql("PRAGMA busy_timeout = 2000")
+            # The board only reads here; a long lock should show a banner, not freeze us.
+            self.ledger.set_busy_timeout(2000)
             self.reader = Reader(self.ledger)
             self._inode = self._file_identity()
             self._version = data_version(self.ledger)
@@ -205,8 +197,9 @@ class Service:
 
     def _action(self, verb: str, ref: str, label: str) -> None:
         try:
-            ledger = self._reader().ledger
-            getattr(ledger, verb)(ref, actor="board")
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            operator_action(self.ledger, verb)(ref, "board")
         except LedgerError as exc:
             self.deliver(ActionDone(False, _describe(exc)))
         except (pw.DatabaseError, OSError) as exc:
@@ -219,7 +212,9 @@ class Service:
         from .details import flow_details, task_details
 
         try:
-            ledger = self._reader().ledger
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            ledger = self.ledger
             data = task_details(ledger, ref) if kind == "task" else flow_details(ledger, ref)
         except (LedgerError, pw.DatabaseError, OSError) as exc:
             self.deliver(Inspected(kind, ref, None, _describe(exc)))

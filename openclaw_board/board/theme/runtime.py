@@ -1,17 +1,18 @@
 """The board's themes at run time: load and choose one at start, remember the operator's
 pick, and apply a theme file that changes on disk (the files themselves: themes.py).
 
-A mixin of BoardApp; it needs `theme_name` (from --theme), `live` and the header.
+A base of BoardApp; it needs `theme_name` (from --theme), `live` and the header.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..app_state import BoardState
 from ..widgets.header import BoardHeader
 
 
-class Theming:
+class Theming(BoardState):
     def _theme_chosen(self, theme: Any) -> None:
         """The operator picked a theme (palette): remember it. Starting with one is not a pick."""
         from .theme_files import remember_theme

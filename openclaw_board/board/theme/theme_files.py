@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.color import Color, ColorParseError
@@ -105,14 +106,14 @@ def _color(value: object, key: str) -> str:
         raise ThemeError(f"bad colour {quoted(value)} for key {quoted(key)} ({str(exc)[:80]})") from None
 
 
-def _table(data: dict, key: str) -> dict:
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise ThemeError(f"{key!r} must be a table ([{key}]), not {type(value).__name__}")
     return value
 
 
-def parse_theme(data: dict, default_name: str) -> Theme:
+def parse_theme(data: dict[str, Any], default_name: str) -> Theme:
     """A Theme from parsed TOML; raises ThemeError naming the first problem."""
     unknown = [k for k in data if k not in KNOWN_KEYS]
     if unknown:
@@ -142,7 +143,8 @@ def parse_theme(data: dict, default_name: str) -> Theme:
         dark = flags.get("dark", True)
         variables.setdefault("ansi-background", "ansi_black" if dark else "ansi_white")
         variables.setdefault("ansi-foreground", "ansi_white" if dark else "ansi_black")
-    return with_status_variables(Theme(name=name, **colors, **flags, variables=variables))
+    options: dict[str, Any] = {**colors, **flags}
+    return with_status_variables(Theme(name=name, variables=variables, **options))
 
 
 def _read_theme_bytes(path: Path) -> bytes:
@@ -271,13 +273,13 @@ def load_themes(user_dir: Path | None = None) -> ThemeSet:
     return result
 
 
-def register_themes(app: App, theme_set: ThemeSet) -> None:
+def register_themes(app: App[Any], theme_set: ThemeSet) -> None:
     """Register every theme with `app` (call before setting app.theme, e.g. in __init__)."""
     for theme in theme_set.themes.values():
         app.register_theme(theme)
 
 
-def apply_theme(app: App, theme: Theme) -> None:
+def apply_theme(app: App[Any], theme: Theme) -> None:
     """Register a (re)loaded theme; if it is the current one, restyle the app with it now."""
     app.register_theme(with_status_variables(theme))
     if app.theme == theme.name:
@@ -288,7 +290,7 @@ def settings_path() -> Path:
     return state_dir() / "settings.json"
 
 
-def _read_settings() -> dict:
+def _read_settings() -> dict[str, Any]:
     try:
         data = json.loads(settings_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):

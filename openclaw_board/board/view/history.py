@@ -10,7 +10,6 @@ before the `auto_retry` event that announces it).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,31 +32,6 @@ class Replayed:
     tasks: list[Any] = field(default_factory=list)  # every attempt
     events: list[Any] = field(default_factory=list)  # oldest first
     error: str | None = None
-
-
-def read_flow_history(ledger: Any, flow_id: str) -> Replayed:
-    """On the service thread: everything a replay needs, in three reads."""
-    flow = ledger.get_flow(flow_id)
-    return Replayed(flow.flow_id, flow, list(ledger.flow_attempts(flow.flow_id)),
-                    list(ledger.flow_events(flow.flow_id)))
-
-
-def history_request(flow_id: str, deliver: Callable[[object], None]) -> Callable[[Any], None]:
-    """A service "call" that reads the flow's history and delivers a Replayed (or why not)."""
-
-    def read(ledger: Any) -> None:
-        from ..snapshot_ledger import SnapshotLedger
-
-        live = ledger.ledger if isinstance(ledger, SnapshotLedger) else ledger  # history is the whole log
-        try:
-            if live is None:
-                raise LookupError("the ledger cannot be read right now")
-            answer = read_flow_history(live, flow_id)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            answer = Replayed(flow_id, error=(str(exc).splitlines() or [type(exc).__name__])[0])
-        deliver(answer)
-
-    return read
 
 
 def index_at(events: list[Any], at: int | None) -> int:

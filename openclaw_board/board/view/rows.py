@@ -20,7 +20,7 @@ SORTS = ("status", "updated", "created", "goal")
 AUTO_EXPAND_MAX = 30
 
 
-def flow_sort_key(flow: FlowView, sort: str) -> tuple:
+def flow_sort_key(flow: FlowView, sort: str) -> tuple[object, ...]:
     if sort == "updated":
         return (-flow.updated_at, flow.flow_id)
     if sort == "created":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ledger.states import ACTIVE_FLOW, ACTIVE_TASK, REOPENABLE_FLOW, TERMINAL_TASK
+from .keys import key_of
 from .text import clean, short_id
 
 
@@ -25,14 +26,10 @@ class Target:
     counts: tuple[tuple[str, int], ...] = ()
 
 
-ACTIONS = ("cancel", "retry", "reopen", "approve", "deny", "logs", "inspect")
-
-
 def applies(action: str, target: Target | None) -> bool:
+    """Whether a ledger action (cancel, retry, reopen, approve, deny) applies to `target`."""
     if target is None:
         return False
-    if action == "inspect":
-        return True
     if target.kind == "flow":
         if action == "cancel":
             return target.status in ACTIVE_FLOW
@@ -45,8 +42,6 @@ def applies(action: str, target: Target | None) -> bool:
         return target.status in TERMINAL_TASK
     if action in ("approve", "deny"):
         return target.status == "awaiting_approval"
-    if action == "logs":
-        return True
     return False
 
 
@@ -69,7 +64,7 @@ def confirm_text(target: Target) -> tuple[str, str]:
     body = " and ".join(parts) if parts else "mark it cancelled"
     return (f"Cancel flow {name}?",
             f"Flow {name} ({short_id(target.ref)}) is {target.status}: this will {body}.\n"
-            "Nothing new will start in it; reopen (o) brings it back later.")
+            f"Nothing new will start in it; reopen ({key_of('reopen')}) brings it back later.")
 
 
 VERB = {

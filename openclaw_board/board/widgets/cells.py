@@ -15,6 +15,7 @@ from rich.text import Text
 from ...ledger.outcome_text import outcome_text
 from ...safetext import visible
 from ..theme.palette import glyph, status_color, status_label
+from ..view.keys import key_of
 from ..view.model import FlowView, Row, TaskView
 from ..view.text import age, clean, duration, progress_bar
 
@@ -72,7 +73,7 @@ def task_detail(task: TaskView, now: int, with_pct: bool) -> str:
         pct = f"{task.progress:.0f}% " if with_pct and task.progress is not None else ""
         return pct + clean(task.progress_summary or "")
     if task.status == "awaiting_approval":
-        return "needs approval: a approve · d deny"
+        return f"needs approval: {key_of('approve')} approve · {key_of('deny')} deny"
     if task.status == "queued":
         if task.not_before and task.not_before > now:
             return f"retry {task.attempt} in {duration(task.not_before - now)}"

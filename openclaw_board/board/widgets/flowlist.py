@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..bindings import bindings
+from ..view.keys import Scope
 from ..view.model import Row
 from ..view.text import age
 from .cells import render_row
@@ -25,14 +26,7 @@ from .cells import render_row
 
 class FlowList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"flowlist--cursor", "flowlist--dim"}
-    BINDINGS = [
-        Binding("j,down", "cursor(1)", "Down", show=False),
-        Binding("k,up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "first", "Top", show=False),
-        Binding("G,end", "last", "Bottom", show=False),
-    ]
+    BINDINGS = bindings(Scope.LIST)
 
     class Moved(Message):
         def __init__(self, row: Row | None) -> None:
@@ -50,8 +44,8 @@ class FlowList(ScrollView, can_focus=True):
         self.rows: tuple[Row, ...] = ()
         self.cursor = 0
         self._index: dict[str, int] = {}
-        self._cache: dict[tuple, Strip] = {}
-        self._times: tuple = ()
+        self._cache: dict[tuple[object, ...], Strip] = {}
+        self._times: tuple[object, ...] = ()
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from ..theme.palette import rich_color, status_color
@@ -38,21 +39,37 @@ def supervisor_state(sups: tuple[SupervisorView, ...], own: str | None, starting
 
 
 class BoardHeader(Static):
+    # What the header shows; each change redraws it (the 1 s tick redraws for the heartbeats' ages).
+    board: reactive[Board | None] = reactive(None, init=False, repaint=False)
+    own: reactive[str | None] = reactive(None, init=False, repaint=False)  # the embedded supervisor's id
+    starting: reactive[bool] = reactive(False, init=False, repaint=False)  # the embedded supervisor is starting
+    view_note: reactive[str] = reactive("", init=False, repaint=False)  # filter, sort, moment
+
     def __init__(self, clock: Callable[[], int], title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
         self.title_text = title
-        self.board: Board | None = None
-        self.own: str | None = None
-        self.starting = False
-        self.view_note = ""
-        self._last: tuple | None = None
+        self._last: tuple[object, ...] | None = None
+
+    def watch_board(self) -> None:
+        self.redraw()
+
+    def watch_own(self) -> None:
+        self.redraw()
+
+    def watch_starting(self) -> None:
+        self.redraw()
+
+    def watch_view_note(self) -> None:
+        self.redraw()
 
     def on_resize(self) -> None:
         self.redraw()
 
     def redraw(self) -> None:
         """Update only when the text differs: an idle board writes nothing to the terminal."""
+        if not self.is_mounted:
+            return
         board = self.board
         now = self.clock()
         width = max(20, self.content_size.width or 80)

@@ -19,20 +19,21 @@ from pathlib import Path
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...supervisor.logs import log_path, segments
+from ..bindings import bindings
+from ..view.keys import Scope
 from ..view.text import clean_line
 
 CHUNK = 1 << 20
 MAX_LINE_BYTES = 16 * 1024
 
 
-def log_files(run_dir: str | os.PathLike[str] | None) -> list[tuple[int, Path]]:
+def log_files(run_dir: str | Path | None) -> list[tuple[int, Path]]:
     """[(segment number, path)] in order: 0 is the head file (the supervisor's layout)."""
     if not run_dir:
         return []
@@ -45,7 +46,7 @@ def log_files(run_dir: str | os.PathLike[str] | None) -> list[tuple[int, Path]]:
 class Part:
     seg: int
     path: Path
-    starts: array = field(default_factory=lambda: array("q", [0]))
+    starts: array[int] = field(default_factory=lambda: array("q", [0]))
     end: int = 0  # bytes indexed so far
     fd: int | None = None
 
@@ -71,17 +72,7 @@ class Part:
 
 
 class LogView(ScrollView, can_focus=True):
-    BINDINGS = [
-        Binding("p", "toggle_pause", "Pause/follow"),
-        Binding("n", "search_next", "Next match", show=False),
-        Binding("N", "search_prev", "Prev match", show=False),
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-        Binding("g,home", "scroll_home", "Top", show=False),
-        Binding("G,end", "follow_end", "End", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-    ]
+    BINDINGS = bindings(Scope.LOG)
 
     class Status(Message):
         def __init__(self, text: str) -> None:

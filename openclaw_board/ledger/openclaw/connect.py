@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import peewee as pw
@@ -45,12 +46,12 @@ FLOWS_SCHEMA = "flows"  # the attached registry of a split (older) ledger
 class _SplitDatabase(pw.SqliteDatabase):
     """A read-only connection to runs.sqlite with flows/registry.sqlite attached read-only."""
 
-    def __init__(self, database: str, registry_uri: str, **kw: object) -> None:
+    def __init__(self, database: str, registry_uri: str, **kw: Any) -> None:
         self.registry_uri = registry_uri
         super().__init__(database, **kw)
 
     def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
-        super()._add_conn_hooks(conn)
+        super()._add_conn_hooks(conn)  # type: ignore[misc]  # Peewee's own hook, not in its stubs
         # A bound parameter, not peewee's attach(): the path is never parsed as SQL. The
         # main connection was opened as a URI, so `mode=ro` applies to the registry too.
         conn.execute(f"ATTACH DATABASE ? AS {FLOWS_SCHEMA}", (self.registry_uri,))

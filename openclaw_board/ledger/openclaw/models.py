@@ -50,7 +50,9 @@ REQUIRED_FLOW_COLUMNS = frozenset({"flow_id", "status", "created_at"})
 def _field(kind: str, primary: bool) -> pw.Field:
     if kind == INT:
         return pw.BigIntegerField(null=True)
-    return pw.TextField(primary_key=primary, null=not primary)
+    if primary:
+        return pw.TextField(primary_key=True)
+    return pw.TextField(null=True)
 
 
 def build_model(db: pw.Database, table: str, known: dict[str, str], present: set[str],

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from ..audit import not_repaired
+from ..api import SupervisorRecord, TaskRecord
+from ..audit import Finding, not_repaired
 from ..clock import Clock, system_clock
 from ..errors import Ambiguous, NotFound
+from ..flow_filter import flow_matches
 from ..states import ACTIVE_FLOW as BOARD_ACTIVE_FLOW
-from ..states import ISSUE_TASK as BOARD_ISSUE_TASK
 from . import actions
 from .audit import audit_records
 from .connect import open_readonly
@@ -85,6 +87,13 @@ class OpenClawLedger(OpenClawWrites):
             if self.schema.flows_attached:
                 version |= int(self.db.execute_sql("PRAGMA flows.data_version").fetchone()[0]) << 32
             return version
+
+    def source_of(self, flow_id: str) -> str | None:
+        return None  # one ledger: every flow is its own
+
+    def set_busy_timeout(self, ms: int) -> None:
+        with self._lock:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
 
     def snapshot(self) -> Snapshot:
         """The ledger as of now: re-read only when the gateway committed since the last read."""
@@ -158,6 +167,12 @@ class OpenClawLedger(OpenClawWrites):
         rows.sort(key=lambda t: (t.created_at, t.label, t.attempt), reverse=True)
         return rows[:limit] if limit else rows
 
+    def stream_tasks(self, *, status: str | None = None, runtime: str | None = None, flow: str | None = None,
+                     all_attempts: bool = False) -> tuple[int, Iterator[TaskRow]]:
+        """list_tasks as (count, rows): an OpenClaw ledger is read whole anyway."""
+        rows = self.list_tasks(status=status, runtime=runtime, flow=flow, all_attempts=all_attempts)
+        return len(rows), iter(rows)
+
     def list_flows(self, *, status: str | None = None, limit: int | None = None) -> list[FlowRow]:
         """flow_runs and the one-task flows of standalone tasks, newest first."""
         rows = [f for f in self.snapshot().flows.values() if not status or f.status == status]
@@ -204,12 +219,15 @@ class OpenClawLedger(OpenClawWrites):
         """Every attempt of every task in the flow, oldest first."""
         return sorted(self.snapshot().flow_tasks(flow_id), key=lambda t: (t.created_at, t.label, t.attempt))
 
-    def attempts_of(self, task: Any) -> list[TaskRow]:
+    def attempts_of(self, task: TaskRecord) -> list[TaskRow]:
         """The retry chain (parent_task_id links) the task belongs to, first attempt first."""
         tasks = self.snapshot().tasks
         root, seen = task.task_id, {task.task_id}
-        while root in tasks and tasks[root].parent_task_id in tasks and tasks[root].parent_task_id not in seen:
-            root = tasks[root].parent_task_id  # type: ignore[assignment]
+        while root in tasks:
+            parent = tasks[root].parent_task_id
+            if parent is None or parent not in tasks or parent in seen:
+                break
+            root = parent
             seen.add(root)
         children: dict[str, list[str]] = defaultdict(list)
         for t in tasks.values():
@@ -228,30 +246,14 @@ class OpenClawLedger(OpenClawWrites):
     def flows_matching(self, status: str = "all", text: str = "") -> list[FlowRow]:
         """Flows for the board's filter (`all`, `active`, `issues`, `blocked`) and search text.
 
-        The same rules as ledger/queries.py's `_flows_filtered`: active flows; flows that are
-        blocked/failed/lost or have a latest task with an issue (or blocked); text in the
-        goal, the label, a latest task's label, or a flow id prefix. Newest first.
+        The board's rules (flow_filter.py), the same on every ledger. Newest first.
         """
         snap = self.snapshot()
         latest: dict[str, list[TaskRow]] = defaultdict(list)
         for t in snap.tasks.values():
             if t.is_latest:
                 latest[t.flow_id].append(t)
-        text = text.strip()
-        out = []
-        for flow in snap.flows.values():
-            tasks = latest.get(flow.flow_id, [])
-            if status == "active" and flow.status not in BOARD_ACTIVE_FLOW:
-                continue
-            if status in ("issues", "blocked"):
-                task_statuses = BOARD_ISSUE_TASK if status == "issues" else {"blocked"}
-                flow_statuses = {"blocked", "failed", "lost"} if status == "issues" else {"blocked"}
-                if flow.status not in flow_statuses and not any(t.status in task_statuses for t in tasks):
-                    continue
-            if text and not (text in flow.goal or text in (flow.label or "")
-                             or flow.flow_id.startswith(text.lower()) or any(text in t.label for t in tasks)):
-                continue
-            out.append(flow)
+        out = [f for f in snap.flows.values() if flow_matches(f, latest.get(f.flow_id, []), status, text)]
         out.sort(key=lambda f: f.flow_id)
         out.sort(key=lambda f: f.created_at, reverse=True)
         return out
@@ -303,7 +305,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- supervisors: OpenClaw's gateway is the supervisor; it keeps no such records --
 
-    def supervisors(self, *, live_only: bool = False) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[SupervisorRecord]:
         return []
 
     def supervisor_alive(self, sup: Any, now: int | None = None) -> bool:
@@ -314,7 +316,7 @@ class OpenClawLedger(OpenClawWrites):
 
     # -- audit --------------------------------------------------------------------------
 
-    def audit(self) -> list[Any]:
+    def audit(self) -> list[Finding]:
         snap = self.snapshot()
         flows = [f for f in snap.flows.values() if f.flow_id in snap.real_flow_ids]
         return audit_records(list(snap.tasks.values()), flows, self.now())
@@ -333,9 +335,9 @@ class OpenClawLedger(OpenClawWrites):
         return task.task
 
     @staticmethod
-    def after_of(task: Any) -> list[str]:
+    def after_of(task: TaskRecord) -> list[str]:
         return []
 
     @staticmethod
-    def env_of(task: Any) -> dict[str, str]:
+    def env_of(task: TaskRecord) -> dict[str, str | None]:
         return {}

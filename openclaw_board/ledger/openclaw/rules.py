@@ -28,7 +28,6 @@ FLOW_CANCEL_STUCK_MS = 5 * 60 * 1000
 # -- retention (LEDGER.md: "terminal records are pruned 7 days after they end; lost ones after 1 day") --
 # A lost record whose cleanup_after is still ahead (capped at this window after it ended)
 # is "retained": its `lost` finding is a warn; an expired or unstamped one is an error.
-TERMINAL_RETENTION_MS = 7 * 24 * 3600 * 1000
 LOST_RETENTION_MS = 24 * 3600 * 1000
 
 # -- statuses (LEDGER.md, task_runs.status and terminal_outcome) --
@@ -41,7 +40,7 @@ ISSUE_SHOWN = frozenset({"failed", "timed_out", "lost", "blocked"})
 # -- TaskFlow pressure (`A active[ · W waiting] · B blocked[ · I issues] · C cancel-requested · T total`) --
 # OpenClaw counts queued and running flows as active, waiting ones apart, failed and lost
 # ones as issues (those two only when non-zero), a flow as cancel-requested only while it
-# is not terminal (openclaw #117713: a flow that already ended cancelled is not), and every
+# is not terminal (a flow that already ended cancelled is not), and every
 # flow_runs row it lists in the total.
 ACTIVE_FLOW = frozenset({"queued", "running"})
 ISSUE_FLOW = frozenset({"failed", "lost"})

@@ -109,8 +109,8 @@ def _flow_row(raw: dict) -> FlowRow:
 
 def _chain_root(task: TaskRow, tasks: dict[str, TaskRow]) -> TaskRow:
     seen = {task.task_id}
-    while task.parent_task_id in tasks and task.parent_task_id not in seen:
-        task = tasks[task.parent_task_id]  # type: ignore[index]
+    while task.parent_task_id is not None and task.parent_task_id in tasks and task.parent_task_id not in seen:
+        task = tasks[task.parent_task_id]
         seen.add(task.task_id)
     return task
 
@@ -120,8 +120,8 @@ def _number_attempts(tasks: dict[str, TaskRow]) -> None:
     for task in tasks.values():
         task.is_latest = task.task_id not in children
         depth, cur, seen = 1, task, {task.task_id}
-        while cur.parent_task_id in tasks and cur.parent_task_id not in seen:
-            cur = tasks[cur.parent_task_id]  # type: ignore[index]
+        while cur.parent_task_id is not None and cur.parent_task_id in tasks and cur.parent_task_id not in seen:
+            cur = tasks[cur.parent_task_id]
             seen.add(cur.task_id)
             depth += 1
         task.attempt = depth

@@ -129,8 +129,8 @@ def diff(old: Snapshot, new: Snapshot, now: int) -> list[EventRow]:
         else:
             out.extend(_flow_changes(before, flow, now))
     for task_id, task in new.tasks.items():
-        before = old.tasks.get(task_id)
-        out.extend(task_timeline(task) if before is None else _task_changes(before, task, now))
+        was = old.tasks.get(task_id)
+        out.extend(task_timeline(task) if was is None else _task_changes(was, task, now))
     for task_id, task in old.tasks.items():
         if task_id not in new.tasks:
             out.append(EventRow(0, now, task.flow_id, task_id, "pruned", task.status, None,

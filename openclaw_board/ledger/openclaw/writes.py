@@ -8,6 +8,7 @@ ReadOnlyLedger (an IllegalTransition: the CLI prints it as one `error:` line, ex
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from .actions import refuse, run_openclaw
@@ -15,11 +16,12 @@ from .models import FlowRow, TaskRow
 
 
 class OpenClawWrites:
-    # Provided by OpenClawLedger.
-    get_task: Any
-    get_flow: Any
-    refresh: Any
-    latest_attempts: Any
+    # The reads these writes use, provided by OpenClawLedger (reader.py), the one class that
+    # mixes this in.
+    get_task: Callable[[str], TaskRow]
+    get_flow: Callable[[str], FlowRow]
+    refresh: Callable[[], object]
+    latest_attempts: Callable[[str], list[TaskRow]]
 
     def _after_action(self, row: Any, answer: str) -> Any:
         self.refresh()
@@ -44,9 +46,10 @@ class OpenClawWrites:
         if flow.standalone:
             # Not a flow OpenClaw knows: cancelling it is cancelling its task.
             live = [t for t in self.latest_attempts(flow.flow_id) if t.raw_status in ("queued", "running")]
-            target = (live or self.latest_attempts(flow.flow_id) or [None])[0]
-            if target is None:
+            candidates = live or self.latest_attempts(flow.flow_id)
+            if not candidates:
                 raise refuse(f"cancel flow {flow.flow_id[:8]}", "it has no task")
+            target = candidates[0]
             answer = run_openclaw(["tasks", "cancel", target.task_id], f"to cancel task {target.task_id[:8]}")
         else:
             answer = run_openclaw(["tasks", "flow", "cancel", flow.flow_id], f"to cancel flow {flow.flow_id[:8]}")

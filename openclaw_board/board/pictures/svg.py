@@ -3,7 +3,7 @@
 Deterministic for a fixed ledger and clock: no pollers, no watcher, no supervisor, no
 animation or cursor blink (live=False), and the clock fixed at `clock_ms` (the CLI uses
 the ledger's newest event time, or `--at`). With `at`, the rows come from the event log
-as it was then (board/snapshot_ledger.py). With `flow_id`, the board shows that flow
+as it was then (ledger/snapshot_ledger.py). With `flow_id`, the board shows that flow
 only (a filter on its id, which the header names) and expanded.
 """
 
@@ -33,12 +33,13 @@ def newest_event_ms(ledger: Any) -> int | None:
     import peewee as pw
 
     Event = ledger.m.Event
-    return Event.select(pw.fn.MAX(Event.at)).scalar()
+    newest: int | None = Event.select(pw.fn.MAX(Event.at)).scalar()
+    return newest
 
 
 def render_svg(url: str, shot: Shot) -> str:
     """Run the board headless on `url` as `shot` says and return the final screen as SVG."""
-    from ..app import BoardApp
+    from ..board_app import BoardApp
     from ..widgets.flowlist import FlowList
 
     app = BoardApp(url, clock=fixed_clock(shot.clock_ms), live=False, theme=shot.theme,

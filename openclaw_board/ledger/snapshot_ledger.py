@@ -1,11 +1,11 @@
 """The board's reads answered from a moment in the past (time travel, `--at TIME`).
 
-`SnapshotLedger` offers the handful of read methods that board/service/board_reads.py calls on a
-ledger (board_flows, flows_by_ids, latest_tasks_of, task_counts, the two pressure
-lines, supervisors, the event ids), answered in memory from `replay.state_at`: the
-ledger rebuilt from its event log at `at`. The reader does not know the difference, so
-rows, ordering, filters and the header are the same code as the live board. Nothing
-here writes; nothing moves (no new events ever arrive at a past moment).
+`SnapshotLedger` implements the board's reads (`api.BoardReads`: board_flows, flows_by_ids,
+latest_tasks_of, task_counts, the two pressure lines, supervisors, the event ids), answered
+in memory from `replay.state_at`: the ledger rebuilt from its event log at `at`. The board
+does not know the difference, so rows, ordering, filters and the header are the same code as
+the live board. Nothing here writes; nothing moves (no new events ever arrive at a past
+moment).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..ledger.replay import Snapshot, state_at
-from ..ledger.states import ACTIVE_FLOW, ISSUE_TASK, TERMINAL_FLOW
-
-ISSUE_FLOW = frozenset({"blocked", "failed", "lost"})
+from .flow_filter import flow_matches, issue_count
+from .replay import Snapshot, state_at
+from .states import ACTIVE_FLOW, TERMINAL_FLOW
 
 
 class SnapshotLedger:
@@ -32,26 +31,18 @@ class SnapshotLedger:
             tasks.sort(key=lambda t: (t.created_at, t.label))
         self._last_id = self.snapshot.events[-1].id if self.snapshot.events else 0
 
-    # -- what the board reader calls ----------------------------------------------------
+    @property
+    def display_url(self) -> str:
+        return str(self.ledger.display_url)
+
+    def source_of(self, flow_id: str) -> str | None:
+        return None
+
+    def data_version(self) -> int | None:
+        return None  # a past moment never changes: nothing to watch
 
     def _matches(self, flow: Any, status_filter: str, text: str) -> bool:
-        """The same filter as the ledger's `_flows_filtered`, in memory."""
-        tasks = self._latest.get(flow.flow_id, [])
-        if status_filter == "active" and flow.status not in ACTIVE_FLOW:
-            return False
-        if status_filter in ("issues", "blocked"):
-            task_statuses = ISSUE_TASK if status_filter == "issues" else {"blocked"}
-            flow_statuses = ISSUE_FLOW if status_filter == "issues" else {"blocked"}
-            if flow.status not in flow_statuses and not any(t.status in task_statuses for t in tasks):
-                return False
-        text = text.strip()
-        if text:
-            needle = text.casefold()
-            if not (needle in (flow.goal or "").casefold() or needle in (flow.label or "").casefold()
-                    or flow.flow_id.startswith(text.lower())
-                    or any(needle in t.label.casefold() for t in tasks)):
-                return False
-        return True
+        return flow_matches(flow, self._latest.get(flow.flow_id, []), status_filter, text)
 
     def board_flows(self, status_filter: str, text: str, *, active_cap: int,
                     terminal_limit: int) -> tuple[list[Any], list[Any], int]:
@@ -75,7 +66,7 @@ class SnapshotLedger:
         return {
             "queued": by["queued"] + by["awaiting_approval"],
             "running": by["running"],
-            "issues": sum(by[s] for s in ISSUE_TASK),
+            "issues": issue_count(by),
         }
 
     def flow_pressure(self) -> dict[str, int]:
@@ -88,7 +79,7 @@ class SnapshotLedger:
             "total": sum(by.values()),
         }
 
-    def supervisors(self) -> list[Any]:
+    def supervisors(self, *, live_only: bool = False) -> list[Any]:
         return []  # supervisors' heartbeats are not in the event log: the past shows none
 
     def last_event_id(self) -> int:
@@ -96,18 +87,3 @@ class SnapshotLedger:
 
     def events_since(self, after_id: int, limit: int = 10_000) -> list[Any]:
         return []  # a past moment never changes
-
-
-def past_service(at: int):  # noqa: ANN201 - a Service subclass, made here to keep service.py as it is
-    """A board Service whose reader reads the ledger as it was at `at`."""
-    from .service.board_reads import Reader
-    from .service.ledger_thread import Service
-
-    class PastService(Service):
-        def _reader(self) -> Reader:
-            if self.reader is None:
-                super()._reader()  # opens the live ledger (and notes its file) as the board does
-                self.reader = Reader(SnapshotLedger(self.ledger, at))  # type: ignore[arg-type]
-            return self.reader
-
-    return PastService

@@ -3,27 +3,29 @@
 The top shows the event being stepped (its time, what happened); the middle the flow and
 its tasks as they were right after it, drawn by the same row renderer as the main list;
 the bottom the flow's timeline with the current event marked. The history is read once
-on the service thread (replay_steps.read_flow_history); stepping is pure and in memory.
+on the service thread (service/history_reads.py); stepping is pure and in memory.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...ledger.clock import iso
+from ..bindings import bindings
 from ..view.history import Replayed, event_line, index_at, rows_after, task_names, window
+from ..view.keys import Scope, key_of
 from ..view.text import clean
 from ..widgets.cells import header_text, render_row
 
 if TYPE_CHECKING:
-    from ..app import BoardApp
+    from ..board_app import BoardApp
 
 
 class ReplayScreen(Screen[None]):
@@ -35,15 +37,7 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-timeline-title { height: 1; padding: 0 1; margin-top: 1; color: $text-muted; }
     ReplayScreen #replay-events { height: 1fr; padding: 0 1; }
     """
-    BINDINGS = [
-        Binding("left,h", "step(-1)", "Earlier"),
-        Binding("right,l", "step(1)", "Later"),
-        Binding("pageup", "step(-10)", "-10", show=False),
-        Binding("pagedown", "step(10)", "+10", show=False),
-        Binding("home,g", "jump(0)", "First"),
-        Binding("end,G", "jump(-1)", "Last"),
-        Binding("escape,q,t", "close", "Close"),
-    ]
+    BINDINGS = bindings(Scope.REPLAY)
 
     def __init__(self, flow_id: str, at: int | None = None) -> None:
         super().__init__()
@@ -123,7 +117,7 @@ class ReplayScreen(Screen[None]):
         body = Text("\n", end="").join(render_row(r, width, ev.at, colors, dim) for r in rows)
         self.query_one("#replay-rows", Static).update(body)
         self.query_one("#replay-timeline-title", Static).update(
-            Text("TIMELINE  ← → step · g G first / last · PgUp PgDn ten · Esc close", no_wrap=True))
+            Text(_timeline_title(), no_wrap=True))
         events = self.query_one("#replay-events", Static)
         height = events.size.height or max(3, self.size.height - len(rows) - 9)
         marked = Style(reverse=True, bold=True)
@@ -137,7 +131,16 @@ class ReplayScreen(Screen[None]):
         events.update(Text("\n", end="").join(lines))
 
 
-def _accent(colors: dict[str, str]) -> object:
+def _accent(colors: dict[str, str]) -> RichColor:
     from ..theme.palette import rich_color
 
     return rich_color(colors.get("accent", "cyan"))
+
+
+def _timeline_title() -> str:
+    """`TIMELINE  ← → step · g G first / last · PgUp PgDn ten · Esc close`, from the key table."""
+    def pair(back: str, forward: str) -> str:
+        return f"{key_of(back, Scope.REPLAY)} {key_of(forward, Scope.REPLAY)}"
+
+    return (f"TIMELINE  {pair('step(-1)', 'step(1)')} step · {pair('jump(0)', 'jump(-1)')} first / last · "
+            f"{pair('step(-10)', 'step(10)')} ten · {key_of('close', Scope.REPLAY)} close")
