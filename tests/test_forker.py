@@ -69,6 +69,7 @@ def test_a_forked_wrapper_is_a_session_of_its_own_with_the_task_environment(
     out = tmp_path / "out"
     task_id = one(ledger, {"command": ["sh", "-c", 'echo "$PWD $SPECIAL" > "$0"; echo $PPID >> "$0"', str(out)],
                            "env": {"SPECIAL": "from-the-spec"}})
+    gate = tmp_path / "gate"
     sup, thread = supervisor_thread(ledger.url)
     try:
         wait_for(lambda: ledger.get_task(task_id).status == "succeeded", "the task ran")
@@ -83,7 +84,6 @@ def test_a_forked_wrapper_is_a_session_of_its_own_with_the_task_environment(
         assert stat.S_IMODE(err.stat().st_mode) == 0o600 and stat.S_IMODE(home.stat().st_mode) == 0o700
         assert not [p for p in home.iterdir() if p.is_socket()]
         # A second task: the same forker forks it, in a session of its own.
-        gate = tmp_path / "gate"
         second = one(ledger, gated(gate, 0), goal="second")
         pid = int(wait_for(lambda: Path(f"{gate}.pid").exists() and Path(f"{gate}.pid").read_text().strip(),
                            "the second command started"))
@@ -95,6 +95,7 @@ def test_a_forked_wrapper_is_a_session_of_its_own_with_the_task_environment(
         wait_for(lambda: ledger.get_task(second).status == "succeeded", "the second task ran")
         assert sup.spawner.started == 1
     finally:
+        gate.touch()  # a failed assertion leaves no command waiting
         sup.request_stop()
         thread.join(30)
     wait_for(lambda: start_ticks(forker) is None, "the forker left with its supervisor")
@@ -123,6 +124,7 @@ def test_kill_9_of_the_forker_mid_run_the_run_is_recorded_and_a_new_forker_start
         assert second is not None and second != first and sup.spawner.started == 2
         assert "forker restarted" in (Path(sup.state) / "supervisor.log").read_text()
     finally:
+        gate.touch()
         sup.request_stop()
         thread.join(30)
 
@@ -136,19 +138,21 @@ def test_kill_9_of_supervisor_and_forker_a_new_supervisor_records_the_exit_code(
                              "--kill-grace", "0.5s"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: Path(f"{gate}.pid").exists() and ledger.get_task(task_id).pid, "the command started")
-        forker = forker_of(proc.pid)
-        assert forker is not None
-        t = ledger.get_task(task_id)
-        assert ppid_of(t.pid) == forker  # forked, not started by exec
-        os.kill(forker, signal.SIGKILL)
-        proc.send_signal(signal.SIGKILL)
+        try:
+            wait_for(lambda: Path(f"{gate}.pid").exists() and ledger.get_task(task_id).pid, "the command started")
+            forker = forker_of(proc.pid)
+            assert forker is not None
+            t = ledger.get_task(task_id)
+            assert ppid_of(t.pid) == forker  # forked, not started by exec
+            os.kill(forker, signal.SIGKILL)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait(30)
+        wait_for(lambda: start_ticks(forker) is None, "the forker died")
+        assert alive(t.pid, t.pid_start)  # the wrapper lives on, adopted by init
     finally:
-        proc.kill()
-        proc.wait(30)
-    wait_for(lambda: start_ticks(forker) is None, "the forker died")
-    assert alive(t.pid, t.pid_start)  # the wrapper lives on, adopted by init
-    gate.touch()
+        gate.touch()
     wait_for(lambda: (run_dir_of(ledger.get_task(task_id)) / "exit").exists(), "the run ended unwatched")
     Supervisor(ledger.url, concurrency=2, kill_grace_s=0.5, poll_interval_s=0.05).run(until_idle=True)
     t = ledger.get_task(task_id)
