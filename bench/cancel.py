@@ -7,8 +7,8 @@ that we can check, by pid, that both are gone afterwards.
 - end to end: a `supervise` process on a fresh ledger (SQLite; PostgreSQL too when it
   answers) runs the task; once its command wrote its pids we cancel it through the Ledger
   API. The figure is the ledger's own timestamps: the `cancel_requested` event to the
-  `finished` event. It includes how soon the supervisor notices the request (its poll on
-  SQLite, NOTIFY on PostgreSQL), the wrapper stopping the group, and recording the result.
+  `finished` event. It includes how soon the supervisor notices the request (the ledger
+  file's change on SQLite, NOTIFY on PostgreSQL), the wrapper stopping the group, and recording the result.
 - the wrapper alone: the wrapper started the way the supervisor starts it, SIGTERM (what
   the supervisor sends on a cancel) once the command runs, until the wrapper has exited
   with its `exit` file written. No ledger, no supervisor.
@@ -131,7 +131,7 @@ def run(quick: bool, runs: int) -> list[Row]:
             os.environ["OPENCLAW_BOARD_HOME"] = str(home)
             sqlite += end_to_end(sqlite_url(home), home, n)
     rows += _rows("wrapper alone: SIGTERM → exit recorded", alone)
-    rows += _rows("cancel → cancelled, SQLite", sqlite, "includes the supervisor's poll of the ledger")
+    rows += _rows("cancel → cancelled, SQLite", sqlite, "the supervisor wakes on the ledger file's change")
     reason = pg_reason()
     if reason:
         rows.append(Row(SECTION, "cancel → cancelled, PostgreSQL", "", None, skipped=reason))

@@ -8,6 +8,10 @@
   enqueue until all N results are stored. Its workers poll every 0.1-0.2 s when idle (our
   supervisor's poll interval is 0.2 s; both wake at once while there is work).
 - floor: a bare loop keeping C `true` processes in flight (Popen + waitpid).
+- submit → running: an idle `supervise` process (nothing running, nothing queued), one task
+  submitted at a time at moments out of step with any poll; the ledger's own timestamps,
+  the task's `created_at` to its `started_at` (the claim). How soon an idle supervisor
+  notices new work: its wake-up on the ledger's change, or its poll.
 
 Both systems get the same shape of work: submitted from one process, run by another.
 """
@@ -19,8 +23,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from .common import Row, Stat, bench_env, cli, collect, proc_cpu_s, scratch, sqlite_url, stop_process, wait_until
+from .common import (
+    Row,
+    Stat,
+    bench_env,
+    cli,
+    collect,
+    pg_reason,
+    pg_schema,
+    proc_cpu_s,
+    scratch,
+    sqlite_url,
+    stop_process,
+    wait_until,
+)
 
 SECTION = "dispatch"
 
@@ -67,6 +85,58 @@ def ours_rate(n: int, concurrency: int) -> dict[str, float]:
             finally:
                 stop_process(proc)
     return {"rate": n / (t1 - t0), "sup_cpu_ms": cpu / n * 1000}
+
+
+def submit_to_start(url: str, home: Path, n: int) -> list[float]:
+    """ms from a task's creation to its claim, for n tasks submitted one at a time to an idle supervisor."""
+    from openclaw_board.ledger import Ledger, command_spec
+
+    proc = subprocess.Popen(cli("--db", url, "supervise", "--concurrency", "1", "--quiet"), env=bench_env(home),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: list[float] = []
+    try:
+        with Ledger(url) as ledger:
+            wait_until(lambda: bool(ledger.supervisors(live_only=True)), 60, 0.05, "the supervisor to register")
+            for i in range(n):
+                time.sleep(0.05 + (i % 7) * 0.031)  # idle again, and not in step with any poll
+                task_id = ledger.submit(command_spec("wake", ["true"]))[1]["main"]
+                wait_until(lambda t=task_id: ledger.get_task(t).status == "succeeded", 60, 0.005,
+                           "the task to succeed")
+                task = ledger.get_task(task_id)
+                out.append(float(task.started_at - task.created_at))
+    finally:
+        stop_process(proc)
+    return out
+
+
+def _p50(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def wakeup_rows(quick: bool, runs: int) -> list[Row]:
+    n = 10 if quick else 30
+    rows = []
+    kinds: list[tuple[str, Any]] = [("SQLite", None)]
+    reason = pg_reason()
+    kinds.append(("PostgreSQL", pg_schema if reason is None else None))
+    for name, schema in kinds:
+        figure = f"submit → running, idle supervisor, {name}: p50"
+        if name == "PostgreSQL" and schema is None:
+            rows.append(Row(SECTION, figure, "", None, skipped=reason or ""))
+            continue
+        values: list[float] = []
+        for _ in range(runs):
+            with scratch() as home:
+                if schema is None:
+                    values += submit_to_start(sqlite_url(home), home, n)
+                else:
+                    with schema() as url:
+                        values += submit_to_start(url, home, n)
+        p95 = sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        rows.append(Row(SECTION, figure, "ms", Stat([_p50(values)]), Stat([10.0]), "target",
+                        note=f"p95 {p95:.0f} ms over {len(values)} submits (ledger timestamps, ms)"))
+    return rows
 
 
 def huey_rate(n: int, concurrency: int) -> dict[str, float]:
@@ -120,4 +190,4 @@ def run(quick: bool, runs: int) -> list[Row]:
         rows.append(Row(SECTION, figure, "tasks/s", ours["rate"], floor, "floor: bare spawn loop"))
         rows.append(Row(SECTION, f"supervisor CPU per task, concurrency {conc}", "ms", ours["sup_cpu_ms"],
                         note="the supervise process alone, not the tasks"))
-    return rows
+    return rows + wakeup_rows(quick, runs)

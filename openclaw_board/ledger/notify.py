@@ -20,21 +20,34 @@ It reconnects and LISTENs again after a connection loss and then reports a chang
 happened while it was deaf is unknown). On SQLite there is nothing to listen to: `wait`
 sleeps its timeout and returns False (the board watches the file there).
 Notifications are a shortcut, not the truth: every user keeps polling as a fallback.
+
+SQLite: `FileListener(url, version=...)` is the same reader shape (`listening`, `fileno()`,
+`poll()`, `close()`) over inotify on the ledger's directory: a commit by any process writes
+the `-wal` file, which makes the fd readable. There are no kinds on a file, so a change
+reports every kind asked for. With `version` (the reader's own `PRAGMA data_version`, which
+moves only on OTHER connections' commits) a reader's own writes wake nobody: an event whose
+commit the version does not show yet (the writer appends to the WAL a moment before it
+publishes the commit in the shared index) is looked at again after `recheck_s()`, for up to
+RECHECK_FOR_S. `listener_for(url, ...)` gives the right one of the two.
 """
 
 from __future__ import annotations
 
 import os
 import select
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from .db import parse_url, redact
 
 CHANNEL = "openclaw_board"
 QUEUED, CANCEL, SUPERVISOR, CHANGE = "queued", "cancel", "supervisor", "change"
 RECONNECT_EVERY_S = 1.0
+RECHECK_EVERY_S = 0.002  # an event the data version does not show yet: look again this soon
+RECHECK_FOR_S = 0.05  # ... for this long; after that it was a write of our own (or a checkpoint)
 
 
 def channel_for_schema(schema: str | None) -> str:
@@ -124,6 +137,14 @@ class ChangeListener:
             return None
 
     # -- reading -----------------------------------------------------------------------
+
+    def recheck_s(self) -> float | None:
+        """Same shape as FileListener's: a notification needs no second look."""
+        return None
+
+    def settle(self) -> set[str]:
+        """Same shape as FileListener's: our own commits notify nothing we listen to."""
+        return set()
 
     def poll(self) -> set[str]:
         """Kinds of the changes notified since the last call (non-blocking; filtered by
@@ -239,3 +260,146 @@ class ChangeWatcher:
             self.working = False
             if self._listener is not None:
                 self._listener.close()
+
+
+# <sys/inotify.h>
+_IN_MODIFY, _IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE = 0x2, 0x8, 0x80, 0x100
+_IN_NONBLOCK, _IN_CLOEXEC = 0o4000, 0o2000000
+_EVENT = struct.Struct("iIII")
+
+
+def _inotify_fd(directory: Path) -> int:
+    """An inotify fd watching `directory` (not recursively) for writes and new names. OSError
+    where there is none (not Linux, no ctypes, too many watches)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        init1, add_watch = libc.inotify_init1, libc.inotify_add_watch
+    except (OSError, AttributeError) as exc:
+        raise OSError(f"no inotify here: {exc}") from None
+    fd = int(init1(_IN_NONBLOCK | _IN_CLOEXEC))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"inotify_init1: {os.strerror(err)}")
+    mask = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE
+    if add_watch(fd, os.fsencode(directory), mask) < 0:
+        err = ctypes.get_errno()
+        os.close(fd)
+        raise OSError(err, f"inotify_add_watch {directory}: {os.strerror(err)}")
+    return fd
+
+
+class FileListener:
+    """Wakes a select loop when another process commits to a SQLite ledger (see the module
+    docstring). `listening` is False where inotify cannot be had; the reader then polls."""
+
+    def __init__(self, url: str, kinds: Iterable[str] | None = None, log: Callable[[str], None] | None = None,
+                 version: Callable[[], int | None] | None = None) -> None:
+        self.kinds = frozenset(kinds) if kinds is not None else frozenset({QUEUED, CANCEL, SUPERVISOR, CHANGE})
+        self.version = version
+        self.error: str | None = None
+        self._fd: int | None = None
+        self._seen = version() if version is not None else None
+        self._pending_since: float | None = None
+        path = parse_url(url).path
+        if path is None:
+            self.error = "not a SQLite ledger"
+            return
+        path = Path(path).resolve()
+        self._names = {os.fsencode(path.name + suffix) for suffix in ("", "-wal", "-journal")}
+        try:
+            self._fd = _inotify_fd(path.parent)
+        except OSError as exc:
+            self.error = str(exc)
+            if log is not None:
+                log(f"change notifications unavailable, polling instead: {exc}")
+
+    @property
+    def listening(self) -> bool:
+        return self._fd is not None
+
+    def fileno(self) -> int | None:
+        return self._fd
+
+    def recheck_s(self) -> float | None:
+        """How soon to call poll() again although the fd says nothing (None: no need)."""
+        return RECHECK_EVERY_S if self._pending_since is not None else None
+
+    def settle(self) -> set[str]:
+        """Call when about to wait, after writes of our own (needs `version`): what was heard
+        since the last look is judged at once by the data version (every kind asked for when
+        another connection's commit shows) and is not looked at again. A commit of another's
+        that was written but not yet published by then goes unheard: the reader's poll is the
+        fallback. An earlier event still being looked at again (`recheck_s`) stays so."""
+        if self._fd is None or self.version is None:
+            return set()
+        if not self._drain() and self._pending_since is None:
+            return set()  # nothing written since the last look: the version cannot have moved
+        now = self.version()
+        if now is None or now == self._seen:
+            return set()
+        self._seen = now
+        self._pending_since = None
+        return set(self.kinds)
+
+    def poll(self) -> set[str]:
+        """Every kind asked for when another connection committed since the last call, else
+        an empty set (non-blocking)."""
+        if self._fd is None:
+            return set()
+        if self._drain():
+            self._pending_since = time.monotonic()
+        if self._pending_since is None:
+            return set()
+        if self.version is not None:
+            now = self.version()
+            if now is not None and now == self._seen:
+                if time.monotonic() - self._pending_since > RECHECK_FOR_S:
+                    self._pending_since = None
+                return set()
+            self._seen = now
+        self._pending_since = None
+        return set(self.kinds)
+
+    def _drain(self) -> bool:
+        """Read every queued event; True when one was about the ledger's files."""
+        assert self._fd is not None
+        hit = False
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return hit
+            except OSError:
+                return True  # cannot tell: say something changed (the version check still applies)
+            if not data:
+                return hit
+            at = 0
+            while at + _EVENT.size <= len(data):
+                _wd, _mask, _cookie, size = _EVENT.unpack_from(data, at)
+                name = data[at + _EVENT.size: at + _EVENT.size + size].rstrip(b"\0")
+                at += _EVENT.size + size
+                hit = hit or name in self._names
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> FileListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def listener_for(url: str, kinds: Iterable[str] | None = None, log: Callable[[str], None] | None = None,
+                 version: Callable[[], int | None] | None = None) -> ChangeListener | FileListener:
+    """LISTEN/NOTIFY on PostgreSQL, the ledger file's changes on SQLite."""
+    if parse_url(url).kind == "postgresql":
+        return ChangeListener(url, kinds, log)
+    return FileListener(url, kinds, log, version)

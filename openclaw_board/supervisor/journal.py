@@ -33,9 +33,13 @@ class Journal:
         line = f"{iso(system_clock())} {self.prefix} {message}\n"
         with self._lock:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
-                    os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+                # One stat a line (a line per claim and per result: the directory is made only
+                # when the file is not there).
+                try:
+                    if os.stat(self.path).st_size > MAX_BYTES:
+                        os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+                except FileNotFoundError:
+                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 try:
                     os.write(fd, line.encode("utf-8", "replace"))

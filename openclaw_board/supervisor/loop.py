@@ -8,10 +8,12 @@ thread of the board). Each turn: heartbeat (every HEARTBEAT_S), look at cancel r
 (every CANCEL_POLL_S, so a cancel is seen well within a second), look at every watched run
 (progress from its `control` file, its end from its `exit` file), re-attach orphaned runs
 (at start, then every RECOVER_EVERY_S; see recovery.py), claim work up to the limits, then
-wait: on the wrappers' pidfds (so an exit is seen at once), a wake-up pipe and, on
-PostgreSQL, a LISTEN connection (ledger/notify.py: queued work or a cancel wakes us at
-once), at most poll_interval_s (idle_poll_s when listening and nothing runs: polling is
-then only the fallback for a lost notification).
+wait (wakeup.py): on the wrappers' pidfds (so an exit is seen at once), a wake-up pipe and
+a change listener (ledger/notify.py: NOTIFY on PostgreSQL, the ledger file's change on
+SQLite; queued work or a cancel wakes us at once), at most poll_interval_s (idle_poll_s
+when listening and nothing runs: polling is then only the fallback for a lost notification).
+Wrappers are forked by the supervisor's forker, which has the wrapper imported (forker.py,
+spawn.py), or started by exec where there is none.
 
 Several hosts (ownership.py): the heartbeat renews a lease (lease_ms); every
 lease_check_s we expire the leases of supervisors on other hosts (their runs become lost
@@ -31,7 +33,6 @@ tasks detached: the next supervisor on this host re-attaches them.
 from __future__ import annotations
 
 import os
-import select
 import threading
 import time
 import weakref
@@ -44,14 +45,13 @@ import peewee as pw
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check
-from ..ledger.envpolicy import task_environment
 from ..ledger.errors import IllegalTransition, StaleOwner
-from ..ledger.notify import CANCEL, QUEUED, ChangeListener
+from ..ledger.notify import CANCEL, QUEUED, ChangeListener, FileListener, listener_for
 from ..ledger.outcome_text import outcome_text
 from ..ledger.supervisors import DEFAULT_LEASE_MS
 from ..paths import runs_root
 from ..settings import Settings
-from . import procs
+from . import procs, wakeup
 from .context import Context
 from .decisions import Action, Watched, decide_watched
 from .delivery import DeliveryWorker
@@ -65,9 +65,9 @@ from .rundir import (
     DEFAULT_TAIL_CAP,
     Run,
     child_identity,
-    start_wrapper,
     write_spec,
 )
+from .spawn import Spawner
 from .testhooks import pause_at
 from .timed_work import EVERY_S as TIMED_WORK_EVERY_S
 from .timed_work import TimedWork
@@ -92,7 +92,7 @@ class Supervisor:
         tail_cap: int = DEFAULT_TAIL_CAP, state: Path | None = None,
         lease_ms: int = DEFAULT_LEASE_MS, lease_check_s: float = LEASE_CHECK_S, listen: bool = True,
         idle_poll_s: float = IDLE_POLL_S, env_passthrough: tuple[str, ...] | None = None,
-        settings: Settings | None = None,
+        settings: Settings | None = None, use_forker: bool = True,
     ) -> None:
         """`settings` gives what no argument says (host, state directory, passthrough); without
         it, they are loaded from the environment and the config file (settings.py)."""
@@ -110,12 +110,16 @@ class Supervisor:
         self.lease_check_s = lease_check_s
         self.listen = listen
         self.idle_poll_s = max(poll_interval_s, idle_poll_s)
-        self.listener: ChangeListener | None = None
+        self.listener: ChangeListener | FileListener | None = None
         self._cancel_due = False
+        self._cancel_woke_at = 0.0  # wakeup.py: when a change last ended a wait for cancels
         self._contended = False
         self.head_cap, self.tail_cap = head_cap, tail_cap
         self.runs_root = runs_root(self.state)
         self.journal = Journal(self.state / "supervisor.log", echo=log)
+        # Wrappers are forked by a long-lived forker with the wrapper imported (forker.py).
+        self.spawner = Spawner(self.state, use_forker=use_forker, log=self.journal)
+        self._look_again = False  # a run we just started ended before we could watch it
         self.ctx: Context | None = None  # made once the ledger is open (run)
         self.ready = threading.Event()  # set once registered and first recovery done
         self.detached = 0  # tasks left running when the loop stopped
@@ -186,8 +190,11 @@ class Supervisor:
                 self.error = f"cannot start the supervisor: {exc}"
                 self.journal(self.error)
                 return 1
-            if self.listen and not self.ledger.is_sqlite:
-                self.listener = ChangeListener(self.url, kinds={QUEUED, CANCEL}, log=self.journal)
+            if self.listen:
+                # New work or a cancel wakes the loop at once: NOTIFY on PostgreSQL, the ledger
+                # file's change on SQLite (our own commits excluded by their data version).
+                self.listener = listener_for(self.url, kinds={QUEUED, CANCEL}, log=self.journal,
+                                             version=self._data_version)
             self._deliveries = DeliveryWorker(self.url, f"supervisor:{(self.supervisor_id or '?')[:8]}",
                                               self.journal, self.clock)
             self._deliveries.start()
@@ -284,30 +291,23 @@ class Supervisor:
             timeout = self.idle_poll_s if idle and claimed_none else self.poll_interval_s
             if self._contended and len(self.runs) < self.concurrency:
                 timeout = CONTENDED_RETRY_S
+            if self._look_again:
+                self._look_again = False
+                timeout = 0.0
             # Heartbeats and lease checks keep their own pace, however long the poll interval.
             self._wait(max(0.0, min(timeout, next_beat - time.monotonic(), next_leases - time.monotonic(),
                                     next_timed - time.monotonic())))
         return 0
 
-    def _wait(self, timeout: float, quiet: bool = False) -> None:
-        fds = [self._wake_r] + ([] if quiet else [r.watch_fd for r in self.runs.values() if r.watch_fd is not None])
-        listen_fd = self.listener.fileno() if self.listener is not None and not quiet else None
-        if listen_fd is not None:
-            fds.append(listen_fd)
+    def _data_version(self) -> int | None:
+        """SQLite's count of commits by other connections than ours (None: cannot tell)."""
         try:
-            ready, _, _ = select.select(fds, [], [], timeout)
-        except (OSError, ValueError):
-            time.sleep(min(timeout, 0.05))
-            return
-        if self._wake_r in ready:
-            try:
-                os.read(self._wake_r, 4096)
-            except OSError:
-                pass
-        if self.listener is not None and (listen_fd is None or listen_fd in ready):
-            # Reads what arrived; while not listening, reconnects at most every second.
-            if CANCEL in self.listener.poll():
-                self._cancel_due = True
+            return int(self.ledger.db.execute_sql("PRAGMA data_version").fetchone()[0])  # type: ignore[union-attr]
+        except (pw.DatabaseError, pw.InterfaceError, AttributeError, TypeError):
+            return None
+
+    def _wait(self, timeout: float, quiet: bool = False) -> None:
+        wakeup.wait(self, timeout, quiet)
 
     def _heartbeat(self) -> None:
         assert self.ledger is not None and self.supervisor_id is not None
@@ -388,12 +388,12 @@ class Supervisor:
             # before any wrapper exists, and each failing on a name that exists as a directory.
             # Recovery proves from them that a dead (or fenced) claim never started (recovery.py).
             run_dir.mkdir(mode=0o700)  # exclusive: a run directory is never reused
-            env = task_environment(os.environ, self.ledger.env_of(task), passthrough=self.env_passthrough,
-                                   ledger_url=self.url)
+            env = self.spawner.environment(self.ledger.env_of(task), passthrough=self.env_passthrough,
+                                           ledger_url=self.url)
             write_spec(run_dir, task, self.ledger.command_of(task), env,
                        kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
             pause_at("spec_written")
-            run.popen = start_wrapper(run_dir, env)
+            run.popen, run.pid, run.start = self.spawner.start(run_dir, env)
             pause_at("wrapper_started")
         except OSError as exc:
             self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
@@ -405,9 +405,9 @@ class Supervisor:
                 # our next step, which is why ours failed): nothing was started; not ours to record.
                 self.journal(f"task {task.task_id[:8]}: {stale}")
             return
-        run.pid = run.popen.pid
-        run.start = procs.own_child_start(run.popen)  # read even if the wrapper already ended
         run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
+        if run.watch_fd is None:
+            self._look_again = True  # already ended (or no pidfd here): no wake-up will say so
         self.runs.add(run)
         self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
         self.journal(f"task {task.task_id[:8]} ({task.label}): claimed, started pid {run.pid}")
@@ -499,6 +499,7 @@ class Supervisor:
     def _shutdown(self) -> None:
         if self._deliveries is not None:
             self._deliveries.stop()  # a send under way finishes first (or its claim expires)
+        self.spawner.close()
         self.detached = len(self.runs)
         for task_id in self.runs.ids():
             self.runs.drop(task_id)

@@ -130,14 +130,16 @@ def write_spec(run_dir: Path, task: Any, command: Any, env: dict[str, str], *, k
         fh.write(marshal.dumps(spec))
 
 
-def start_wrapper(run_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_wrapper(run_dir: Path, env: dict[str, str], reserved: bool = False) -> subprocess.Popen[bytes]:
     """The wrapper in a session of its own, so that it outlives us and no terminal signal reaches it.
 
     First the room for its `exit` file: a disk too full for it fails the start here (OSError),
     before the command runs; once it runs, its result always fits (wrapper.write_exit).
     `env` is the task's whole environment (ledger/envpolicy.py): the wrapper starts with it
-    too, so that neither it nor the task sees what we hold (the ledger's URL, credentials)."""
-    reserve_exit(str(run_dir))
+    too, so that neither it nor the task sees what we hold (the ledger's URL, credentials).
+    `reserved`: the caller made that room already (spawn.py)."""
+    if not reserved:
+        reserve_exit(str(run_dir))
     err = os.open(run_dir / ERR_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         return subprocess.Popen(
