@@ -85,7 +85,7 @@ def test_a_config_file_named_by_the_environment(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("db = ", "not valid TOML: "),
-    ('dbb = "x"\n', "unknown key 'dbb' (known: db, host, theme, env_passthrough)"),
+    ('dbb = "x"\n', "unknown key 'dbb' (known: db, host, theme, env_passthrough, notify_to, notify_command)"),
     ("host = 3\n", "host must be a non-empty string"),
     ('db = ""\n', "db must be a non-empty string"),
     ("env_passthrough = [1]\n", "env_passthrough must be a list of variable names"),
