@@ -25,7 +25,8 @@ RECENT = 5  # flows shown with a schedule; `audit` looks at as many
 
 def schedule_dict(ledger: Any, row: Any) -> dict[str, Any]:
     """A schedule as `schedules list --json` has it (DESIGN.md), plus how its last flow ended."""
-    last = ledger.get_flow(row.last_flow_id).status if row.last_flow_id and _exists(ledger, row.last_flow_id) else None
+    last_flow = ledger.m.Flow.get_or_none(ledger.m.Flow.flow_id == row.last_flow_id) if row.last_flow_id else None
+    last = last_flow.status if last_flow is not None else None  # None too when the flow was pruned
     return {
         "schedule_id": row.schedule_id, "goal": row.goal, "label": row.label, "cron": row.cron,
         "description": describe(row.cron), "timezone": row.timezone, "missed": row.missed, "overlap": row.overlap,
@@ -33,10 +34,6 @@ def schedule_dict(ledger: Any, row: Any) -> dict[str, Any]:
         "last_fire_at": iso(row.last_fire_at), "last_flow_id": row.last_flow_id, "last_outcome": last,
         "pending_fire_at": iso(row.pending_fire_at), "created_at": iso(row.created_at),
     }
-
-
-def _exists(ledger: Any, flow_id: str) -> bool:
-    return ledger.m.Flow.get_or_none(ledger.m.Flow.flow_id == flow_id) is not None
 
 
 def announce(ledger: Any, spec: Any, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from .clock import iso
 from .core import LedgerBase, tuples
 from .db import quick_check
 from .errors import LedgerUnavailable
+from .flow_filter import ISSUE_FLOW
 from .states import ACTIVE_TASK, TERMINAL_FLOW, TERMINAL_TASK, derive_flow_status
 from .states import TaskStatus as T
 
@@ -22,7 +23,6 @@ STALE_QUEUED_MS = 10 * 60 * 1000
 CANCEL_STUCK_MS = 60 * 1000
 DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
 FAILING_FIRINGS = 3  # a schedule's last firings that all failed make a finding
-FAILED_FLOW = frozenset({"failed", "lost", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class Audit(LedgerBase):
         for sched in self.m.Schedule.select():
             last = list(Flow.select(Flow.flow_id, Flow.status).where(Flow.schedule_id == sched.schedule_id)
                         .order_by(Flow.fire_at.desc()).limit(FAILING_FIRINGS))
-            if len(last) == FAILING_FIRINGS and all(f.status in FAILED_FLOW for f in last):
+            if len(last) == FAILING_FIRINGS and all(f.status in ISSUE_FLOW for f in last):
                 out.append(Finding(
                     "schedule_failing", "error", last[0].flow_id, None,
                     f"schedule {sched.schedule_id[:8]} ({sched.goal[:40]}): its last {FAILING_FIRINGS} firings "

@@ -93,10 +93,10 @@ class EventFollower:
         horizon = self._settled_horizon()
         if horizon is None or horizon <= self.cursor:
             return []
-        labels = self.scope.attempts()
+        labels = self.scope.attempts()  # read once a poll: the batches below share it
         out: list[FollowedEvent] = []
         while True:
-            rows: list[Any] = list(self._events(self.cursor, horizon))
+            rows: list[Any] = list(self._events(self.cursor, horizon, list(labels)))
             out.extend(self._followed(row, labels) for row in rows)
             if rows:
                 self.cursor = rows[-1].id
@@ -105,11 +105,11 @@ class EventFollower:
         self.cursor = max(self.cursor, horizon)
         return out
 
-    def _events(self, after: int, upto: int) -> pw.ModelSelect:
+    def _events(self, after: int, upto: int, task_ids: list[str]) -> pw.ModelSelect:
         Event = self.scope.ledger.m.Event
         query = Event.select().where((Event.flow_id == self.scope.flow_id) & (Event.id > after) & (Event.id <= upto))
         if self.scope.label is not None:
-            query = query.where(Event.task_id.in_(list(self.scope.attempts())))
+            query = query.where(Event.task_id.in_(task_ids))
         return query.order_by(Event.id).limit(BATCH)
 
     def _highest_visible(self) -> int:
