@@ -47,16 +47,15 @@ from ..ledger.clock import Clock
 from ..ledger.db import damage_hint, damaged, ensure_private_dir, quick_check
 from ..ledger.errors import IllegalTransition, StaleOwner
 from ..ledger.notify import CANCEL, QUEUED, ChangeListener, FileListener, listener_for
-from ..ledger.outcome_text import outcome_text
 from ..ledger.supervisors import DEFAULT_LEASE_MS
 from ..paths import runs_root
 from ..settings import Settings
-from . import procs, wakeup
+from . import finish, procs, wakeup
 from .context import Context
-from .decisions import Action, Watched, decide_watched
+from .decisions import Action
 from .delivery import DeliveryWorker
 from .journal import Journal
-from .outcome import outcome_of
+from .launch import LaunchSettings, launch
 from .ownership import LEASE_CHECK_S, Ownership
 from .recovery import Handoff, Recovery
 from .run_table import RunTable
@@ -64,14 +63,11 @@ from .rundir import (
     DEFAULT_HEAD_CAP,
     DEFAULT_TAIL_CAP,
     Run,
-    child_identity,
-    write_spec,
 )
 from .spawn import Spawner
-from .testhooks import pause_at
 from .timed_work import EVERY_S as TIMED_WORK_EVERY_S
 from .timed_work import TimedWork
-from .watching import check_cancels, check_orphan, report
+from .watching import check_cancels
 
 HEARTBEAT_S = 1.0
 # Not above the default poll interval: at 0.25 s against turns every 0.2 s, every other turn
@@ -119,6 +115,8 @@ class Supervisor:
         self.journal = Journal(self.state / "supervisor.log", echo=log)
         # Wrappers are forked by a long-lived forker with the wrapper imported (forker.py).
         self.spawner = Spawner(self.state, use_forker=use_forker, log=self.journal)
+        self._launch_settings = LaunchSettings(self.runs_root, url, self.env_passthrough, kill_grace_s,
+                                               head_cap, tail_cap)
         self._look_again = False  # a run we just started ended before we could watch it
         self.ctx: Context | None = None  # made once the ledger is open (run)
         self.ready = threading.Event()  # set once registered and first recovery done
@@ -378,39 +376,9 @@ class Supervisor:
         return frozenset(rt for rt, cap in self.runtime_limits.items() if counts.get(rt, 0) >= cap)
 
     def _launch(self, task: Any) -> None:
-        assert self.ledger is not None and self.supervisor_id is not None
-        # Where the claim said it would be (recovery relies on it: recovery.py, "never started").
-        run_dir = Path(task.run_dir) if task.run_dir else self.runs_root / task.task_id
-        run = Run(task.task_id, task.runtime, run_dir)
-        pause_at("claimed")
-        try:
-            # Keep this order: the directory, `spec`, then start_wrapper's `exit.reserve`, each made
-            # before any wrapper exists, and each failing on a name that exists as a directory.
-            # Recovery proves from them that a dead (or fenced) claim never started (recovery.py).
-            run_dir.mkdir(mode=0o700)  # exclusive: a run directory is never reused
-            env = self.spawner.environment(self.ledger.env_of(task), passthrough=self.env_passthrough,
-                                           ledger_url=self.url)
-            write_spec(run_dir, task, self.ledger.command_of(task), env,
-                       kill_grace_s=self.kill_grace_s, head_cap=self.head_cap, tail_cap=self.tail_cap)
-            pause_at("spec_written")
-            run.popen, run.pid, run.start = self.spawner.start(run_dir, env)
-            pause_at("wrapper_started")
-        except OSError as exc:
-            self.journal(f"task {task.task_id[:8]}: cannot start its wrapper: {exc}")
-            try:
-                self.ledger.finish(task.task_id, "failed", supervisor_id=self.supervisor_id,
-                                   error=f"cannot start: {exc.strerror or exc}")
-            except StaleOwner as stale:
-                # We stalled past our lease and recovery took the claim back (it took the name of
-                # our next step, which is why ours failed): nothing was started; not ours to record.
-                self.journal(f"task {task.task_id[:8]}: {stale}")
-            return
-        run.watch_fd = procs.exit_watch_fd(run.pid, run.start)
-        if run.watch_fd is None:
-            self._look_again = True  # already ended (or no pidfd here): no wake-up will say so
-        self.runs.add(run)
-        self.ledger.record_process(task.task_id, self.supervisor_id, run.pid, run.start, str(run_dir))
-        self.journal(f"task {task.task_id[:8]} ({task.label}): claimed, started pid {run.pid}")
+        assert self.ctx is not None
+        if launch(self.ctx, self.runs, self.spawner, self._launch_settings, task):
+            self._look_again = True
 
     def _watch(self, run: Run) -> None:
         """Watch a run we did not start (recovery): poll it, it is not our child."""
@@ -440,59 +408,12 @@ class Supervisor:
                 self.runs.drop(task_id)
 
     def _check_run(self, run: Run) -> None:
-        """Look at one run (in the order `decisions.Watched` lists), then do what it calls for."""
-        assert self.ledger is not None and self.ctx is not None
-        kv: dict[str, str] | None = None
-        child: tuple[int, int | None] | None = None
-        if run.orphan is not None:
-            facts = Watched(orphan=True)
-        elif run.wrapper_alive():
-            facts = Watched(wrapper_alive=True)
-        elif (kv := run.read_exit()) is not None:
-            facts = Watched(exit_recorded=True)
-        else:
-            child = child_identity(run.run_dir, run.pid)
-            facts = Watched(command_alive=bool(child and procs.alive(*child)), stop_sent=run.stop_sent_at is not None)
-        action = decide_watched(facts)
-        if action == Action.CHECK_ORPHAN:
-            check_orphan(self.ctx, self.runs, run)  # its wrapper died: we enforce its timeout and cancel
-        elif action == Action.REPORT:
-            self._report(run)
-        elif action == Action.FINISH:
-            assert kv is not None
-            self.finish_from_exit(run, kv)
-        elif action == Action.WATCH_ORPHAN:
-            assert child is not None
-            run.orphan = child
-            self.journal(f"task {run.task_id[:8]}: wrapper died, command pid {child[0]} lives on; watching it")
-            check_orphan(self.ctx, self.runs, run)
-        elif action == Action.CANCELLED:
-            # We stopped it ourselves, so early that its wrapper had no time to record it.
-            self.runs.drop(run.task_id)
-            self.ledger.finish(run.task_id, "cancelled", supervisor_id=self.supervisor_id,
-                               error="cancelled by operator (before it started)")
-            self.journal(f"task {run.task_id[:8]}: cancelled before it started")
-        else:
-            self.runs.drop(run.task_id)
-            self.ledger.mark_lost(run.task_id, "process vanished with no recorded result",
-                                  actor=self.ctx.actor, supervisor_id=self.supervisor_id)
-            self.journal(f"task {run.task_id[:8]}: lost (wrapper gone, no exit file)")
-
-    def _report(self, run: Run, final: dict[str, str] | None = None) -> None:
         assert self.ctx is not None
-        report(self.ctx, run, final)
+        finish.check_run(self.ctx, self.runs, run)
 
     def finish_from_exit(self, run: Run, kv: dict[str, str]) -> None:
-        assert self.ledger is not None
-        # Only a stopped run needs to know whether an operator asked for it (one read saved per task).
-        cancel = kv.get("reason") == "stop" and self.ledger.get_task(run.task_id).cancel_requested_at is not None
-        out = outcome_of(kv, cancel)
-        self.runs.drop(run.task_id)
-        self._report(run, final=kv)
-        self.ledger.finish(run.task_id, out.status, supervisor_id=self.supervisor_id, exit_code=out.exit_code,
-                           error=out.error, terminal_summary=out.summary)
-        said = outcome_text(out.exit_code, out.error)
-        self.journal(f"task {run.task_id[:8]}: {out.status}" + (f" ({said})" if said else ""))
+        assert self.ctx is not None
+        finish.finish_from_exit(self.ctx, self.runs, run, kv)
 
     # -- stopping ------------------------------------------------------------------------
 
