@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from supervisor_support import wait_for
 
-from openclaw_board.ledger import Ledger, parse_spec
+from openclaw_board.cli.follow_cmds import tail_growth
+from openclaw_board.ledger import Ledger, command_spec, parse_spec
 from openclaw_board.ledger.follow import EventFollower, flow_scope
 from openclaw_board.supervisor import Supervisor
 
@@ -110,3 +112,38 @@ def test_an_event_committed_late_with_a_lower_id_is_not_skipped(pg_url: str, hom
         finally:
             slow.close()
             fast.close()
+
+
+def test_tail_growth_reads_a_sliding_window() -> None:
+    assert tail_growth([], ["a", "b"]) == (["a", "b"], False)
+    assert tail_growth(["a", "b"], ["a", "b", "c"]) == (["c"], False)
+    assert tail_growth(["x", "a", "b"], ["a", "b", "c"]) == (["c"], False)  # the window slid
+    assert tail_growth(["t", "t", "t"], ["t", "t", "t", "t"]) == (["t"], False)
+    assert tail_growth(["a", "b"], ["c", "d"]) == (["c", "d"], True)  # more than a window between looks
+    assert tail_growth(["a"], ["a"]) == ([], False)
+
+
+def test_follow_of_a_run_on_another_host_streams_its_ledger_tail_once(ledger: Ledger, home: Path) -> None:
+    _, ids = ledger.submit(command_spec("far away", ["true"]))
+    sup = ledger.register_supervisor("far-host", 4242, None)
+    task = ledger.claim(sup.supervisor_id, "far-host")
+    ledger.record_process(task.task_id, sup.supervisor_id, 4243, None, "/srv/far/runs/x")
+    ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="one\ntwo\nthr")
+    env = {**os.environ, "OPENCLAW_BOARD_HOME": str(home), "OPENCLAW_BOARD_HOST": "near-host"}
+    proc = subprocess.Popen(follow_cmd(ledger.url, "tasks", "follow", ids["main"], "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    seen: list[dict] = []
+    while not any(x.get("line") == "two" for x in seen):
+        seen.append(json.loads(proc.stdout.readline()))
+    # The window slides: "one" scrolled out, "three" ended, "four" came; at the end a last line with no newline.
+    ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="two\nthree\nfour\n")
+    while not any(x.get("line") == "four" for x in seen):
+        seen.append(json.loads(proc.stdout.readline()))
+    ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="three\nfour\nlast words")
+    ledger.finish(task.task_id, "succeeded", supervisor_id=sup.supervisor_id, exit_code=0)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    seen += [json.loads(line) for line in stdout.splitlines()]
+    assert [x["line"] for x in seen if x["type"] == "output"] == ["one", "two", "three", "four", "last words"]
+    assert seen[-1] == {"type": "end", "status": "succeeded"}

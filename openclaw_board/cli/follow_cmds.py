@@ -2,8 +2,11 @@
 
 Events come from the ledger (`ledger.follow`: each once, in id order, resumable with
 `--since EVENT_ID`), so they work on SQLite and PostgreSQL and for runs on any host. Output
-lines come from the run's log when it is on this host; they are live only: with `--since`
-(a reconnect) they start at the log's current end, and `tasks logs` has the whole log.
+lines come from the run's log when it is on this host, else from the tail its supervisor
+keeps in the ledger (`task.log_tail`, its last 4 KiB, refreshed as it changes): lines that
+scrolled past between two refreshes are marked by one `[... output skipped ...]` line.
+Output is live only: with `--since` (a reconnect) it starts at the current end, and `tasks
+logs` has the whole log.
 
 With `--json`, one object per line (JSON Lines), flushed at once:
   {"type": "event", "event_id", "at", "flow_id", "task_id", "label", "kind", "from", "to", "actor", "detail"}
@@ -25,7 +28,7 @@ from ..ledger.follow import FollowedEvent, Scope, flow_scope, follow, task_scope
 from ..ledger.openclaw import OpenClawLedger
 from ..safetext import visible
 from . import render
-from .app import fail, flows_app, open_ledger, out, tasks_app
+from .app import fail, flows_app, open_ledger, out, settings, tasks_app
 
 SINCE = typer.Option(0, "--since", metavar="EVENT_ID", min=0,
                      help="Resume after this event id (the last one a previous follow printed).")
@@ -33,13 +36,45 @@ JSON_LINES = typer.Option(False, "--json", help="One JSON object per line (JSON 
 SUCCEEDED = frozenset({"succeeded"})
 
 
-class OutputTail:
-    """New whole lines of every local log in the scope; a partial line waits for its end."""
+SKIPPED = "[... output skipped ...]"
 
-    def __init__(self, scope: Scope, from_start: bool) -> None:
-        self.scope, self.from_start = scope, from_start
+
+def tail_growth(before: list[str], now: list[str]) -> tuple[list[str], bool]:
+    """The lines of `now` (a sliding window of a log's last lines) not in `before` (the window
+    an earlier look saw), and whether lines may have been missed in between: the new ones
+    follow the longest end of `before` that `now` starts with. A window that repeats a line
+    is read the way that adds the fewest lines."""
+    for overlap in range(min(len(before), len(now)), 0, -1):
+        if before[len(before) - overlap:] == now[:overlap]:
+            return now[overlap:], False
+    return now, bool(before) and bool(now)
+
+
+class LedgerTail:
+    """The whole lines of a task's output tail in the ledger that an earlier look did not see."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def new_lines(self, tail: str | None, final: bool) -> list[str]:
+        text = tail or ""
+        lines = text.split("\n")
+        if not final or text.endswith("\n"):
+            lines.pop()  # "" after the last newline, or a line still being written
+        fresh, gap = tail_growth(self.seen, lines)
+        self.seen = lines
+        return ([SKIPPED] if gap else []) + fresh
+
+
+class OutputTail:
+    """New whole lines of every log in the scope (a partial line waits for its end): from the
+    file on this host, from the ledger's tail for a run on another host."""
+
+    def __init__(self, scope: Scope, from_start: bool, host: str) -> None:
+        self.scope, self.from_start, self.host = scope, from_start, host
         self._cursors: dict[str, Any] = {}
         self._partial: dict[str, bytes] = {}
+        self._remote: dict[str, LedgerTail] = {}
 
     def lines(self, final: bool = False) -> list[tuple[str, str, str]]:
         """(task_id, label, line) for each line written since the last call."""
@@ -47,11 +82,14 @@ class OutputTail:
 
         found: list[tuple[str, str, str]] = []
         Task = self.scope.ledger.m.Task
-        for task in Task.select(Task.task_id, Task.label, Task.run_dir).where(
+        for task in Task.select(Task.task_id, Task.label, Task.run_dir, Task.host, Task.log_tail).where(
                 Task.task_id.in_(list(self.scope.attempts())) & Task.run_dir.is_null(False)):
+            if task.host is not None and task.host != self.host:
+                found.extend((task.task_id, task.label, line) for line in self._ledger_lines(task, final))
+                continue
             if task.task_id not in self._cursors:
                 if not log_path(task.run_dir).exists():
-                    continue  # ran on another host, or has not written yet
+                    continue  # has not written yet
                 cursor = LogCursor(task.run_dir)
                 if not self.from_start:
                     while cursor.read_new():
@@ -65,6 +103,14 @@ class OutputTail:
                 self._partial[task.task_id] = rest
             found.extend((task.task_id, task.label, line.decode("utf-8", "replace")) for line in whole)
         return found
+
+    def _ledger_lines(self, task: Any, final: bool) -> list[str]:
+        remote = self._remote.get(task.task_id)
+        if remote is None:
+            remote = self._remote[task.task_id] = LedgerTail()
+            if not self.from_start:
+                remote.new_lines(task.log_tail, final=False)  # a reconnect starts at the current end
+        return remote.new_lines(task.log_tail, final)
 
 
 def _event_json(ev: FollowedEvent) -> dict[str, Any]:
@@ -115,7 +161,7 @@ def _run(scope_of: Any, ref: str, since: int, as_json: bool) -> None:
             fail("follow works on openclaw-board ledgers; an OpenClaw ledger is read with `tasks show`")
         scope = scope_of(ledger, ref)
         printer = Printer(as_json)
-        tail = OutputTail(scope, from_start=since == 0)
+        tail = OutputTail(scope, from_start=since == 0, host=settings().host)
 
         def flush_output(final: bool = False) -> None:
             for task_id, label, line in tail.lines(final):
@@ -147,4 +193,4 @@ def flows_follow(flow: str = typer.Argument(..., metavar="FLOW"), as_json: bool 
     _run(flow_scope, flow, since, as_json)
 
 
-__all__ = ["OutputTail", "flows_follow", "tasks_follow"]
+__all__ = ["LedgerTail", "OutputTail", "tail_growth", "flows_follow", "tasks_follow"]
