@@ -44,9 +44,10 @@ def _kind(i: int) -> str:
     return "live"
 
 
-def rows(tasks: int, now_ms: int | None = None, seed: int = 7,
-         live: bool = True) -> tuple[list[dict], list[dict], list[dict]]:
-    """(flows, tasks, events) as column dicts; exactly `tasks` task rows."""
+def rows(tasks: int, now_ms: int | None = None, seed: int = 7, live: bool = True,
+         live_flows: int | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """(flows, tasks, events) as column dicts; exactly `tasks` task rows. `live_flows`: exactly
+    that many live flows (the newest ones), the rest finished, instead of 4% live."""
     rnd = random.Random(seed)
     now = now_ms or int(time.time() * 1000)
     span = 30 * 24 * 3600 * 1000
@@ -56,9 +57,12 @@ def rows(tasks: int, now_ms: int | None = None, seed: int = 7,
     i = 0
     while len(task_rows) < tasks:
         kind = _kind(i)
-        if kind == "live" and not live:
+        if kind == "live" and (not live or live_flows is not None):
             kind = "succeeded"
-        size = min(SIZES[i % len(SIZES)], tasks - len(task_rows))
+        room = tasks - len(task_rows) - (live_flows or 0)  # task rows left for finished flows
+        if live_flows is not None and room <= 0:
+            kind = "live"  # one task each, so the last `live_flows` flows are the live ones
+        size = 1 if live_flows is not None and kind == "live" else min(SIZES[i % len(SIZES)], room)
         at = now - span + int(span * len(task_rows) / tasks)
         if kind == "live":  # live work is recent, not weeks old
             at = now - rnd.randint(60_000, 3_600_000)
@@ -136,10 +140,10 @@ def _insert(db: Any, model: Any, items: list[dict[str, Any]]) -> None:
         cursor.executemany(sql, values[k:k + 5000])
 
 
-def fill(url: str, tasks: int, live: bool = True) -> dict[str, int]:
+def fill(url: str, tasks: int, live: bool = True, live_flows: int | None = None) -> dict[str, int]:
     """Create the ledger at `url` holding `tasks` task rows (no running or queued ones unless
-    `live`); {table: rows} written."""
-    flows, task_rows, events = rows(tasks, live=live)
+    `live`; exactly `live_flows` live flows of one running task when given); {table: rows} written."""
+    flows, task_rows, events = rows(tasks, live=live, live_flows=live_flows)
     with Ledger(url) as ledger:
         m = ledger.m
         with ledger.db.atomic():

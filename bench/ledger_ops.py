@@ -43,7 +43,7 @@ def _ours(url: str, start: Any, out: Any) -> None:
         sid = getattr(sid, "supervisor_id", sid)
         start.wait()
         done = 0
-        while (task := ledger.claim(sid, HOST)) is not None:
+        while (task := ledger.claim_next(sid, HOST).task) is not None:
             ledger.record_process(task.task_id, sid, 4242, 1, "/tmp/none")
             ledger.finish(task.task_id, "succeeded", supervisor_id=sid, exit_code=0)
             done += 1

@@ -40,7 +40,7 @@ with Ledger(url) as ledger:
     sid = ledger.register_supervisor(host, 1, None).supervisor_id
     time.sleep(max(0.0, go - time.time()))
     while True:
-        task = ledger.claim(sid, host)
+        task = ledger.claim_next(sid, host).task
         if task is None:
             break
         n += 1

@@ -42,7 +42,7 @@ def dump(ledger: Ledger) -> dict[str, list[tuple]]:
 
 def run(ledger: Ledger, sid: str = "sup-1", host: str = "host-a") -> Any:
     """Claim the next task and record a process for it, as a supervisor would."""
-    task = ledger.claim(sid, host)
+    task = ledger.claim_next(sid, host).task
     assert task is not None, "nothing to claim"
     ledger.record_process(task.task_id, sid, 4242, 1, f"/tmp/run/{task.task_id}")
     return task

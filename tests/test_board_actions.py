@@ -121,9 +121,9 @@ async def test_approve_deny_retry_reopen(demo):
         assert retried.attempt == 2 and retried.status == "queued"
     # Reopen: block it again, then reopen the flow from the board.
     with Ledger(url) as ledger:
-        claimed = ledger.claim("s" * 36, "h")
+        claimed = ledger.claim_next("s" * 36, "h").task
         while claimed is not None and claimed.task_id != retried.task_id:
-            claimed = ledger.claim("s" * 36, "h")
+            claimed = ledger.claim_next("s" * 36, "h").task
         ledger.finish(retried.task_id, "blocked", supervisor_id="s" * 36, exit_code=75)
     app = make_app(url, end)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -77,7 +77,7 @@ async def test_bad_data_renders_literally(sqlite_url):
     goal = "[bold red]not markup[/] \x1b[2J\x1b[31mred? \x07 " + "very long " * 40
     with Ledger(sqlite_url) as ledger:
         fid, tasks = ledger.submit(command_spec(goal, ["true"], label="[link=x]l[/link]"))
-        task = ledger.claim("s" * 36, "h")
+        task = ledger.claim_next("s" * 36, "h").task
         ledger.report_progress(task.task_id, "s" * 36, progress=50, summary="::summary \x1b]0;title\x07 [i]x[/i]")
     app = BoardApp(sqlite_url, title="live", theme="openclaw-dark", live=False)
     async with app.run_test(size=(160, 30)) as pilot:

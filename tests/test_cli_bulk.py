@@ -21,7 +21,7 @@ def three_failed(ledger: Ledger) -> tuple[str, list[str]]:
     flow_id, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [
         {"label": f"t{i}", "command": ["false"]} for i in range(3)]}))
     for _ in ids:
-        task = ledger.claim("sup-1", "h")
+        task = ledger.claim_next("sup-1", "h").task
         assert task is not None
         ledger.finish(task.task_id, "failed", supervisor_id="sup-1", exit_code=1)
     return flow_id, list(ids.values())

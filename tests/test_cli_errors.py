@@ -55,13 +55,13 @@ def world(sqlite_url: str, tmp_path: Path) -> dict[str, str]:
     with Ledger(sqlite_url) as led:
         sid = led.register_supervisor("h", os.getpid(), None, lease_ms=3_600_000).supervisor_id
         flow_id, ids = led.submit(load_spec(spec))
-        first = led.claim(sid, "h")
+        first = led.claim_next(sid, "h").task
         assert first.task_id == ids["a"]
         led.finish(first.task_id, "failed", supervisor_id=sid, exit_code=1)
         retried = led.retry(first.task_id)
-        assert led.claim(sid, "h").task_id == retried.task_id
+        assert led.claim_next(sid, "h").task.task_id == retried.task_id
         led.submit(load_spec_text('goal = "other"\n[[tasks]]\nlabel = "c"\ncommand = ["true"]\n'))
-        other = led.claim(sid, "h")
+        other = led.claim_next(sid, "h").task
         assert other.label == "c"
         led.finish(other.task_id, "succeeded", supervisor_id=sid, exit_code=0)
         queued = next(t for t in led.list_tasks(flow=flow_id) if t.label == "b")

@@ -31,7 +31,7 @@ def one_lost_task(url: str) -> tuple[str, str]:
     task_id = made["tasks"]["t"]
     with Ledger(url) as led:
         sid = led.register_supervisor("h", os.getpid(), None, lease_ms=3_600_000).supervisor_id
-        assert led.claim(sid, "h").task_id == task_id
+        assert led.claim_next(sid, "h").task.task_id == task_id
         led.mark_lost(task_id, "pid 100 vanished")
     return made["flow_id"], task_id
 

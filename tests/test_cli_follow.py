@@ -126,7 +126,7 @@ def test_tail_growth_reads_a_sliding_window() -> None:
 def test_follow_of_a_run_on_another_host_streams_its_ledger_tail_once(ledger: Ledger, home: Path) -> None:
     _, ids = ledger.submit(command_spec("far away", ["true"]))
     sup = ledger.register_supervisor("far-host", 4242, None)
-    task = ledger.claim(sup.supervisor_id, "far-host")
+    task = ledger.claim_next(sup.supervisor_id, "far-host").task
     ledger.record_process(task.task_id, sup.supervisor_id, 4243, None, "/srv/far/runs/x")
     ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="one\ntwo\nthr")
     env = {**os.environ, "OPENCLAW_BOARD_HOME": str(home), "OPENCLAW_BOARD_HOST": "near-host"}

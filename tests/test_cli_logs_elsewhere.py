@@ -14,7 +14,7 @@ def test_logs_of_a_task_on_another_host_come_from_the_ledger(sqlite_url: str, ho
     with Ledger(sqlite_url) as ledger:
         _, ids = ledger.submit(command_spec("far away", ["true"]))
         sup = ledger.register_supervisor("far-host", 4242, None)
-        task = ledger.claim(sup.supervisor_id, "far-host")
+        task = ledger.claim_next(sup.supervisor_id, "far-host").task
         ledger.record_process(task.task_id, sup.supervisor_id, 4243, None, "/srv/far/runs/x")
         ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="line one\nline two\n")
     env = {**os.environ, "OPENCLAW_BOARD_HOME": str(home), "OPENCLAW_BOARD_HOST": "near-host"}

@@ -36,7 +36,7 @@ def marked(home: Path, tmp_path: Path, sqlite_url: str) -> dict[str, str]:
     flow_id = cli("submit", str(spec)).stdout.strip()
     with Ledger(sqlite_url) as led:
         sid = led.register_supervisor("h", os.getpid(), None, lease_ms=3_600_000).supervisor_id
-        task = led.claim(sid, "h")
+        task = led.claim_next(sid, "h").task
         led.finish(task.task_id, "failed", supervisor_id=sid, exit_code=3, error="boom [red]not red[/red]")
     return {"flow": flow_id, "task": task.task_id}
 
@@ -78,7 +78,7 @@ def test_cancel_running_task_and_audit_findings(home: Path, sqlite_url: str) -> 
     with Ledger(sqlite_url) as led:
         # A supervisor that is not heartbeating (lease long expired), so the audit sees a stale run.
         sid = led.register_supervisor("elsewhere", 999_999, None, lease_ms=1).supervisor_id
-        assert led.claim(sid, "elsewhere").task_id == made["tasks"]["sleepy"]
+        assert led.claim_next(sid, "elsewhere").task.task_id == made["tasks"]["sleepy"]
     out = cli("tasks", "cancel", made["tasks"]["sleepy"][:8]).stdout
     assert "cancel requested" in out
     shown = json.loads(cli("tasks", "show", made["tasks"]["sleepy"], "--json").stdout)
@@ -116,7 +116,7 @@ def test_maintenance_prunes_old_flows_and_their_run_dirs(home: Path, sqlite_url:
         with Ledger(sqlite_url, clock=fixed_clock(then)) as led:
             led.submit(load_spec(spec))
             sid = led.register_supervisor("h", os.getpid(), None).supervisor_id
-            task = led.claim(sid, "h")
+            task = led.claim_next(sid, "h").task
             led.record_process(task.task_id, sid, os.getpid(), None, str(run_dir))
             led.finish(task.task_id, "succeeded", supervisor_id=sid, exit_code=0)
             run_dirs.append(task.task_id)
@@ -148,7 +148,7 @@ def test_task_logs(home: Path, sqlite_url: str) -> None:
     logs.log_path(run_dir).write_bytes(b"line one [bold]x[/]\nline two\n")
     with Ledger(sqlite_url) as led:
         sid = led.register_supervisor("h", os.getpid(), None).supervisor_id
-        led.claim(sid, "h")
+        led.claim_next(sid, "h")
         led.record_process(task_id, sid, os.getpid(), None, str(run_dir))
         led.finish(task_id, "succeeded", supervisor_id=sid, exit_code=0)
     assert cli("tasks", "logs", task_id[:8]).stdout == "line one [bold]x[/]\nline two\n"

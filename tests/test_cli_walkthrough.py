@@ -66,7 +66,7 @@ def js(*args: str, db: str | None = None) -> dict:
 def run_one(url: str, label: str, status: str, sid: str) -> None:
     """Play the supervisor: claim the next runnable task, check it is `label`, finish it."""
     with Ledger(url) as led:
-        task = led.claim(sid, "testhost")
+        task = led.claim_next(sid, "testhost").task
         assert task is not None and task.label == label
         led.finish(task.task_id, status, supervisor_id=sid, exit_code=0 if status == "succeeded" else 1)
 

@@ -215,7 +215,7 @@ def test_older_schema_is_migrated_and_works(ledger_url: str) -> None:
         assert Meta.get(Meta.key == "schema_version").value == str(SCHEMA_VERSION)
         assert {"owner_token", "log_tail"} <= _task_columns(ledger)
         # The old row survived and the new columns work.
-        task = ledger.claim("sup-1", "host-a", generation=7)
+        task = ledger.claim_next("sup-1", "host-a", generation=7).task
         assert task is not None and task.task_id == ids["old"] and task.owner_token == 7
         ledger.report_progress(task.task_id, "sup-1", progress=50, summary="half", log_tail="line\n")
         assert ledger.get_task(task.task_id).log_tail == "line\n"

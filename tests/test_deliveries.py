@@ -158,7 +158,7 @@ def test_policies_state_changes_and_silent(ledger: Ledger, tmp_path: Path) -> No
     quiet = ledger.submit(parse_spec({"goal": "q", "notify": "silent", "notify_to": ["json://127.0.0.1:9/x"],
                                       "tasks": [{"label": "t", "command": ["true"]}]}))[0]
     for _ in range(2):
-        task = ledger.claim("sup-1", "h")
+        task = ledger.claim_next("sup-1", "h").task
         assert task is not None
         ledger.finish(task.task_id, "succeeded", supervisor_id="sup-1", exit_code=0)
     kinds = sorted((d.flow_status, d.target_kind) for d in ledger.list_deliveries(flow_id=every))
@@ -168,7 +168,7 @@ def test_policies_state_changes_and_silent(ledger: Ledger, tmp_path: Path) -> No
 
 def test_a_delivery_given_up_is_visible_and_can_be_retried(ledger: Ledger, tmp_path: Path) -> None:
     flow_id, _ = ledger.submit(notified_spec(9, tmp_path / "h"))
-    task = ledger.claim("sup-1", "h")
+    task = ledger.claim_next("sup-1", "h").task
     assert task is not None
     ledger.finish(task.task_id, "failed", supervisor_id="sup-1", exit_code=1)
     target = next(d for d in ledger.list_deliveries(flow_id=flow_id) if d.target_kind == "url")

@@ -51,12 +51,12 @@ def test_env_and_cwd_are_kept(led: Ledger) -> None:
 
 def test_approve(led: Ledger, clock: ManualClock) -> None:
     flow_id, ids = led.submit(spec({"label": "a", "requires_approval": True}))
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task is None
     clock.advance(1000)
     task = led.approve(ids["a"][:8])
     assert task.status == "queued" and task.approved_at == clock.t
     assert led.get_flow(flow_id).status == "queued"
-    assert led.claim("s", "h").task_id == ids["a"]
+    assert led.claim_next("s", "h").task.task_id == ids["a"]
 
 
 def test_deny_cancels_and_cascades(led: Ledger) -> None:
@@ -84,21 +84,21 @@ def test_claim_order_is_oldest_first(led: Ledger, clock: ManualClock) -> None:
     first, _ = led.submit(spec({"label": "x"}, goal="first"))
     clock.advance(10)
     second, _ = led.submit(spec({"label": "y"}, goal="second"))
-    got = [led.claim("s", "h").flow_id, led.claim("s", "h").flow_id]
+    got = [led.claim_next("s", "h").task.flow_id, led.claim_next("s", "h").task.flow_id]
     assert got == [first, second]
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task is None
 
 
 def test_claim_honours_dependencies(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]},
                                    {"label": "c", "after": ["a", "b"]}))
-    a = led.claim("s", "h")
-    assert a.task_id == ids["a"] and led.claim("s", "h") is None
+    a = led.claim_next("s", "h").task
+    assert a.task_id == ids["a"] and led.claim_next("s", "h").task is None
     led.finish(a.task_id, "succeeded", supervisor_id="s", exit_code=0)
-    b = led.claim("s", "h")
-    assert b.task_id == ids["b"] and led.claim("s", "h") is None
+    b = led.claim_next("s", "h").task
+    assert b.task_id == ids["b"] and led.claim_next("s", "h").task is None
     led.finish(b.task_id, "succeeded", supervisor_id="s", exit_code=0)
-    c = led.claim("s", "h")
+    c = led.claim_next("s", "h").task
     assert c.task_id == ids["c"]
     led.finish(c.task_id, "succeeded", supervisor_id="s", exit_code=0)
     flow = led.get_flow(flow_id)
@@ -108,7 +108,7 @@ def test_claim_honours_dependencies(led: Ledger) -> None:
 def test_claim_sets_owner_and_times(led: Ledger, clock: ManualClock) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}))
     clock.advance(500)
-    task = led.claim("sup-9", "box", generation=3)
+    task = led.claim_next("sup-9", "box", generation=3).task
     assert task.status == "running" and task.supervisor_id == "sup-9" and task.host == "box"
     assert task.owner_token == 3 and task.started_at == clock.t and task.ended_at is None
     assert led.get_flow(flow_id).status == "running"
@@ -118,16 +118,16 @@ def test_claim_sets_owner_and_times(led: Ledger, clock: ManualClock) -> None:
 
 def test_claim_skips_excluded_runtimes(led: Ledger) -> None:
     _, ids = led.submit(spec({"label": "a", "runtime": "acp"}, {"label": "b"}))
-    assert led.claim("s", "h", exclude_runtimes=frozenset({"acp"})).task_id == ids["b"]
-    assert led.claim("s", "h", exclude_runtimes=frozenset({"acp"})) is None
-    assert led.claim("s", "h").task_id == ids["a"]
+    assert led.claim_next("s", "h", exclude_runtimes=frozenset({"acp"})).task.task_id == ids["b"]
+    assert led.claim_next("s", "h", exclude_runtimes=frozenset({"acp"})).task is None
+    assert led.claim_next("s", "h").task.task_id == ids["a"]
 
 
 def test_cancelled_flow_starts_nothing(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b"}))
     run(led)
     led.cancel_flow(flow_id)
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task is None
 
 
 # -- progress and finish ----------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_auto_retry_backoff_grows_and_stops(led: Ledger, clock: ManualClock) -> 
     flow_id, ids = led.submit(spec({"label": "a", "retries": 3, "retry_backoff": "2s"}))
     previous = led.get_task(ids["a"])
     for attempt, backoff_ms in [(1, 2000), (2, 4000), (3, 8000)]:
-        task = led.claim("s", "h")
+        task = led.claim_next("s", "h").task
         assert task.task_id == previous.task_id and task.attempt == attempt
         clock.advance(100)
         led.finish(task.task_id, "failed", supervisor_id="s", exit_code=1)
@@ -200,10 +200,10 @@ def test_auto_retry_backoff_grows_and_stops(led: Ledger, clock: ManualClock) -> 
         assert led.get_flow(flow_id).status == "queued"  # the latest attempt waits
         # Not before its time.
         clock.advance(backoff_ms - 1)
-        assert led.claim("s", "h") is None
+        assert led.claim_next("s", "h").task is None
         clock.advance(1)
         previous = new
-    task = led.claim("s", "h")
+    task = led.claim_next("s", "h").task
     assert task.attempt == 4
     led.finish(task.task_id, "failed", supervisor_id="s", exit_code=1)
     assert [t.attempt for t in led.latest_attempts(flow_id)] == [4]
@@ -216,7 +216,7 @@ def test_auto_retry_backoff_is_capped(led: Ledger, clock: ManualClock) -> None:
     waits = []
     for _ in range(3):
         clock.advance(10_000_000)
-        task = led.claim("s", "h")
+        task = led.claim_next("s", "h").task
         led.finish(task.task_id, "timed_out", supervisor_id="s")
         (new,) = led.latest_attempts(flow_id)
         waits.append(new.not_before - clock.t)
@@ -227,7 +227,7 @@ def test_auto_retry_backoff_is_capped(led: Ledger, clock: ManualClock) -> None:
                                             ("blocked", False), ("cancelled", False)])
 def test_which_outcomes_retry(led: Ledger, status: str, retried: bool) -> None:
     flow_id, _ = led.submit(spec({"label": "a", "retries": 1}))
-    task = led.claim("s", "h")
+    task = led.claim_next("s", "h").task
     if status == "lost":
         led.mark_lost(task.task_id, "process vanished")
     else:
@@ -239,11 +239,11 @@ def test_which_outcomes_retry(led: Ledger, status: str, retried: bool) -> None:
 def test_no_auto_retry_after_an_operator_cancel(led: Ledger) -> None:
     """A running task the operator cancelled that dies failing is not started again."""
     flow_id, ids = led.submit(spec({"label": "a", "retries": 2}))
-    task = led.claim("s", "h")
+    task = led.claim_next("s", "h").task
     led.cancel_task(task.task_id)
     led.finish(task.task_id, "failed", supervisor_id="s", exit_code=-15)
     assert [t.attempt for t in led.latest_attempts(flow_id)] == [1]
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task is None
 
 
 def test_dependents_of_a_failed_task_are_cancelled(led: Ledger) -> None:
@@ -251,7 +251,7 @@ def test_dependents_of_a_failed_task_are_cancelled(led: Ledger) -> None:
                                    {"label": "c", "after": ["b"]}, {"label": "d", "requires_approval": True,
                                                                     "after": ["a"]},
                                    {"label": "e"}))
-    a = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
     assert a.task_id == ids["a"]
     led.finish(a.task_id, "failed", supervisor_id="s", exit_code=2)
     got = {t.label: (t.status, t.error) for t in led.latest_attempts(flow_id)}
@@ -260,7 +260,7 @@ def test_dependents_of_a_failed_task_are_cancelled(led: Ledger) -> None:
     assert got["d"] == ("cancelled", "dependency 'a' ended failed")
     assert got["e"] == ("queued", None)
     assert led.get_flow(flow_id).status == "running"
-    e = led.claim("s", "h")
+    e = led.claim_next("s", "h").task
     led.finish(e.task_id, "succeeded", supervisor_id="s", exit_code=0)
     flow = led.get_flow(flow_id)
     assert flow.status == "failed" and flow.blocked_task_id == ids["a"]
@@ -276,7 +276,7 @@ def test_flow_names_the_task_that_gave_its_status(led: Ledger, outcomes: tuple[s
                                                   culprit: str) -> None:
     flow_id, ids = led.submit(spec({"label": "x"}, {"label": "y"}))
     for outcome in outcomes:
-        task = led.claim("s", "h")
+        task = led.claim_next("s", "h").task
         led.finish(task.task_id, outcome, supervisor_id="s")
     flow = led.get_flow(flow_id)
     assert flow.status == flow_status and flow.blocked_task_id == ids[culprit]

@@ -23,7 +23,7 @@ def live_supervisor(ledger: Ledger) -> str:
 def test_a_healthy_ledger_has_no_findings(led: Ledger, clock: ManualClock) -> None:
     sid = live_supervisor(led)
     led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]}))
-    task = led.claim(sid, "host-a")
+    task = led.claim_next(sid, "host-a").task
     clock.advance(5_000)
     led.heartbeat(sid)
     assert led.audit() == []
@@ -44,7 +44,7 @@ def test_stale_queued(led: Ledger, clock: ManualClock) -> None:
 def test_stale_running_follows_the_heartbeat(led: Ledger, clock: ManualClock) -> None:
     sid = live_supervisor(led)
     _, ids = led.submit(spec({"label": "a"}))
-    led.claim(sid, "host-a")
+    led.claim_next(sid, "host-a")
     clock.advance(15_000)
     assert codes(led) == set()
     clock.advance(1)
@@ -66,7 +66,7 @@ def test_finding_json_shape(led: Ledger, clock: ManualClock) -> None:
 
 def test_stale_running_without_supervisor_record(led: Ledger) -> None:
     _, ids = led.submit(spec({"label": "a"}))
-    led.claim("never-registered", "host-z")
+    led.claim_next("never-registered", "host-z")
     (finding,) = led.audit()
     assert finding.code == "stale_running" and "no supervisor record" in finding.message
 
@@ -74,8 +74,8 @@ def test_stale_running_without_supervisor_record(led: Ledger) -> None:
 def test_lost(led: Ledger) -> None:
     sid = live_supervisor(led)
     _, ids = led.submit(spec({"label": "a"}, {"label": "b", "retries": 1}))
-    a = led.claim(sid, "host-a")
-    b = led.claim(sid, "host-a")
+    a = led.claim_next(sid, "host-a").task
+    b = led.claim_next(sid, "host-a").task
     led.mark_lost(a.task_id, "pid 100 vanished")
     led.mark_lost(b.task_id, "pid 101 vanished")  # retried: its lost attempt is history
     (finding,) = [f for f in led.audit() if f.code == "lost"]
@@ -85,7 +85,7 @@ def test_lost(led: Ledger) -> None:
 def test_cancel_stuck(led: Ledger, clock: ManualClock) -> None:
     sid = live_supervisor(led)
     flow_id, ids = led.submit(spec({"label": "a"}))
-    led.claim(sid, "host-a")
+    led.claim_next(sid, "host-a")
     led.cancel_flow(flow_id)
     clock.advance(CANCEL_STUCK_MS - 1)
     led.heartbeat(sid)
@@ -102,7 +102,7 @@ def test_inconsistent_timestamps_and_their_repair(led: Ledger, clock: ManualCloc
     sid = live_supervisor(led)
     _, ids = led.submit(spec({"label": "early"}, {"label": "ended"}, {"label": "open"}, {"label": "waiting"}))
     clock.advance(1000)
-    early, ended, open_ = (led.claim(sid, "host-a") for _ in range(3))
+    early, ended, open_ = (led.claim_next(sid, "host-a").task for _ in range(3))
     assert (early.label, ended.label, open_.label) == ("early", "ended", "open")  # oldest first, ties by label
     led.finish(ended.task_id, "failed", supervisor_id=sid)
     led.finish(open_.task_id, "succeeded", supervisor_id=sid)
@@ -165,7 +165,7 @@ def test_flow_status_mismatch_and_its_repair(led: Ledger) -> None:
 
 def test_unrepairable_findings_are_left_alone(led: Ledger, clock: ManualClock) -> None:
     led.submit(spec({"label": "a"}))
-    led.claim("gone", "host-a")
+    led.claim_next("gone", "host-a")
     before = dump(led)
     report = led.maintenance(apply=True)
     assert report["repairs"] == [] and [f["code"] for f in report["findings"]] == ["stale_running"]
@@ -174,7 +174,7 @@ def test_unrepairable_findings_are_left_alone(led: Ledger, clock: ManualClock) -
 
 def _finish_flow(ledger: Ledger, sid: str = "s") -> str:
     flow_id, _ = ledger.submit(spec({"label": "a"}))
-    task = ledger.claim(sid, "h")
+    task = ledger.claim_next(sid, "h").task
     ledger.record_process(task.task_id, sid, 1, 1, f"/runs/{task.task_id}")
     ledger.finish(task.task_id, "succeeded", supervisor_id=sid, exit_code=0)
     return flow_id

@@ -33,7 +33,7 @@ with Ledger(url) as ledger:
     sid = sup.supervisor_id
     while time.monotonic() < deadline:
         try:
-            task = ledger.claim(sid, "host-" + name)
+            task = ledger.claim_next(sid, "host-" + name).task
             if task is None:
                 idle = not ledger.list_tasks(status="queued") and not ledger.list_tasks(status="running")
                 if os.path.exists(done_flag) and idle and not ledger.list_tasks(status="awaiting_approval"):

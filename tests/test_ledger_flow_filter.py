@@ -41,7 +41,7 @@ def _ours(led: Ledger) -> None:
         flow_id, _ = led.submit(spec({"label": label}, goal=goal))
         if outcome == "queued":
             continue
-        task = led.claim("sup-1", "host-a")  # the only queued task: earlier ones were claimed
+        task = led.claim_next("sup-1", "host-a").task  # the only queued task: earlier ones were claimed
         assert task is not None and task.flow_id == flow_id
         if outcome != "running":
             led.finish(task.task_id, outcome, supervisor_id="sup-1")

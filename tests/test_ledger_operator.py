@@ -53,7 +53,7 @@ def test_retry_keeps_a_given_approval_and_asks_again_after_a_denial(led: Ledger)
                                    {"label": "no", "requires_approval": True}))
     led.approve(ids["ok"])
     led.deny(ids["no"])
-    task = led.claim("s", "h")
+    task = led.claim_next("s", "h").task
     led.finish(task.task_id, "failed", supervisor_id="s")
     assert led.retry(ids["ok"]).status == "queued"
     assert led.retry(ids["no"]).status == "awaiting_approval"
@@ -72,15 +72,15 @@ def test_cancel_terminal_task_refused(led: Ledger) -> None:
 def test_sticky_flow_cancel(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]},
                                    {"label": "c", "requires_approval": True}, {"label": "d", "retries": 3}))
-    a = led.claim("s", "h")
-    d = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
+    d = led.claim_next("s", "h").task
     assert {a.task_id, d.task_id} == {ids["a"], ids["d"]}
     flow = led.cancel_flow(flow_id[:6])
     assert flow.cancel_requested_at is not None and flow.status == "running"
     assert statuses(led, flow_id) == {"a": "running", "b": "cancelled", "c": "cancelled", "d": "running"}
     assert led.get_task(ids["a"]).cancel_requested_at is not None
     # Nothing new starts; a failure is not retried; a success does not un-cancel the flow.
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task is None
     led.finish(ids["d"], "failed", supervisor_id="s", exit_code=1)
     assert [t.attempt for t in led.latest_attempts(flow_id) if t.label == "d"] == [1]
     led.finish(ids["a"], "succeeded", supervisor_id="s", exit_code=0)
@@ -94,7 +94,7 @@ def test_sticky_flow_cancel(led: Ledger) -> None:
 
 def test_cancel_flow_refused_when_done(led: Ledger) -> None:
     flow_id, _ = led.submit(spec({"label": "a"}))
-    task = led.claim("s", "h")
+    task = led.claim_next("s", "h").task
     led.finish(task.task_id, "succeeded", supervisor_id="s", exit_code=0)
     before = dump(led)
     with pytest.raises(IllegalTransition, match="nothing left to cancel"):
@@ -107,7 +107,7 @@ def test_cancel_flow_refused_when_done(led: Ledger) -> None:
 
 def test_retry_makes_a_new_attempt_in_the_same_flow(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]}))
-    a = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
     led.finish(a.task_id, "failed", supervisor_id="s", exit_code=1)
     assert led.get_flow(flow_id).status == "failed"
     new = led.retry(ids["a"])
@@ -128,7 +128,7 @@ def test_retry_refusals(led: Ledger) -> None:
     with pytest.raises(IllegalTransition, match="only a finished task can be retried"):
         led.retry(ids["a"])
     assert dump(led) == before
-    a = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
     led.finish(a.task_id, "failed", supervisor_id="s")
     led.retry(ids["a"])
     before = dump(led)
@@ -149,7 +149,7 @@ def test_retry_refused_on_cancel_requested_flow(led: Ledger) -> None:
 def test_retry_refused_while_a_dependency_cannot_succeed(led: Ledger) -> None:
     """Retrying `b` alone while `a` failed would queue work that can never start."""
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]}))
-    a = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
     led.finish(a.task_id, "failed", supervisor_id="s")
     before = dump(led)
     with pytest.raises(IllegalTransition, match="'a'"):
@@ -160,7 +160,7 @@ def test_retry_refused_while_a_dependency_cannot_succeed(led: Ledger) -> None:
 def test_retry_revives_a_dependent_only_when_all_its_dependencies_can_succeed(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "x"}, {"label": "c", "after": ["a", "x"]}))
     for _ in range(2):
-        task = led.claim("s", "h")
+        task = led.claim_next("s", "h").task
         led.finish(task.task_id, "failed", supervisor_id="s")
     assert statuses(led, flow_id) == {"a": "failed", "x": "failed", "c": "cancelled"}
     led.retry(ids["a"])
@@ -172,8 +172,8 @@ def test_retry_revives_a_dependent_only_when_all_its_dependencies_can_succeed(le
 def test_reopen_retries_what_did_not_succeed(led: Ledger) -> None:
     flow_id, ids = led.submit(spec({"label": "ok"}, {"label": "a"}, {"label": "b", "after": ["a"]},
                                    {"label": "c", "after": ["b"]}))
-    a = led.claim("s", "h")
-    ok = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
+    ok = led.claim_next("s", "h").task
     assert (a.label, ok.label) == ("a", "ok")  # oldest first, ties by label
     led.finish(ok.task_id, "succeeded", supervisor_id="s", exit_code=0)
     led.finish(a.task_id, "blocked", supervisor_id="s", exit_code=75)
@@ -185,8 +185,8 @@ def test_reopen_retries_what_did_not_succeed(led: Ledger) -> None:
     for label in ("a", "b", "c"):
         assert latest[label].attempt == 2 and latest[label].status == "queued"
         assert latest[label].parent_task_id == ids[label]
-    assert led.claim("s", "h").label == "a"
-    assert led.claim("s", "h") is None
+    assert led.claim_next("s", "h").task.label == "a"
+    assert led.claim_next("s", "h").task is None
 
 
 def test_reopen_a_cancelled_flow_clears_the_sticky_cancel(led: Ledger) -> None:
@@ -197,14 +197,14 @@ def test_reopen_a_cancelled_flow_clears_the_sticky_cancel(led: Ledger) -> None:
     flow = led.reopen(flow_id)
     assert flow.cancel_requested_at is None and flow.status == "queued"
     assert statuses(led, flow_id) == {"a": "queued", "b": "queued"}  # approval carried over
-    assert led.claim("s", "h") is not None
+    assert led.claim_next("s", "h").task is not None
 
 
 @pytest.mark.parametrize("state", ["succeeded", "queued", "running"])
 def test_reopen_refused_unless_it_ended_badly(led: Ledger, state: str) -> None:
     flow_id, _ = led.submit(spec({"label": "a"}))
     if state != "queued":
-        task = led.claim("s", "h")
+        task = led.claim_next("s", "h").task
         if state == "succeeded":
             led.finish(task.task_id, "succeeded", supervisor_id="s", exit_code=0)
     before = dump(led)
@@ -260,7 +260,7 @@ def test_every_refusal_changes_nothing(led: Ledger, clock: ManualClock) -> None:
     flow_id, ids = led.submit(spec({"label": "a"}, {"label": "b", "after": ["a"]}, {"label": "c"}))
     clock.advance(5)
     led.submit(spec({"label": "z"}))
-    assert led.claim("s", "h").label == "a"
+    assert led.claim_next("s", "h").task.label == "a"
     refusals = [
         lambda: led.approve(ids["a"]),
         lambda: led.deny(ids["b"]),

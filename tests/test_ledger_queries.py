@@ -20,12 +20,12 @@ def world(led: Ledger, clock: ManualClock) -> dict[str, str]:
     f3, t3 = led.submit(spec({"label": "gate", "requires_approval": True}, goal="three"))
     clock.advance(10)
     f4, t4 = led.submit(spec({"label": "long"}, goal="four"))
-    a = led.claim("s", "h")
+    a = led.claim_next("s", "h").task
     led.finish(a.task_id, "failed", supervisor_id="s", exit_code=1)
     led.retry(a.task_id)
-    led.claim("s", "h")  # a, attempt 2
-    led.claim("s", "h")  # solo
-    led.claim("s", "h")  # long
+    led.claim_next("s", "h")  # a, attempt 2
+    led.claim_next("s", "h")  # solo
+    led.claim_next("s", "h")  # long
     led.cancel_flow(f4)
     ids.update(f1=f1, f2=f2, f3=f3, f4=f4, a1=t1["a"], b1=t1["b"], solo=t2["solo"], gate=t3["gate"],
                long=t4["long"])

@@ -106,7 +106,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(sid=st.sampled_from(SUPERVISORS))
     def claim(self, sid: str) -> None:
-        task = self.ledger.claim(sid, "host")
+        task = self.ledger.claim_next(sid, "host").task
         if task is not None:
             assert task.status == "running" and task.supervisor_id == sid
             flow = self.ledger.get_flow(task.flow_id)
@@ -116,13 +116,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(sid=st.sampled_from(SUPERVISORS))
     def claim_and_start(self, sid: str) -> None:
-        task = self.ledger.claim(sid, "host")
+        task = self.ledger.claim_next(sid, "host").task
         if task is not None:
             self.ledger.record_process(task.task_id, sid, 4242, 1, "/tmp/run")
 
     @rule(sid=st.sampled_from(SUPERVISORS), outcome=st.sampled_from(OUTCOMES + ("lost",)))
     def claim_and_finish(self, sid: str, outcome: str) -> None:
-        task = self.ledger.claim(sid, "host")
+        task = self.ledger.claim_next(sid, "host").task
         if task is None:
             return
         self.observe()  # two moves in one step: let the event check see both

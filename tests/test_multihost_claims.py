@@ -21,7 +21,7 @@ got = []
 with Ledger(url) as ledger:
     sid = ledger.register_supervisor(host, 1, None).supervisor_id
     while True:
-        task = ledger.claim(sid, host)
+        task = ledger.claim_next(sid, host).task
         if task is None:
             break
         got.append(task.task_id)
@@ -85,7 +85,7 @@ def test_a_stopped_supervisor_may_not_claim(pg_url: str, home: Path) -> None:
         sup = ledger.register_supervisor("alpha", 1, None)
         assert ledger.declare_supervisor_dead(sup.supervisor_id)
         try:
-            ledger.claim(sup.supervisor_id, "alpha")
+            ledger.claim_next(sup.supervisor_id, "alpha")
         except StaleOwner as exc:
             assert "may not claim" in str(exc)
         else:

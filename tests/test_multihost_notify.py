@@ -40,7 +40,7 @@ def test_writes_that_change_nothing_notify_nobody(pg_url: str) -> None:
     with Ledger(pg_url) as ledger, ChangeListener(pg_url) as listener:
         sup = ledger.register_supervisor("alpha", os.getpid(), None)
         assert listener.wait(2) is True  # a new supervisor is news for boards
-        assert ledger.claim(sup.supervisor_id, "alpha") is None
+        assert ledger.claim_next(sup.supervisor_id, "alpha").task is None
         assert ledger.heartbeat(sup.supervisor_id)
         # An empty claim and a heartbeat: if these notified, idle supervisors would wake each other forever.
         assert listener.wait(0.3) is False
@@ -53,7 +53,7 @@ def test_supervisors_listen_for_queued_work_and_cancels_only(pg_url: str) -> Non
         flow_id, ids = ledger.submit(command_spec("work", ["true"]))
         assert listener.wait(2) is True
         sup = ledger.register_supervisor("alpha", os.getpid(), None)
-        task = ledger.claim(sup.supervisor_id, "alpha")
+        task = ledger.claim_next(sup.supervisor_id, "alpha").task
         ledger.report_progress(task.task_id, sup.supervisor_id, progress=10, log_tail="hello\n")
         assert listener.wait(0.3) is False  # claims and progress are for boards, not supervisors
         ledger.cancel_task(task.task_id)

@@ -27,7 +27,7 @@ def test_a_schema_1_ledger_on_postgresql_is_migrated(pg_url: str) -> None:
         columns = {c.name for c in ledger.db.get_columns("task")}
         assert {"owner_token", "log_tail"} <= columns
         sup = ledger.register_supervisor("alpha", os.getpid(), None)
-        task = ledger.claim(sup.supervisor_id, "alpha")
+        task = ledger.claim_next(sup.supervisor_id, "alpha").task
         assert task.task_id == ids["old"] and task.owner_token == sup.generation
         ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="x" * 40_000)
         assert len(ledger.get_task(task.task_id).log_tail) == 16 * 1024  # bounded

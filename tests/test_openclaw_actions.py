@@ -128,7 +128,7 @@ def test_without_openclaw_on_path_the_command_to_run_is_given(
 def test_every_other_write_is_refused(std: Standard) -> None:
     calls = [
         lambda led: led.approve("x"), lambda led: led.deny("x"), lambda led: led.reopen("x"),
-        lambda led: led.submit(None), lambda led: led.claim("sid", "host"),
+        lambda led: led.submit(None), lambda led: led.claim_next("sid", "host").task,
         lambda led: led.finish("t", "succeeded"), lambda led: led.report_progress("t", None, summary="s"),
         lambda led: led.mark_lost("t", "gone"), lambda led: led.register_supervisor("h", 1, None),
         lambda led: led.heartbeat("sid"), lambda led: led.maintenance(apply=True),

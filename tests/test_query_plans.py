@@ -189,7 +189,7 @@ def _claim_order(sql: str) -> bool:
 
 def test_claim_reads_the_backlog_in_index_order(scene: Scene) -> None:
     led = scene.ledger
-    statements = sent_by(lambda: led.claim(scene.supervisor_id, HOST))
+    statements = sent_by(lambda: led.claim_next(scene.supervisor_id, HOST).task)
     assert any(_claim_order(sql) for sql, _ in statements), "the claim's candidate query was not seen"
     found = [p for sql, params in statements for p in problems(led, sql, params, ordered=_claim_order(sql))]
     assert not found, "\n".join(found)
@@ -197,7 +197,7 @@ def test_claim_reads_the_backlog_in_index_order(scene: Scene) -> None:
 
 def test_start_and_finish_read_one_flow(scene: Scene) -> None:
     led = scene.ledger
-    task = led.claim(scene.supervisor_id, HOST)
+    task = led.claim_next(scene.supervisor_id, HOST).task
     assert task is not None
     assert_no_scan(scene, lambda: led.record_process(task.task_id, scene.supervisor_id, 4242, 1, "/tmp/none"))
     assert_no_scan(scene, lambda: led.finish(task.task_id, "succeeded", supervisor_id=scene.supervisor_id,
@@ -321,7 +321,7 @@ def test_a_schema_2_ledger_gets_the_new_indexes(ledger_url: str) -> None:
         if ledger.is_sqlite:
             stored = set(ledger.db.execute_sql("SELECT tbl, idx, stat FROM sqlite_stat1").fetchall())
             assert stored == set(planner.stat1_rows(ledger.db))
-        task = ledger.claim("sup-1", "host-a")
+        task = ledger.claim_next("sup-1", "host-a").task
         assert task is not None and task.task_id == ids["old"]
         ledger.finish(task.task_id, "succeeded", supervisor_id="sup-1", exit_code=0)
         assert ledger.get_flow(flow_id).status == "succeeded"
@@ -333,10 +333,10 @@ def test_work_queued_behind_a_page_of_waiting_tasks_is_claimed(ledger: Ledger) -
     tasks = [{"label": "zz-root", "command": ["true"]}]
     tasks += [{"label": f"fan-{i:03d}", "command": ["true"], "after": ["zz-root"]} for i in range(300)]
     flow_id, ids = ledger.submit(parse_spec({"goal": "fan out", "tasks": tasks}))
-    task = ledger.claim("sup-1", "host-a")
+    task = ledger.claim_next("sup-1", "host-a").task
     assert task is not None and task.task_id == ids["zz-root"]
     ledger.finish(task.task_id, "succeeded", supervisor_id="sup-1", exit_code=0)
-    assert ledger.claim("sup-1", "host-a").label == "fan-000"
+    assert ledger.claim_next("sup-1", "host-a").task.label == "fan-000"
 
 
 def test_counts_of_more_flows_than_sqlite_binds_at_once(sqlite_url: str) -> None:

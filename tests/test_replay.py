@@ -25,7 +25,7 @@ def test_state_at_three_points_of_a_recorded_flow(ledger_url: str) -> None:
         t_submitted = clock.now
 
         clock.now += 1000
-        fetch = ledger.claim("sup", "h")
+        fetch = ledger.claim_next("sup", "h").task
         ledger.report_progress(fetch.task_id, "sup", progress=40, summary="page 4 of 10")
         t_running = clock.now
 
@@ -34,10 +34,10 @@ def test_state_at_three_points_of_a_recorded_flow(ledger_url: str) -> None:
         t_failed = clock.now
 
         clock.now += 5000
-        retry = ledger.claim("sup", "h")
+        retry = ledger.claim_next("sup", "h").task
         ledger.finish(retry.task_id, "succeeded", supervisor_id="sup", exit_code=0)
         clock.now += 1000
-        report = ledger.claim("sup", "h")
+        report = ledger.claim_next("sup", "h").task
         ledger.finish(report.task_id, "succeeded", supervisor_id="sup", exit_code=0)
 
         def view(at: int) -> tuple[str, dict[str, tuple[int, str]]]:

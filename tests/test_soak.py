@@ -31,7 +31,7 @@ def _ran(home: Path, task_id: str, code: int) -> None:
 def _claimed(ledger: Ledger) -> tuple[str, str]:
     flow_id, ids = ledger.submit(command_spec("lie", ["true"]))
     sup = ledger.register_supervisor("alpha", 1, None)
-    ledger.claim(sup.supervisor_id, "alpha")
+    ledger.claim_next(sup.supervisor_id, "alpha")
     return flow_id, ids["main"]
 
 

@@ -118,7 +118,7 @@ def test_claimed_but_never_started_is_lost_and_retried(ledger: Ledger, tmp_path:
     _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [
         gated(tmp_path, "t", 0, 0, retries=1, retry_backoff="50ms")]}))
     (tmp_path / "gate-t").touch()
-    claimed = ledger.claim(ghost.supervisor_id, host)
+    claimed = ledger.claim_next(ghost.supervisor_id, host).task
     assert claimed.task_id == ids["t"]
     Supervisor(ledger.url, concurrency=1, poll_interval_s=0.05).run(until_idle=True)
     first, second = ledger.attempts_of(ledger.get_task(ids["t"]))

@@ -137,7 +137,7 @@ def hostile(home: Path, tmp_path: Path, sqlite_url: str) -> dict[str, str]:
     made = json.loads(proc.stdout)
     with Ledger(sqlite_url) as led:
         sid = led.register_supervisor("h", os.getpid(), None, lease_ms=3_600_000).supervisor_id
-        task = led.claim(sid, "h")
+        task = led.claim_next(sid, "h").task
         run_dir = home / "runs" / task.task_id
         run_dir.mkdir(parents=True)
         led.record_process(task.task_id, sid, os.getpid(), None, str(run_dir))

@@ -142,7 +142,7 @@ def play_script(ledger: Ledger, workdir: Path, start_ms: int) -> int:
         running: dict[str, str] = {}
 
         def claim_all() -> None:
-            while (t := ledger.claim(sid, host)) is not None:
+            while (t := ledger.claim_next(sid, host).task) is not None:
                 key = f"{ledger.get_flow(t.flow_id).label}/{t.label}"
                 running[key] = t.task_id
                 ledger.record_process(t.task_id, sid, 41000 + len(running), None,

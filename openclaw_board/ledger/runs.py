@@ -40,20 +40,6 @@ class Runs(LedgerBase):
     # The run directory a claim records (parameters: the usual name, the name for a task claimed before).
     _CLAIM_RUN_DIR = ', "run_dir" = CASE WHEN "run_dir" IS NULL THEN ? ELSE ? END'
 
-    def claim(
-        self,
-        supervisor_id: str,
-        host: str,
-        *,
-        exclude_runtimes: frozenset[str] = frozenset(),
-        generation: int | None = None,
-        run_root: str | None = None,
-    ) -> TaskModel | None:
-        """The next runnable task, moved to running and owned by this supervisor; or None.
-        (`claim_next` also says whether the claim was contended.)"""
-        return self.claim_next(supervisor_id, host, exclude_runtimes=exclude_runtimes,
-                               generation=generation, run_root=run_root).task
-
     def claim_next(
         self,
         supervisor_id: str,

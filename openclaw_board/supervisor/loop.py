@@ -24,7 +24,7 @@ Ledger errors (a server restart) never end the loop: it backs off and tries agai
 Limits: `concurrency` tasks at once (default os.cpu_count()); `runtime_limits` caps the
 tasks of one runtime that THIS supervisor runs at once (claims skip a runtime at its cap).
 Dependencies, approval, flow cancels and retry backoff (`not_before`) are the ledger's
-`claim`. Timeouts are enforced by each task's wrapper, so they hold even while no
+`claim_next`. Timeouts are enforced by each task's wrapper, so they hold even while no
 supervisor runs (and by us for a command whose wrapper died: watching.check_orphan).
 Stopping (`request_stop`, SIGINT/SIGTERM in the CLI) stops claiming and leaves running
 tasks detached: the next supervisor on this host re-attaches them.

@@ -69,7 +69,7 @@ class OpenClawWrites:
     def submit(self, spec: Any, actor: str = "cli") -> Any:
         raise refuse("submit work", "OpenClaw's gateway creates its own tasks; submit to a board ledger (sqlite:///...)")
 
-    def claim(self, supervisor_id: str, host: str, **kw: Any) -> Any:
+    def claim_next(self, supervisor_id: str, host: str, **kw: Any) -> Any:
         raise refuse("run tasks", "OpenClaw's gateway runs them; do not start a supervisor on it")
 
     def _gateway_only(self, *args: Any, **kw: Any) -> Any:
