@@ -19,7 +19,7 @@ from ..errors import LedgerUnavailable
 from .actions import ExternalCommandFailed, ReadOnlyLedger, openclaw_executable
 from .connect import looks_like_openclaw
 from .location import default_path, is_openclaw_url, resolve_path
-from .models import EventRow, FlowRow, TaskRow
+from .openclaw_tables import EventRow, FlowRow, TaskRow
 from .reader import OpenClawLedger
 
 

@@ -28,7 +28,7 @@ import peewee as pw
 
 from ..db import not_a_database
 from ..errors import LedgerUnavailable
-from .models import (
+from .openclaw_tables import (
     DELIVERY_COLUMNS,
     FLOW_COLUMNS,
     REQUIRED_FLOW_COLUMNS,

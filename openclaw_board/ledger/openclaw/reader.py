@@ -21,10 +21,10 @@ from ..errors import Ambiguous, NotFound
 from ..flow_filter import flow_matches
 from ..states import ACTIVE_FLOW as BOARD_ACTIVE_FLOW
 from . import actions
-from .audit import audit_records
 from .connect import open_readonly
 from .location import registry_of, resolve_path
-from .models import EventRow, FlowRow, TaskRow
+from .openclaw_audit import audit_records
+from .openclaw_tables import EventRow, FlowRow, TaskRow
 from .rules import ACTIVE_FLOW, ISSUE_FLOW, ISSUE_SHOWN, matches_status, terminal_flow
 from .snapshot import Snapshot, snapshot_of
 from .timeline import Journal, diff, flow_timeline, merged, task_timeline

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import TaskRow
+    from .openclaw_tables import TaskRow
 
 # -- audit thresholds (LEDGER.md, "What OpenClaw's own CLI derives": `openclaw tasks audit`) --
 # Ages are measured from last_event_at, else started_at, else created_at.

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import peewee as pw
 
 from ..states import derive_flow_status
-from .models import FlowRow, Schema, TaskRow
+from .openclaw_tables import FlowRow, Schema, TaskRow
 from .rules import TERMINAL_TASK, mirrored_flow_status, normalized_times, shown_status
 
 LABEL_CHARS = 60

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .models import EventRow, FlowRow, TaskRow
+from .openclaw_tables import EventRow, FlowRow, TaskRow
 from .snapshot import Snapshot
 
 JOURNAL_LIMIT = 20_000

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .actions import refuse, run_openclaw
-from .models import FlowRow, TaskRow
+from .openclaw_tables import FlowRow, TaskRow
 
 
 class OpenClawWrites:

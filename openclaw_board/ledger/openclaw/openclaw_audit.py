@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..audit import Finding
 from ..durations import format_duration
-from .models import FlowRow, TaskRow
+from .openclaw_tables import FlowRow, TaskRow
 from .rules import (
     FLOW_CANCEL_STUCK_MS,
     STALE_FLOW_BLOCKED_MS,
