@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from conftest import PG_BASE, PG_SKIP_REASON
+from conftest import PG_SKIP_REASON, pg_schema
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -327,18 +327,8 @@ def _sqlite_urls() -> tuple[str, Callable[[], None]]:
 
 
 def _pg_urls() -> tuple[str, Callable[[], None]]:
-    import psycopg2
-
-    schema = f"sm_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(PG_BASE)
-    conn.autocommit = True
-    conn.cursor().execute(f"CREATE SCHEMA {schema}")
-
-    def drop() -> None:
-        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
-
-    return f"{PG_BASE}?options=-csearch_path%3D{schema}", drop
+    schema = ExitStack()
+    return schema.enter_context(pg_schema("sm")), schema.close
 
 
 def _run(make_url: Callable[[], tuple[str, Callable[[], None]]], examples: int, steps: int,

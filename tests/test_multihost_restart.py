@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PG_BASE, PG_SKIP_REASON
+from conftest import PG_BASE, PG_SKIP_REASON, pg_schema
 from multihost_support import start_supervisor, stop, wait_for
 
 from openclaw_board.ledger import Ledger, parse_spec
@@ -48,23 +47,13 @@ def restartable_url() -> Iterator[str]:
     cluster = _cluster()
     if cluster is None or subprocess.run([*CLUSTER, *cluster, "status"], capture_output=True).returncode != 0:
         pytest.skip("no local PostgreSQL cluster this test may restart (pg_ctlcluster)")
-    import psycopg2
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(PG_BASE)
-    conn.autocommit = True
-    conn.cursor().execute(f"CREATE SCHEMA {schema}")
-    conn.close()
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        if not _answers():
-            subprocess.run([*CLUSTER, *cluster, "start"], capture_output=True, timeout=60)
-            wait_for("PostgreSQL answers again", _answers, timeout=60, every=0.5)
-        conn = psycopg2.connect(PG_BASE)
-        conn.autocommit = True
-        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
+    with pg_schema() as url:
+        try:
+            yield url
+        finally:
+            if not _answers():
+                subprocess.run([*CLUSTER, *cluster, "start"], capture_output=True, timeout=60)
+                wait_for("PostgreSQL answers again", _answers, timeout=60, every=0.5)
 
 
 LEASE_MS = 2500

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_BASE, PG_SKIP_REASON
+from conftest import PG_SKIP_REASON, pg_schema
 
 from openclaw_board.ledger import Ledger, command_spec, parse_spec, planner
 from openclaw_board.ledger.models import SCHEMA_VERSION
@@ -83,19 +83,10 @@ def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         return
     if PG_SKIP_REASON:
         pytest.skip(PG_SKIP_REASON)
-    import psycopg2
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(PG_BASE)
-    conn.autocommit = True
-    conn.cursor().execute(f"CREATE SCHEMA {schema}")
-    try:
-        built = _scene(f"{PG_BASE}?options=-csearch_path%3D{schema}")
+    with pg_schema() as url:
+        built = _scene(url)
         yield built
         built.ledger.close()
-    finally:
-        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
 
 
 # -- what a call sends, and what the database makes of it ---------------------------------
