@@ -133,8 +133,11 @@ def play_script(ledger: Ledger, workdir: Path, start_ms: int) -> int:
     """
     clock = _Clock(start_ms)
     saved, ledger.clock = ledger.clock, clock
-    sid, host = "demo0000-0000-4000-8000-000000000000", "demo-host"
+    host = "demo-host"
     try:
+        # A supervisor that runs the work and is alive when the story ends: the pictures show
+        # the board as an operator sees it, not "supervisor: none seen" over running rows.
+        sid = ledger.register_supervisor(host, 41000, None, concurrency=8).supervisor_id
         workdir.mkdir(parents=True, exist_ok=True)
         for spec in demo_specs(workdir):
             ledger.submit(spec, actor="demo")
@@ -180,6 +183,7 @@ def play_script(ledger: Ledger, workdir: Path, start_ms: int) -> int:
         progress("leads/enrich-3", 30, "[bold]rate limited[/bold] by API \x1b[31m(429)\x1b[0m, backing off")
         progress("kb/reindex", 45, "collection 54/120")
         clock.advance(1)
+        ledger.heartbeat(sid)
         return clock.now
     finally:
         ledger.clock = saved
