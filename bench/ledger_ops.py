@@ -39,8 +39,7 @@ def _ours(url: str, start: Any, out: Any) -> None:
     from openclaw_board.ledger import Ledger
 
     with Ledger(url) as ledger:
-        sid = ledger.register_supervisor(HOST, os.getpid(), None, concurrency=1, mode="standalone")
-        sid = getattr(sid, "supervisor_id", sid)
+        sid = ledger.register_supervisor(HOST, os.getpid(), None, concurrency=1, mode="standalone").supervisor_id
         start.wait()
         done = 0
         while (task := ledger.claim_next(sid, HOST).task) is not None:

@@ -21,6 +21,20 @@ This package imports the ledger, never the board or the CLI.
 
 from __future__ import annotations
 
-from .loop import Supervisor
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .loop import Supervisor
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the board and the CLI import `supervisor.logs` and friends to read
+    # logs, and should not pay for the loop's imports (and its whole ledger) to start up.
+    if name == "Supervisor":
+        from .loop import Supervisor
+
+        return Supervisor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Supervisor"]
