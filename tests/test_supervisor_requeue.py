@@ -108,6 +108,24 @@ def test_killed_after_writing_the_spec_but_before_starting_a_wrapper_the_task_is
         assert "which died before starting it (no wrapper was ever started)" in ev.detail
 
 
+def test_killed_after_reserving_the_exit_file_its_forker_request_is_refused_and_the_task_requeued(
+        sqlite_url: str, home: Path, tmp_path: Path) -> None:
+    """Its forker may still fork for a dead supervisor (a request on its way): recovery takes
+    `wrapper.err`, which the forker must make first, so the task goes back and runs once."""
+    with Ledger(sqlite_url) as ledger:
+        _, ids = ledger.submit(parse_spec({"goal": "g", "tasks": [counted(tmp_path, "t")]}))
+        kill_9(stopped_at(sqlite_url, home, "exit_reserved"))
+        old = home / "runs" / ids["t"]
+        assert (old / "exit.reserve").exists() and not (old / "wrapper.err").exists()
+        run_idle(sqlite_url)
+        task = ledger.get_task(ids["t"])
+        assert (task.status, task.attempt, runs(tmp_path, "t")) == ("succeeded", 1, 1)
+        (ev,) = requeued(ledger, ids["t"])
+        assert "which died before its wrapper was forked" in ev.detail
+        assert (old / "wrapper.err").is_dir()  # what recovery took
+        assert task.run_dir == f"{old}.{task.started_at}"
+
+
 def test_killed_after_the_wrapper_started_the_run_is_reattached_never_requeued(
         sqlite_url: str, home: Path, tmp_path: Path) -> None:
     with Ledger(sqlite_url) as ledger:
@@ -125,6 +143,7 @@ def test_killed_after_the_wrapper_started_the_run_is_reattached_never_requeued(
 @pytest.mark.parametrize(("point", "taken", "refusal"), [
     ("claimed", "", "[Errno 17] File exists"),  # its run directory
     ("spec_written", "/exit.reserve", "[Errno 21] Is a directory"),  # the room for its exit file
+    ("exit_reserved", "/wrapper.err", "cannot fork a wrapper: wrapper.err: File exists"),  # its forker refuses
 ])
 def test_a_claimant_stalled_past_its_lease_is_fenced_off_and_its_task_requeued(
         sqlite_url: str, home: Path, tmp_path: Path, point: str, taken: str, refusal: str) -> None:

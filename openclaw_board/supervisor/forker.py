@@ -12,7 +12,9 @@ Each forked wrapper:
   socket. So the supervisor never waits on a forker that died after forking: if the forker
   dies before the fork, the socket reaches end-of-file (only the forker held it) and nothing
   runs, and the supervisor may safely ask a new forker; if after, the wrapper still answers;
-- becomes a session of its own (setsid), stdin and stdout /dev/null, stderr `wrapper.err`,
+- becomes a session of its own (setsid), stdin and stdout /dev/null, stderr `wrapper.err`
+  (which the forker creates, exclusively, right before the fork: when recovery took that name
+  first, because the supervisor that asked is gone, the forker refuses and forks nothing),
   in the supervisor's working directory, with the task's whole environment (from `spec`,
   as a wrapper started by exec gets it) and no other descriptor;
 - shows `python -I -S -c "...wrapper.main..." RUN_DIR` as its command line, as a wrapper
@@ -81,7 +83,7 @@ def _set_environment(run_dir: str) -> None:
         os.environ[k] = v
 
 
-def _child(sock: int, request: dict, others: list) -> None:
+def _child(sock: int, request: dict, err: int, others: list) -> None:
     """The forked wrapper. Never returns."""
     code = 1
     try:
@@ -98,7 +100,6 @@ def _child(sock: int, request: dict, others: list) -> None:
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.close(null)
-        err = os.open(wrapper._join(run_dir, wrapper.ERR_FILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(err, 2)
         os.close(err)
         _retitle(run_dir)
@@ -154,12 +155,22 @@ def serve(sock: int) -> None:
                 return  # the supervisor is gone: so are we (our wrappers are not)
             request = marshal.loads(data)
             try:
+                # Exclusive: recovery takes this name (as a directory) to stop a start it cannot
+                # otherwise rule out (recovery.py, "Never started").
+                err = os.open(wrapper._join(request["run_dir"], wrapper.ERR_FILE),
+                              os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            except OSError as exc:
+                os.write(sock, marshal.dumps({"error": f"{wrapper.ERR_FILE}: {exc.strerror}"}))
+                continue
+            try:
                 pid = os.fork()
             except OSError as exc:
+                os.close(err)
                 os.write(sock, marshal.dumps({"error": f"fork: {exc.strerror}"}))
                 continue
             if pid == 0:
-                _child(sock, request, [wake_r, wake_w])
+                _child(sock, request, err, [wake_r, wake_w])
+            os.close(err)
         _reap()
 
 

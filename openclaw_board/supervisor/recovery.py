@@ -22,16 +22,20 @@ A task is never called lost while its wrapper or its command lives, whatever hea
 Never started. A claim records the run directory the claimant will use (ledger claim, with
 `run_root`), and the claimant starts a task in a fixed order, each step creating one name in
 that directory BEFORE any wrapper process exists: make the directory (mkdir), write `spec`,
-then start_wrapper sets aside `exit.reserve` (and opens `wrapper.err`) and only then forks
-the wrapper. None of these steps succeeds on a name that exists as a directory. So for a
-task with no recorded process whose claimant ran on this host and is gone, or stalled past
-its lease, it is certain that its command never started and never will, when:
-- the claimant is dead (pid gone or reused) and `exit.reserve` and `wrapper.err` do not
-  exist (or the directory does not): it never reached the fork, and being dead never will
+set aside `exit.reserve`, then `wrapper.err` is made and only then is the wrapper forked
+(by the supervisor's forker, which makes `wrapper.err` exclusively right before its fork, or
+by the supervisor itself when it starts wrappers by exec: spawn.py). None of these steps
+succeeds on a name that exists as a directory. So for a task with no recorded process whose
+claimant ran on this host and is gone, or stalled past its lease, it is certain that its
+command never started and never will, when:
+- the claimant is dead (pid gone or reused) and `exit.reserve` does not exist (or the
+  directory does not): it never asked for a wrapper, and being dead never will
   (NOT_SPAWNED; what it left is removed, and the directory's name may serve again);
-- the claimant lives (stalled) and we take the name of its next step first, as a directory
-  (the run directory, `spec` or `exit.reserve`): that step then fails, and it starts
-  nothing (TAKEN; it finds the claim taken back and says so).
+- the claimant lives (stalled), or died after `exit.reserve` (its request may still be on
+  its way to its forker, which outlives it for a moment), and we take the name of its next
+  step first, as a directory (the run directory, `spec`, `exit.reserve` or `wrapper.err`):
+  that step then fails, and nothing starts (TAKEN; a live claimant finds the claim taken
+  back and says so).
 Then the task goes back to the queue, same attempt (ledger.requeue_unstarted). A taken
 directory stays as it is, and the next claim of the task names its directory differently.
 Once `exit.reserve` exists a wrapper may have been forked, and a wrapper that could not
@@ -66,7 +70,7 @@ from .wrapper import ERR_FILE, EXIT_FILE, EXIT_RESERVE_FILE, SPEC_FILE, WRAPPER_
 START_GRACE_S = 5.0
 LOST_REASON = "process vanished with no recorded result"
 # The names a claimant creates, in order, before it forks a wrapper (see "Never started").
-_STEPS = (SPEC_FILE, EXIT_RESERVE_FILE)
+_STEPS = (SPEC_FILE, EXIT_RESERVE_FILE, ERR_FILE)
 
 
 @dataclass(frozen=True)
@@ -219,9 +223,14 @@ class Recovery:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)  # no wrapper will ever use it: its name may serve again
             keep = os.path.lexists(run_dir)
-        how = ("which died before starting it (no wrapper was ever started)" if proof == NOT_SPAWNED else
-               "which stalled past its lease before starting it (its next step was taken from it, so it "
-               "can never start it)")
+        if proof == NOT_SPAWNED:
+            how = "which died before starting it (no wrapper was ever started)"
+        elif self._gone(claimant):
+            how = ("which died before its wrapper was forked (the name the fork needs first was taken, "
+                   "so no wrapper can start)")
+        else:
+            how = ("which stalled past its lease before starting it (its next step was taken from it, so it "
+                   "can never start it)")
         reason = (f"claimed by supervisor {claimant.supervisor_id[:8]} (pid {claimant.pid} on {claimant.host}) "
                   f"{how}: back in the queue, nothing ran")
         ledger.requeue_unstarted(task.task_id, ctx.supervisor_id, reason, keep_run_dir=keep)
@@ -237,12 +246,12 @@ def never_started(run_dir: Path, *, claimant_dead: bool) -> str | None:
     names = [run_dir / name for name in _STEPS]
     if any(os.path.isdir(path) for path in names):
         return TAKEN  # taken by an earlier pass whose requeue did not commit
-    if os.path.lexists(run_dir / EXIT_RESERVE_FILE) or os.path.lexists(run_dir / ERR_FILE) \
-            or os.path.lexists(run_dir / WRAPPER_FILE):
-        return None  # start_wrapper was entered: a wrapper may have been forked
-    if claimant_dead:
+    if os.path.lexists(run_dir / ERR_FILE) or os.path.lexists(run_dir / WRAPPER_FILE):
+        return None  # the last step before the fork was made: a wrapper may have been forked
+    if claimant_dead and not os.path.lexists(run_dir / EXIT_RESERVE_FILE):
         return NOT_SPAWNED
-    # A live claimant: take the name it creates next; its own step then fails.
+    # A live claimant, or a request that may still reach a forker: take the name made next;
+    # the step that would make it then fails.
     nxt = run_dir if not os.path.lexists(run_dir) else next(p for p in names if not os.path.lexists(p))
     try:
         os.mkdir(nxt, 0o700)

@@ -2,9 +2,11 @@
 
 `Spawner.start(run_dir, env)` keeps the order recovery relies on (recovery.py, "Never
 started"): `exit.reserve`, then `wrapper.err`, each made before any wrapper exists; then
-the wrapper, in a session of its own. It returns what the supervisor watches: the `Popen`
-when the wrapper is our child (started by exec), None when the forker forked it, with its
-pid and start ticks either way.
+the wrapper, in a session of its own. Through the forker, it is the forker that creates
+`wrapper.err` (exclusively) right before it forks: a request still on its way when the
+supervisor died can then be refused by recovery taking that name first. It returns what
+the supervisor watches: the `Popen` when the wrapper is our child (started by exec), None
+when the forker forked it, with its pid and start ticks either way.
 
 A forker that died is replaced at the next start; one that cannot be started at all (or
 answers nonsense) leaves us starting wrappers by exec, as before there was a forker.
@@ -24,6 +26,7 @@ from ..ledger.envpolicy import task_environment
 from . import procs
 from .forker import PAD
 from .rundir import start_wrapper
+from .testhooks import pause_at
 from .wrapper import ERR_FILE, reserve_exit
 
 _HERE = str(Path(__file__).parent)
@@ -72,7 +75,7 @@ class Spawner:
         if not self.use_forker or self.failed_at_start:
             return self._exec(run_dir, env)
         reserve_exit(str(run_dir))
-        os.close(os.open(run_dir / ERR_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        pause_at("exit_reserved")
         try:
             request = marshal.dumps({"run_dir": str(run_dir), "cwd": os.getcwd()})
         except OSError:  # our working directory is gone: a wrapper by exec still starts in it
@@ -82,7 +85,14 @@ class Spawner:
                 break
             answer = self._ask(request)
             if answer is None:
-                continue  # it died before forking: nothing runs; ask a new one
+                # It died before forking: nothing runs. The `wrapper.err` it may have made is
+                # ours to remove (not a directory: that would be recovery's, taken), so that the
+                # next forker can make it.
+                try:
+                    os.unlink(run_dir / ERR_FILE)
+                except OSError:
+                    pass
+                continue
             if "error" in answer:
                 raise OSError(f"cannot fork a wrapper: {answer['error']}")
             return None, int(answer["pid"]), answer.get("start")

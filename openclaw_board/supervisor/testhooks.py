@@ -4,8 +4,9 @@ kill -9 it there (a claim whose command never started must be requeued, not lost
 `OPENCLAW_BOARD_TEST_PAUSE_AT=<point>` makes the supervisor SIGSTOP itself the first time it
 reaches that point; the test then sends SIGKILL (or SIGCONT). Points, in order:
 `claimed` (the claim committed, nothing on disk yet), `spec_written` (the run directory and
-its spec exist, no wrapper started), `wrapper_started` (the wrapper runs, its pid is not
-recorded yet). Unset in real use: then `pause_at` does nothing.
+its spec exist, no wrapper started), `exit_reserved` (its `exit.reserve` too, the forker not
+asked yet), `wrapper_started` (the wrapper runs, its pid is not recorded yet). Unset in real
+use: then `pause_at` does nothing.
 """
 
 from __future__ import annotations
