@@ -73,7 +73,11 @@ def soak_processes(home: Path) -> list[SoakProc]:
         elif markers in args and any(a.endswith(b"soak_task.py") for a in args):
             at = args.index(markers) + 1
             found.append(SoakProc(pid, ppid, "command", args[at].decode() if at < len(args) else "?"))
-    return found
+    # A wrapper's child between its fork and the exec of the command still shows the wrapper's
+    # command line: it is the command about to start, not a wrapper (killing it as one made the
+    # checks expect a lost where the wrapper truthfully recorded its command killed).
+    wrappers = {(p.pid, p.what) for p in found if p.kind == "wrapper"}
+    return [p for p in found if not (p.kind == "wrapper" and (p.ppid, p.what) in wrappers)]
 
 
 class Actor:
