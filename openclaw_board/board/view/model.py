@@ -121,6 +121,7 @@ class ViewSpec:
 class Pressure:
     flows: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)
+    undelivered: int = 0  # results not (yet) delivered: pending or given up (ours only)
 
 
 @dataclass(frozen=True)
