@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # The transitions the pulse counts: a task finishing, and a task entering or leaving the queue.
 _COUNTED = sorted({*TERMINAL_TASK, T.QUEUED})
+_CHUNK = 500  # task ids per IN (...)
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,26 @@ def first_event_id_from(ledger: Ledger, at_ms: int) -> int:
 
 
 def pulse_events(ledger: Ledger, after_id: int, upto_id: int) -> list[PulseEvent]:
-    """Task transitions with `after_id < id <= upto_id` that finish a task or move the queue."""
+    """Task transitions with `after_id < id <= upto_id` that finish a task or move the queue.
+
+    Two reads, each by a primary key: the events, then their tasks' runtimes (a join lets
+    PostgreSQL hash the whole task table for a short span)."""
     Event, Task = ledger.m.Event, ledger.m.Task
     if upto_id <= after_id:
         return []
-    query = (Event.select(Event.id, Event.at, Task.runtime, Event.from_status, Event.to_status)
-             .join(Task, on=(Task.task_id == Event.task_id))
-             .where((Event.id > after_id) & (Event.id <= upto_id)
+    query = (Event.select(Event.id, Event.at, Event.task_id, Event.from_status, Event.to_status)
+             .where((Event.id > after_id) & (Event.id <= upto_id) & Event.task_id.is_null(False)
                     & (Event.to_status.in_(_COUNTED) | (Event.from_status == T.QUEUED)))
              .order_by(Event.id))
-    return [PulseEvent(int(i), int(at), str(rt), src, dst) for i, at, rt, src, dst in tuples(query)]
+    rows = list(tuples(query))
+    runtimes: dict[str, str] = {}
+    ids = sorted({r[2] for r in rows})
+    for k in range(0, len(ids), _CHUNK):
+        chunk = ids[k:k + _CHUNK]
+        runtimes.update((str(i), str(rt)) for i, rt in tuples(Task.select(Task.task_id, Task.runtime)
+                                                             .where(Task.task_id.in_(chunk))))
+    return [PulseEvent(int(i), int(at), runtimes[task_id], src, dst)
+            for i, at, task_id, src, dst in rows if task_id in runtimes]
 
 
 def queued_by_runtime(ledger: Ledger) -> dict[str, int]:
