@@ -33,13 +33,12 @@ class PulseReader:
         if not isinstance(ledger, Ledger):
             return Pulse(now, self.minutes, note=NOT_OURS)
         start = window_start(now, self.minutes)
-        upto = ledger.last_event_id()
         if self.cursor is None:
+            upto, self.queued = _depth_at_an_event(ledger)
             self.cursor = first_event_id_from(ledger, start) - 1
-            self.queued = queued_by_runtime(ledger)
-            fresh = pulse_events(ledger, self.cursor, upto)
-            # The depth now already counts these moves: only later ones change it.
+            fresh = pulse_events(ledger, self.cursor, upto)  # the depth already counts their moves
         else:
+            upto = ledger.last_event_id()
             fresh = pulse_events(ledger, self.cursor, upto)
             for e in fresh:
                 self.queued[e.runtime] = self.queued.get(e.runtime, 0) + (e.dst == "queued") - (e.src == "queued")
@@ -61,3 +60,16 @@ class PulseReader:
             deliver(pulse)
 
         return run
+
+
+def _depth_at_an_event(ledger: Ledger, tries: int = 3) -> tuple[int, dict[str, int]]:
+    """(the last event id, the queue's depth per runtime as of that event): read again when an
+    event was written between the two reads (a move of the queue always writes one)."""
+    upto = ledger.last_event_id()
+    for _ in range(tries):
+        queued = queued_by_runtime(ledger)
+        again = ledger.last_event_id()
+        if again == upto:
+            break
+        upto = again
+    return upto, queued
