@@ -16,7 +16,8 @@ def job(goal: str, runtime: str, **task: object):
 
 def busy_hour(url: str, minutes: int = 60) -> int:
     """An hour of work, minute by minute: a few tasks queued on "cli" and "llm", two of them run
-    and finished each minute (every seventh fails), so the queue grows and drains. Returns
+    and finished each minute (every seventh fails), so the queue grows and drains; a few wait
+    for an approval. Returns
     the moment after it (half a minute into the next minute)."""
     clock = ManualClock(START_MS)
     with Ledger(url, clock=clock) as led:
@@ -25,6 +26,8 @@ def busy_hour(url: str, minutes: int = 60) -> int:
             clock.t = START_MS + m * MINUTE
             for i in range(1 + (m // 10) % 3 + (m % 4 == 0)):
                 led.submit(job(f"job {m}.{i}", "llm" if (m + i) % 3 == 0 else "cli"))
+            if m % 20 == 10:  # one waits for an approval that never comes: in the queue all along
+                led.submit(job(f"approve {m}", "llm", requires_approval=True))
             clock.t += MINUTE // 2
             for _ in range(2):
                 if led.task_pressure().get("queued", 0) == 0:

@@ -37,9 +37,11 @@ def test_queue_depth_is_now_undone_minute_by_minute() -> None:
     events = [Transition(start + 10 * MINUTE, "llm", None, "queued"),
               Transition(start + 10 * MINUTE, "llm", None, "queued"),
               Transition(start + 20 * MINUTE, "llm", "queued", "running"),
-              Transition(start + 30 * MINUTE, "llm", "awaiting_approval", "queued")]
+              Transition(start + 30 * MINUTE, "llm", None, "awaiting_approval"),  # waits: in the queue
+              Transition(start + 40 * MINUTE, "llm", "awaiting_approval", "queued")]  # approved: still in it
     (llm,) = bucket(events, {"llm": 3}, NOW).series
-    assert llm.queued[59] == 3 and llm.queued[30] == 3 and llm.queued[29] == 2
+    assert llm.queued[59] == 3 and llm.queued[40] == 3 and llm.queued[39] == 3
+    assert llm.queued[30] == 3 and llm.queued[29] == 2
     assert llm.queued[20] == 2 and llm.queued[19] == 3 and llm.queued[10] == 3 and llm.queued[9] == 1
     assert llm.queued[0] == 1
 

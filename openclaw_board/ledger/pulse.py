@@ -19,8 +19,11 @@ from .states import TERMINAL_TASK, T
 if TYPE_CHECKING:
     from . import Ledger
 
+# The queue, as the header's "queued" counts it (queries.task_pressure): waiting to run, or
+# for an approval first.
+QUEUE = frozenset({T.QUEUED, T.AWAITING_APPROVAL})
 # The transitions the pulse counts: a task finishing, and a task entering or leaving the queue.
-_COUNTED = sorted({*TERMINAL_TASK, T.QUEUED})
+_COUNTED = sorted({*TERMINAL_TASK, *QUEUE})
 _CHUNK = 500  # task ids per IN (...)
 
 
@@ -61,7 +64,7 @@ def pulse_events(ledger: Ledger, after_id: int, upto_id: int) -> list[PulseEvent
         return []
     query = (Event.select(Event.id, Event.at, Event.task_id, Event.from_status, Event.to_status)
              .where((Event.id > after_id) & (Event.id <= upto_id) & Event.task_id.is_null(False)
-                    & (Event.to_status.in_(_COUNTED) | (Event.from_status == T.QUEUED)))
+                    & (Event.to_status.in_(_COUNTED) | Event.from_status.in_(sorted(QUEUE))))
              .order_by(Event.id))
     rows = list(tuples(query))
     runtimes: dict[str, str] = {}
@@ -75,8 +78,8 @@ def pulse_events(ledger: Ledger, after_id: int, upto_id: int) -> list[PulseEvent
 
 
 def queued_by_runtime(ledger: Ledger) -> dict[str, int]:
-    """How many latest attempts are queued, per runtime (the queue depth now). Read once when
-    the pulse opens; the events keep it up to date after that."""
+    """How many latest attempts are in the queue (QUEUE), per runtime: its depth now. Read once
+    when the pulse opens; the events keep it up to date after that."""
     Task = ledger.m.Task
-    rows = Task.select(Task.runtime).where((Task.status == T.QUEUED) & (Task.is_latest == True))  # noqa: E712 - SQL
+    rows = Task.select(Task.runtime).where(Task.status.in_(sorted(QUEUE)) & (Task.is_latest == True))  # noqa: E712
     return dict(Counter(str(r[0]) for r in tuples(rows)))

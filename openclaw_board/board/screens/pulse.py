@@ -98,14 +98,14 @@ class PulseScreen(Screen[None]):
         start, end = window_start(pulse.now, pulse.minutes), (pulse.now // MINUTE_MS + 1) * MINUTE_MS
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append("Pulse", style="bold")
-        head.append(f"  {_hhmm(start)}–{_hhmm(end)} UTC, per minute and runtime: tasks finished, failed "
-                    "(failed, timed out, lost), queued\n")
+        head.append(f"  tasks per minute and runtime, {_hhmm(start)}–{_hhmm(end)} UTC\n")
         if pulse.note:
             head.append(clean(pulse.note, 200), style="italic")
         elif not pulse.series:
             head.append("nothing finished or queued in the last hour", style="italic")
         else:
-            head.append(f"{key_of('close', Scope.PULSE)} closes", style="dim")
+            head.append("failed: failed, timed out or lost · queued: to run or awaiting approval · "
+                        f"{key_of('close', Scope.PULSE)} closes", style="dim")
         self.query_one("#pulse-head", Static).update(head)
         runtimes = tuple(s.runtime for s in pulse.series)
         if runtimes != self._runtimes:

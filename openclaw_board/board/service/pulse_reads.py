@@ -13,7 +13,7 @@ from typing import Any
 
 from ...ledger import Ledger
 from ...ledger.clock import Clock
-from ...ledger.pulse import first_event_id_from, pulse_events, queued_by_runtime
+from ...ledger.pulse import QUEUE, first_event_id_from, pulse_events, queued_by_runtime
 from ..view.pulse import MINUTES, Pulse, Transition, bucket, window_start
 
 NOT_OURS = "the pulse reads our ledger's event log; this ledger has none to read"
@@ -41,7 +41,7 @@ class PulseReader:
             upto = ledger.last_event_id()
             fresh = pulse_events(ledger, self.cursor, upto)
             for e in fresh:
-                self.queued[e.runtime] = self.queued.get(e.runtime, 0) + (e.dst == "queued") - (e.src == "queued")
+                self.queued[e.runtime] = self.queued.get(e.runtime, 0) + (e.dst in QUEUE) - (e.src in QUEUE)
         self.cursor = max(self.cursor, upto)
         self.seen = [t for t in self.seen if t.at >= start]
         self.seen += [Transition(e.at, e.runtime, e.src, e.dst) for e in fresh if e.at >= start]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ...ledger.pulse import QUEUE
 from ...ledger.states import TERMINAL_TASK, T
 
 MINUTE_MS = 60_000
@@ -35,7 +36,7 @@ class Series:
     runtime: str
     finished: tuple[int, ...]  # tasks that ended in each minute (any terminal status)
     failed: tuple[int, ...]  # of those, failed, timed out or lost
-    queued: tuple[int, ...]  # tasks queued at the end of each minute (now, for the last)
+    queued: tuple[int, ...]  # tasks in the queue (ledger.pulse.QUEUE) at the end of each minute (now, for the last)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def window_start(now: int, minutes: int = MINUTES) -> int:
 
 def _delta(t: Transition) -> int:
     """What a transition does to the queue's depth."""
-    return (t.dst == T.QUEUED) - (t.src == T.QUEUED)
+    return (t.dst in QUEUE) - (t.src in QUEUE)
 
 
 def bucket(transitions: Iterable[Transition], queued_now: Mapping[str, int], now: int,
