@@ -113,3 +113,16 @@ async def test_a_read_only_board_shows_schedules_and_refuses_to_change_them(sqli
         await _press(app, pilot, "p")
         assert isinstance(app.screen, SchedulesScreen)
         assert not _paused(sqlite_url, nightly)
+
+
+def test_when_a_firing_is_said_briefly() -> None:
+    from board_support import START_MS  # 2026-11-18 ~09:46 UTC
+
+    from openclaw_board.board.view.schedules import when
+
+    hour = 3_600_000
+    assert when(None, START_MS) == "-"
+    assert when(START_MS - 120_000, START_MS) == "2m ago"
+    assert when(START_MS + 10 * 60_000, START_MS).startswith("in 10m (") and "-" not in when(
+        START_MS + 10 * 60_000, START_MS)
+    assert when(START_MS + 27 * hour, START_MS).startswith("in 1d3h (11-19 ")

@@ -25,7 +25,8 @@ from .dialogs import ConfirmScreen
 if TYPE_CHECKING:
     from ..app_state import BoardState
 
-COLUMNS = ("SCHEDULE", "CRON", "NEXT FIRING", "LAST OUTCOME", "READS AS")
+# The name and what happens next first: at 80 columns the cron and its reading scroll into view.
+COLUMNS = ("SCHEDULE", "NEXT FIRING", "LAST OUTCOME", "CRON", "READS AS")
 
 
 class SchedulesScreen(Screen[None]):
@@ -91,10 +92,9 @@ class SchedulesScreen(Screen[None]):
         for s in schedules.rows:
             last = last_text(s, now)
             bad = s.last_outcome in ("failed", "lost", "blocked", "cancelled")
-            table.add_row(Text(name_text(s)), Text(cron_text(s)),
-                          Text(next_text(s, now), style="italic" if s.paused else ""),
-                          Text(last, style="red" if bad else ""), Text(reading_text(s), style="dim"),
-                          key=s.schedule_id)
+            table.add_row(Text(name_text(s)), Text(next_text(s, now), style="italic" if s.paused else ""),
+                          Text(last, style="red" if bad else ""), Text(cron_text(s)),
+                          Text(reading_text(s), style="dim"), key=s.schedule_id)
         if keep is not None and keep in {s.schedule_id for s in schedules.rows}:
             table.move_cursor(row=table.get_row_index(keep))
 

@@ -12,6 +12,8 @@ from typing import Any
 from ...ledger.clock import iso
 from .text import age, clean
 
+DAY_MS = 86_400_000
+
 
 @dataclass(frozen=True)
 class ScheduleView:
@@ -39,13 +41,13 @@ class Schedules:
 
 
 def when(at: int | None, now: int) -> str:
-    """"in 14h46m (11-19 02:00 UTC)"; a past moment as "2m ago"."""
+    """"in 10m (06:15 UTC)", "in 1d3h (12-04 09:00 UTC)"; a past moment as "2m ago"."""
     if at is None:
         return "-"
     if at < now:
         return f"{age(now - at)} ago"
     stamp = (iso(at) or "")[5:16].replace("T", " ")
-    return f"in {age(at - now)} ({stamp} UTC)"
+    return f"in {age(at - now)} ({stamp[6:] if at - now < DAY_MS else stamp} UTC)"
 
 
 def next_text(s: ScheduleView, now: int) -> str:
