@@ -86,8 +86,6 @@ def run_and_finish(led: Ledger, status: str) -> None:
 
 # -- the screen -----------------------------------------------------------------------------------
 
-pytestmark_anyio = pytest.mark.anyio
-
 
 def _series(app, runtime: str):
     screen = app.screen
