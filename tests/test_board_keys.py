@@ -7,6 +7,8 @@ import pytest
 from openclaw_board.board import BoardApp
 from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
 from openclaw_board.board.screens.inspector import InspectorScreen
+from openclaw_board.board.screens.pulse import PulseScreen
+from openclaw_board.board.screens.schedules import SchedulesScreen
 from openclaw_board.board.screens.time_travel import ReplayScreen
 from openclaw_board.board.view import readme_keys
 from openclaw_board.board.view.keys import KEYS, Scope, When, bare, binds, commands, help_lines, when_of
@@ -28,7 +30,8 @@ def test_the_readme_key_table_is_the_key_table() -> None:
 def test_every_documented_key_is_bound_where_its_table_says() -> None:
     holders = {Scope.APP: BoardApp.BINDINGS, Scope.LIST: FlowList.BINDINGS, Scope.INSPECTOR: InspectorScreen.BINDINGS,
                Scope.LOG: LogView.BINDINGS, Scope.REPLAY: ReplayScreen.BINDINGS,
-               Scope.CONFIRM: ConfirmScreen.BINDINGS, Scope.HELP: HelpScreen.BINDINGS}
+               Scope.CONFIRM: ConfirmScreen.BINDINGS, Scope.HELP: HelpScreen.BINDINGS,
+               Scope.PULSE: PulseScreen.BINDINGS, Scope.SCHEDULES: SchedulesScreen.BINDINGS}
     for scope, bindings in holders.items():
         keys = bound(bindings)
         for b in binds(scope):
@@ -40,7 +43,7 @@ def test_every_documented_key_is_bound_where_its_table_says() -> None:
 
 def test_keys_active_together_do_not_collide() -> None:
     for together in ((Scope.APP, Scope.LIST), (Scope.INSPECTOR, Scope.LOG), (Scope.REPLAY,), (Scope.CONFIRM,),
-                     (Scope.HELP,)):
+                     (Scope.HELP,), (Scope.PULSE,), (Scope.SCHEDULES,)):
         keys = [b.key for scope in together for b in binds(scope)]
         assert len(keys) == len(set(keys)), together
 

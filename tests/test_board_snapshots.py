@@ -81,3 +81,17 @@ def test_filter(snap_compare, demo):
 def test_ansi_theme(snap_compare, demo):
     url, end = demo
     assert snap_compare(make_app(url, end, theme="ansi"), terminal_size=(100, 30), run_before=_before())
+
+
+def test_pulse_screen(snap_compare, sqlite_url):
+    from pulse_support import busy_hour
+
+    end = busy_hour(sqlite_url)
+    assert snap_compare(make_app(sqlite_url, end), terminal_size=(120, 30), run_before=_before("P"))
+
+
+def test_schedules_screen(snap_compare, sqlite_url):
+    from pulse_support import two_schedules
+
+    now, _, _ = two_schedules(sqlite_url)
+    assert snap_compare(make_app(sqlite_url, now), terminal_size=(120, 24), run_before=_before("C"))

@@ -341,3 +341,29 @@ def test_counts_of_more_flows_than_sqlite_binds_at_once(sqlite_url: str) -> None
         latest = ledger.latest_tasks_of(unknown + ids)
     assert counts == {i: {"queued": 1} for i in ids}
     assert [len(latest[i]) for i in ids] == [1] * 5 and not any(latest[i] for i in unknown)
+
+
+# -- the board's pulse and header ---------------------------------------------------------------
+
+def test_the_pulse_reads_a_span_of_event_ids_never_the_whole_log(scene: Scene) -> None:
+    from openclaw_board.ledger.pulse import first_event_id_from, pulse_events, queued_by_runtime
+
+    led = scene.ledger
+    last = led.last_event_id()
+    assert_no_scan(scene, lambda: first_event_id_from(led, led.now() - 3_600_000))
+    # A refresh's span: what was written since the last look. (Over a long span PostgreSQL may
+    # rightly read a 3000-task table whole rather than look up a fiftieth of it one by one.)
+    assert_no_scan(scene, lambda: pulse_events(led, max(0, last - 30), last),
+                   ordered=lambda sql: 'ORDER BY "t1"."id"' in sql)
+    assert_no_scan(scene, lambda: queued_by_runtime(led))
+
+
+def test_the_undelivered_count_reads_the_delivery_index(scene: Scene) -> None:
+    led = scene.ledger
+    D = led.m.Delivery
+    sql, params = D.select(D.id).where(D.status.in_(["pending", "failed"])).sql()
+    joined = " | ".join(plan(led, f"SELECT COUNT(1) FROM ({sql}) AS c", tuple(params)))
+    if led.is_sqlite:
+        assert "USING COVERING INDEX delivery_status_next_try_at" in joined and "SCAN t1" not in joined, joined
+    else:
+        assert "Seq Scan on delivery" not in joined or "rows=0" in joined or "Index" in joined, joined

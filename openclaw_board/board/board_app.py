@@ -29,6 +29,7 @@ from .service.answers import ActionDone, HistoryRead, Inspected, Loaded, Trouble
 from .service.file_watch import FileWatch
 from .service.ledger_thread import Service, sqlite_path
 from .service.requests import Act, Inspect
+from .side_screens import SideScreens
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
@@ -38,7 +39,7 @@ from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, Theming):
+class BoardApp(ViewActions, SideScreens, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -146,6 +147,7 @@ class BoardApp(ViewActions, Theming):
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
             self.service.submit(Inspect(screen.kind, screen.ref))
+        self.side_screens_changed()
         self.refresh_bindings()
 
     def _tick(self) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from ..ledger.clock import iso
+from ..ledger.schedule_rows import schedule_dict
 from ..ledger.schedule_spec import describe
 from ..ledger.scheduling import run_now
 from . import render
@@ -21,19 +22,6 @@ app.add_typer(schedules_app, name="schedules")
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 RECENT = 5  # flows shown with a schedule; `audit` looks at as many
-
-
-def schedule_dict(ledger: Any, row: Any) -> dict[str, Any]:
-    """A schedule as `schedules list --json` has it (DESIGN.md), plus how its last flow ended."""
-    last_flow = ledger.m.Flow.get_or_none(ledger.m.Flow.flow_id == row.last_flow_id) if row.last_flow_id else None
-    last = last_flow.status if last_flow is not None else None  # None too when the flow was pruned
-    return {
-        "schedule_id": row.schedule_id, "goal": row.goal, "label": row.label, "cron": row.cron,
-        "description": describe(row.cron), "timezone": row.timezone, "missed": row.missed, "overlap": row.overlap,
-        "jitter_s": row.jitter_s, "paused": row.paused, "next_fire_at": None if row.paused else iso(row.next_fire_at),
-        "last_fire_at": iso(row.last_fire_at), "last_flow_id": row.last_flow_id, "last_outcome": last,
-        "pending_fire_at": iso(row.pending_fire_at), "created_at": iso(row.created_at),
-    }
 
 
 def announce(ledger: Any, spec: Any, as_json: bool) -> None:

@@ -8,6 +8,8 @@ from textual.message import Message
 
 from ..view.history import Replayed
 from ..view.model import Board
+from ..view.pulse import Pulse
+from ..view.schedules import Schedules
 
 
 class Answer(Message):
@@ -48,4 +50,20 @@ class HistoryRead(Answer):
 
     def __init__(self, history: Replayed) -> None:
         self.history = history
+        super().__init__()
+
+
+class PulseRead(Answer):
+    """The pulse screen's series (board/view/pulse.py), read on the service thread."""
+
+    def __init__(self, pulse: Pulse) -> None:
+        self.pulse = pulse
+        super().__init__()
+
+
+class SchedulesRead(Answer):
+    """The schedules screen's rows, or why there are none."""
+
+    def __init__(self, schedules: Schedules) -> None:
+        self.schedules = schedules
         super().__init__()

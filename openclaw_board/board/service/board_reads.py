@@ -8,6 +8,7 @@ compared with the previous ones, so a change nobody can see costs no redraw.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import peewee as pw
@@ -57,7 +58,14 @@ class Reader:
         return self.ledger.source_of(flow_id)
 
     def _read_pressure(self) -> Pressure:
-        return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure())
+        return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure(),
+                        undelivered=self._undelivered())
+
+    def _undelivered(self) -> int:
+        """Results waiting to reach their targets (ledger/deliveries.py); 0 on ledgers without a
+        delivery queue (OpenClaw's, several side by side)."""
+        count = getattr(self.ledger, "undelivered_count", None)
+        return int(count()) if callable(count) else 0
 
     def _read_supervisors(self) -> tuple[SupervisorView, ...]:
         return tuple(SupervisorView.of(s) for s in self.ledger.supervisors()[:20])
@@ -111,6 +119,11 @@ class Reader:
         if len(events) >= 5000:
             return self.full(self.spec)
         if not events:
+            # A delivery sent or given up writes no event: its count is looked at on its own.
+            undelivered = self._undelivered()
+            if undelivered != self.pressure.undelivered:
+                self.pressure = replace(self.pressure, undelivered=undelivered)
+                return self.board()
             return self.board() if sup_changed else None
         self.last_id = events[-1].id
         changed = sorted({e.flow_id for e in events})

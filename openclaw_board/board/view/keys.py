@@ -22,6 +22,8 @@ class Scope(Enum):
     REPLAY = "replay"
     CONFIRM = "confirm"
     HELP = "help"
+    PULSE = "pulse"
+    SCHEDULES = "schedules"
 
 
 class When(Enum):
@@ -64,6 +66,7 @@ def _key(scope: Scope, help_text: str, *groups: tuple[Bind, ...] | Bind) -> Key:
 
 
 A, L, INS, G, R = Scope.APP, Scope.LIST, Scope.INSPECTOR, Scope.LOG, Scope.REPLAY
+PU, SC = Scope.PULSE, Scope.SCHEDULES
 
 
 def _log(key: str, action: str, description: str = "") -> Bind:
@@ -131,6 +134,12 @@ KEYS: tuple[Key, ...] = (
     _key(A, "time travel: replay the flow event by event",
          Bind("t", "time_travel", description="Time travel", command="Time travel: replay the selected flow",
               command_help="step through its events, as it was then", when=When.ROW)),
+    _key(A, "pulse: finished, failed, queued per minute, last hour",
+         Bind("P", "pulse", description="Pulse", command="Pulse: the last hour per runtime",
+              command_help="finished tasks, failures and queue depth per minute", when=When.ON_BOARD)),
+    _key(A, "schedules: next firing, last outcome; pause, run now",
+         Bind("C", "schedules", description="Schedules", command="Schedules (cron)",
+              command_help="next firing, last outcome; pause, resume, run now", when=When.ON_BOARD)),
     _key(A, "save a screenshot (SVG) in <state dir>/screenshots",
          Bind("ctrl+s", "save_screenshot", description="Screenshot", command="Save a screenshot of the screen",
               command_help="an SVG in <state dir>/screenshots")),
@@ -153,6 +162,13 @@ KEYS: tuple[Key, ...] = (
     _key(G, "pause / follow the log", Bind("p", "toggle_pause", "Pause/follow")),
     _key(G, "search the log, next, previous match", Bind("slash", "search", "Search log", scope=INS),
          Bind("n", "search_next", description="Next match"), Bind("N", "search_prev", description="Prev match")),
+    _key(PU, "close the pulse", (Bind("escape", "close", "Close"), Bind("q", "close"), Bind("P", "close"))),
+    _key(SC, "move", (Bind("up", "move(-1)"), Bind("down", "move(1)")),
+         (Bind("j", "move(1)", description="Down"), Bind("k", "move(-1)", description="Up"))),
+    _key(SC, "pause the schedule (asks first) / resume it",
+         Bind("p", "pause_schedule", "Pause"), Bind("u", "resume_schedule", "Resume")),
+    _key(SC, "run the schedule now, whatever its cron (asks first)", Bind("r", "run_schedule", "Run now")),
+    _key(SC, "close the schedules", (Bind("escape", "close", "Close"), Bind("q", "close"), Bind("C", "close"))),
     _key(R, "the previous / next event", (Bind("left", "step(-1)", "Earlier"), Bind("right", "step(1)", "Later")),
          (Bind("h", "step(-1)"), Bind("l", "step(1)"))),
     _key(R, "the first / last event", (Bind("g", "jump(0)"), Bind("G", "jump(-1)")),
@@ -172,6 +188,8 @@ SECTIONS: tuple[tuple[str, tuple[Scope, ...]], ...] = (
     ("", (Scope.APP, Scope.LIST)),
     ("In the inspector", (Scope.INSPECTOR, Scope.LOG)),
     ("In time travel", (Scope.REPLAY,)),
+    ("On the pulse screen", (Scope.PULSE,)),
+    ("On the schedules screen", (Scope.SCHEDULES,)),
 )
 
 KEY_NAMES = {"up": "↑", "down": "↓", "left": "←", "right": "→", "home": "Home", "end": "End", "pageup": "PgUp",

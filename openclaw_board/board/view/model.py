@@ -30,6 +30,7 @@ class TaskView:
     cancel_requested_at: int | None
     not_before: int | None
     after: tuple[str, ...] = ()
+    approval_timeout_s: float | None = None  # denied when not approved within this (ours only)
 
     @classmethod
     def of(cls, t: Any) -> TaskView:
@@ -40,6 +41,7 @@ class TaskView:
             terminal_summary=t.terminal_summary, exit_code=t.exit_code,
             cancel_requested_at=t.cancel_requested_at, not_before=t.not_before,
             after=tuple(json.loads(t.after_json or "[]")),
+            approval_timeout_s=getattr(t, "approval_timeout_s", None),
         )
 
 
@@ -119,6 +121,7 @@ class ViewSpec:
 class Pressure:
     flows: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)
+    undelivered: int = 0  # results not (yet) delivered: pending or given up (ours only)
 
 
 @dataclass(frozen=True)

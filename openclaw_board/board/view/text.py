@@ -61,3 +61,17 @@ def progress_bar(pct: float, width: int) -> str:
 
 def short_id(value: str | None) -> str:
     return (value or "")[:8]
+
+
+def approval_left(created_at: int, timeout_s: float | None, now: int) -> str | None:
+    """"approve within 1h12m" on a task awaiting approval with an `approval_timeout` (the ledger
+    denies it at created_at + timeout), in whole minutes so that the row redraws once a minute;
+    None without a timeout."""
+    if timeout_s is None:
+        return None
+    left = created_at + int(timeout_s * 1000) - now
+    if left <= 0:
+        return "approval overdue: being denied"
+    if left < 60_000:
+        return "approve within a minute"
+    return f"approve within {format_duration(left // 60_000 * 60)}"

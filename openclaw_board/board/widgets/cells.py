@@ -17,7 +17,7 @@ from ...safetext import visible
 from ..theme.palette import glyph, status_color, status_label
 from ..view.keys import key_of
 from ..view.model import FlowView, Row, TaskView
-from ..view.text import age, clean, duration, progress_bar
+from ..view.text import age, approval_left, clean, duration, progress_bar
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ def task_detail(task: TaskView, now: int, with_pct: bool) -> str:
         pct = f"{task.progress:.0f}% " if with_pct and task.progress is not None else ""
         return pct + clean(task.progress_summary or "")
     if task.status == "awaiting_approval":
-        return f"needs approval: {key_of('approve')} approve · {key_of('deny')} deny"
+        left = approval_left(task.created_at, task.approval_timeout_s, now)
+        keys = f"{key_of('approve')} approve · {key_of('deny')} deny"
+        return f"{left} · {keys}" if left else f"needs approval: {keys}"
     if task.status == "queued":
         if task.not_before and task.not_before > now:
             return f"retry {task.attempt} in {duration(task.not_before - now)}"

@@ -20,7 +20,7 @@ from textual.strip import Strip
 from ..bindings import bindings
 from ..view.keys import Scope
 from ..view.model import Row
-from ..view.text import age
+from ..view.text import age, approval_left
 from .cells import render_row
 
 
@@ -217,6 +217,8 @@ def _time_key(row: Row, now: int) -> object:
                 return now // 1000
             if t.not_before and t.not_before > now:
                 return (now // 1000, t.not_before)
+            if t.status == "awaiting_approval" and t.approval_timeout_s:
+                return approval_left(t.created_at, t.approval_timeout_s, now)
             return age(now - t.created_at)
         return None
     if row.flow is not None and row.flow.ended_at is None:

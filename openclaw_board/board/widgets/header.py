@@ -104,6 +104,9 @@ class BoardHeader(Static):
             issues = tp.get("issues", 0)
             body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
             body.append(f"{issues} issues", style=Style(color=status_color(colors, "failed")) if issues else "")
+            if board.pressure.undelivered:
+                body.append(" · ")
+                body.append(f"{board.pressure.undelivered} undelivered", style=warn)
         if self.view_note:
             note = clean(self.view_note, 200)  # it quotes the filter typed
             last_line = body.plain.rsplit("\n", 1)[-1]
