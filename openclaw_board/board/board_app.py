@@ -16,6 +16,7 @@ from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
 from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -25,6 +26,7 @@ from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
 from .bindings import bindings
 from .commands import BoardCommands
+from .driver import board_driver_class
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
@@ -53,6 +55,10 @@ class BoardApp(ViewActions, Theming):
     ACTIONS_WITH_RULES = frozenset(a for a in app_actions() if when_of(a) is not When.ALWAYS)
 
     # -- setup ----------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but one that resumes after SIGCONT only if it had suspended."""
+        return board_driver_class(super().get_driver_class())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return theme_variable_defaults()
