@@ -42,11 +42,9 @@ def next_sort(current: str, step: int = 1) -> str:
 
 
 def sort_label(sort: str, reverse: bool) -> str:
-    """`status ↓` / `goal ↑`: the sort as the header names it (the arrow is the direction
-    shown, the natural one being ↓ except for names, A→Z being ↑)."""
-    natural_up = sort in ("goal", "runtime", "detail")
-    up = natural_up != reverse
-    return f"{sort} {'↑' if up else '↓'}"
+    """`status ↓` / `goal ↑`: the sort as the header names it; ↓ is the sort's natural
+    direction (as the column title's ▼), ↑ the other."""
+    return f"{sort} {'↑' if reverse else '↓'}"
 
 
 def flow_sort_key(flow: FlowView, sort: str) -> tuple[object, ...]:
