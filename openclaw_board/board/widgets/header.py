@@ -90,7 +90,8 @@ class BoardHeader(Static):
         now = self.clock()
         width = max(20, self.content_size.width or 80)
         sup, level = supervisor_state(board.supervisors if board else (), self.own, self.starting, now)
-        key = (board.pressure if board else None, sup, level, width, self.view_note, self.app.theme)
+        note = view_summary(board, self.view_note)
+        key = (board.pressure if board else None, sup, level, width, note, self.app.theme)
         if key == self._last:
             return
         self._last = key
@@ -120,7 +121,6 @@ class BoardHeader(Static):
             issues = tp.get("issues", 0)
             body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
             body.append(count_of(issues, "issue"), style=Style(color=status_color(colors, "failed")) if issues else "")
-        note = view_summary(board, self.view_note)
         if note:
             last_line = body.plain.rsplit("\n", 1)[-1]
             room = width - len(last_line) - 2
