@@ -139,7 +139,7 @@ KEYS: tuple[Key, ...] = (
     _key(A, "save a screenshot (SVG) in <state dir>/screenshots",
          Bind("ctrl+s", "save_screenshot", description="Screenshot", command="Save a screenshot of the screen",
               command_help="an SVG in <state dir>/screenshots")),
-    _key(A, "clear the filter; go back one screen (q too, but on the list q quits)",
+    _key(A, "clear the filter; go back one screen (q too, off the list)",
          Bind("escape", "clear_filter", description="Clear filter", when=When.FILTERED),
          (Bind("escape", "close", "Back", scope=INS, in_help=False), Bind("q", "close", scope=INS, in_help=False))),
     # Textual binds its command palette itself (App.COMMAND_PALETTE_BINDING); this row sets that key.
@@ -149,7 +149,7 @@ KEYS: tuple[Key, ...] = (
          (Bind("escape", "close", "Close", scope=Scope.HELP, in_help=False),
           Bind("q", "close", scope=Scope.HELP, in_help=False),
           Bind("question_mark", "close", scope=Scope.HELP, in_help=False))),
-    _key(A, "quit (running tasks keep running, detached)",
+    _key(A, "quit, from the list (running tasks keep running, detached)",
          Bind("q", "quit_board", "Quit", command="Quit the board",
               command_help="running tasks keep running, detached", when=When.ON_BOARD)),
     _key(INS, "tabs: details, events, attempts, log", (
