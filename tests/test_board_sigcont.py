@@ -63,3 +63,30 @@ def test_a_bare_sigcont_leaves_one_board_that_answers_each_key_once(sqlite_url: 
     finally:
         if code is None:
             board.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and ptys")
+def test_the_soaks_board_quits_by_itself_on_q_after_a_stop_and_a_continue(sqlite_url: str, home: Path) -> None:
+    """The soak's Board actor (its embedded supervisor included), stopped and continued as the
+    chaos does: its shutdown presses Esc, Esc, q and judges that the board exits 0 by itself."""
+    import time
+
+    from bench.soak_record import Record
+    from bench.soak_world import Board
+
+    with Ledger(sqlite_url) as ledger:
+        ledger.submit(command_spec("nightly backup", ["true"]))
+    board = Board("board", "alpha", sqlite_url, home, Record())
+    board.start()
+    try:
+        assert board.pty is not None
+        board.pty.wait_for(re.compile(rb"Flow pressure"), 0, 30)
+        board.signal(signal.SIGSTOP)
+        time.sleep(0.3)
+        board.signal(signal.SIGCONT)
+        board.pty.quiet(0.3, 5)
+        assert board.shutdown(), f"the board did not quit by itself on q: it ended {board.last_code}"
+        assert board.last_code == 0
+    finally:
+        if board.poll() is None:
+            board.kill()
