@@ -202,3 +202,25 @@ async def test_sort_by_any_column_either_way_by_key_and_by_click(demo):
         assert (app.spec.sort, app.spec.reverse) == ("runtime", True)
         assert "sort runtime ↑" in screen_text(app) and "RUNTIME▲" in _titles(app)
         assert "sorted by runtime ↑" in _toasts(app)[-1]
+
+
+async def test_a_finished_flow_found_by_a_task_label_opens_on_that_task(sqlite_url):
+    from openclaw_board.ledger import Ledger, command_spec
+    from openclaw_board.ledger.spec import parse_spec
+
+    with Ledger(sqlite_url) as ledger:
+        flow_id, ids = ledger.submit(parse_spec({"goal": "Nightly upkeep", "tasks": [
+            {"label": "compress-logs", "command": ["true"]}, {"label": "rotate", "command": ["true"]}]}, "test"))
+        ledger.submit(command_spec("Other work", ["true"]))
+        sup = ledger.register_supervisor("h", 1, None)
+        while (claimed := ledger.claim(sup.supervisor_id, "h")) is not None:
+            ledger.finish(claimed.task_id, "succeeded", supervisor_id=sup.supervisor_id, exit_code=0)
+        end = ledger.clock()
+    app = make_app(sqlite_url, end)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _start(app, pilot)
+        flows = app.query_one(FlowList)
+        assert [r.kind for r in flows.rows] == ["flow", "flow"]  # finished flows stay closed
+        await _press(app, pilot, "slash", *"COMPRESS", "enter")
+        assert [r.key for r in flows.rows] == [f"f:{flow_id}", f"t:{flow_id}:compress-logs"]
+        assert "2 rows · filter “COMPRESS”" in screen_text(app)
