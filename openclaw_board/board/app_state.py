@@ -103,11 +103,11 @@ class BoardState(App[int]):
             text = self.spec.text
             # `screenshot --flow` filters on a whole flow id: name the flow, not a 36-character filter
             bits.append(f"flow {text[:8]}" if text in self.spec.expanded else f"filter “{text[:30]}”")
-        bits.append(f"sort {sort_label(self.spec.sort, self.spec.reverse)}")
         if self.at is not None:
             bits.append(f"as of {iso(self.at)}")
         elif self.readonly:
             bits.append("read-only")
+        bits.append(f"sort {sort_label(self.spec.sort, self.spec.reverse)}")  # last: cut first when narrow
         self.query_one(BoardHeader).view_note = " · ".join(bits)
         self.query_one(ColumnHeader).set_sort(self.spec.sort, self.spec.reverse)
 
