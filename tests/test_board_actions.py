@@ -68,7 +68,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(demo):
         await _press(app, pilot, "c")
         assert isinstance(app.screen, ConfirmScreen)
         body = screen_text(app)
-        assert "Cancel flow Lead enrichment: October webinar signups?" in body
+        assert "Cancel flow 'Lead enrichment: October webinar signups'?" in body
         assert "stop 3 running tasks" in body
         await _press(app, pilot, "n")
         assert not isinstance(app.screen, ConfirmScreen)

@@ -51,7 +51,7 @@ def confirm_text(target: Target) -> tuple[str, str]:
     name = clean(target.name, 120)
     if target.kind == "task":
         what = "stop its running process" if target.status == "running" else f"cancel it ({target.status})"
-        return (f"Cancel task {name}?",
+        return (f"Cancel task {_quoted(target)}?",
                 f"Task {name} ({short_id(target.ref)}) is {target.status}: this will {what}.\n"
                 "Tasks that wait on it will be cancelled too.")
     counts = dict(target.counts)
@@ -63,7 +63,7 @@ def confirm_text(target: Target) -> tuple[str, str]:
     if waiting:
         parts.append(f"cancel {waiting} queued or waiting task" + ("s" if waiting != 1 else ""))
     body = " and ".join(parts) if parts else "mark it cancelled"
-    return (f"Cancel flow {name}?",
+    return (f"Cancel flow {_quoted(target)}?",
             f"Flow {name} ({short_id(target.ref)}) is {target.status}: this will {body}.\n"
             f"Nothing new will start in it; reopen ({key_of('reopen')}) brings it back later.")
 
