@@ -147,6 +147,12 @@ async def test_a_key_that_does_nothing_here_says_why(demo):
         assert _toasts(app) == ["nothing to cancel: succeeded", "nothing to approve: succeeded",
                                 "nothing to retry: running", "nothing to reopen: task row",
                                 "no log: flow row", "nothing to deny: flow row", "no filter to clear"]
+        # Off the list, a list key says where it works; the inspector's target answers for actions.
+        _select(app, f"t:{reindex.flow_id}:reindex")
+        await _press(app, pilot, "enter")
+        await _press(app, pilot, "s", "r")
+        assert isinstance(app.screen, InspectorScreen)
+        assert _toasts(app)[-2:] == ["not here: Esc goes back to the list", "nothing to retry: running"]
     assert task_by_label(url, "research", "fetch-acme").status == "succeeded"
 
 
