@@ -48,7 +48,7 @@ from .common import PG_BASE, bench_env, cli, pg_reason, sqlite_url
 from .soak_actors import Chaos, Writer
 from .soak_checks import Check, Verdict, registrations
 from .soak_record import DEFAULT_LEASE_S, Plan, Record
-from .soak_world import CLI_TIMEOUT_S, Board, Supervise, pidfd_signal, run_cli, soak_processes
+from .soak_world import CLI_TIMEOUT_S, QUIT_S, Board, Supervise, pidfd_signal, run_cli, soak_processes
 
 HOSTS = ("alpha", "beta")
 DRAIN_S = 180.0  # longest a drain may take: a dead host's lease, then tasks of up to 6 s, retries and backoffs
@@ -182,9 +182,12 @@ def _soak(db: str, url: str, home: Path, seconds: float, seed: int, n_writers: i
     board_quit = "yes"
     for actor in actors:
         if actor.poll() is None and not actor.shutdown():
-            log(f"{db}: {actor.name} did not stop when asked (`q` or SIGTERM): killed")
-            if actor is board:  # Textual after a SIGCONT, see Board.shutdown: reported, not judged here
-                board_quit = "no, killed"
+            log(f"{db}: {actor.name} did not stop when asked (`q` or SIGTERM)")
+            if actor is board:
+                board_quit = "no"
+                record.unexpected_exits.append(
+                    f"{actor.name} did not exit by itself with 0 within {QUIT_S:.0f} s of `q` "
+                    f"(it ended {board.last_code}; killed when negative)")
             else:
                 record.unexpected_exits.append(f"{actor.name} did not stop within 30 s of SIGTERM")
         record.outputs.extend(actor.outputs)

@@ -204,6 +204,9 @@ class Supervise(Actor):
         return True
 
 
+QUIT_S = 5.0  # a board asked to quit (`q`) exits by itself within this, or it is a violation
+
+
 class BoardPty(PtyProcess):
     """PtyProcess that knows whether it has reaped its child, so it never signals a reused pid."""
 
@@ -234,12 +237,6 @@ class Board(Actor):
 
     pty: BoardPty | None = None
     last_code: int | None = None  # how the previous incarnation ended
-    continued = False  # this incarnation got a SIGCONT (see shutdown)
-
-    def signal(self, sig: int) -> bool:
-        sent = super().signal(sig)
-        self.continued = self.continued or (sent and sig == signal.SIGCONT)
-        return sent
 
     @property
     def pid(self) -> int | None:
@@ -247,7 +244,7 @@ class Board(Actor):
 
     def start(self) -> None:
         self.incarnation += 1
-        self.expected_exit = self.stopped = self.continued = False
+        self.expected_exit = self.stopped = False
         self.last_code = None
         self.pty = BoardPty(cli("--db", self.url, "board"), self.env)
 
@@ -272,26 +269,24 @@ class Board(Actor):
             with contextlib.suppress(OSError):
                 os.write(self.pty.fd, keys)
 
-    def shutdown(self, timeout: float = 15) -> bool:
-        """Escape from wherever the operator was, then `q` (its runs stay detached). False when it
-        did not quit and was killed: after a SIGSTOP/SIGCONT, Textual resumes "application mode"
-        on the SIGCONT though it never left it, starts a second input thread, and then `q` is
-        sometimes never acted on."""
+    def shutdown(self, timeout: float = QUIT_S) -> bool:
+        """Escape from wherever the operator was, then `q` (its runs stay detached): the board
+        must then exit by itself, with 0, within `timeout`. False (and killed) when it did not:
+        a violation, SIGCONTs included (the board's driver resumes only after its own
+        suspension, so a bare SIGCONT no longer starts a second input thread)."""
         self.expected_exit = True
         if self.pty is None:
             return True
-        if self.continued:  # it would most likely not quit: do not wait for it
-            self.kill()
-            return False
         self.press(b"\x1b")
         time.sleep(0.5)
         self.press(b"\x1b")
         time.sleep(0.5)
         self.press(b"q")
-        if self.wait(timeout) is None:
+        code = self.wait(timeout)
+        if code is None:
             self.kill()
             return False
-        return True
+        return code == 0
 
 
 def screen_text(raw: bytes) -> str:

@@ -37,7 +37,7 @@ async def test_header_rows_and_navigation(demo):
         await _start(app, pilot)
         text = screen_text(app)
         assert "Flow pressure: 6 active · 1 blocked · 0 cancel-requested · 9 total" in text
-        assert "Task pressure: 5 queued · 6 running · 1 issues" in text
+        assert "Task pressure: 5 queued · 6 running · 1 issue " in text
         assert "supervisor: none seen" in text
         flows = app.query_one(FlowList)
         assert flows.selected.kind == "flow" and flows.selected.flow.status == "running"
@@ -68,7 +68,7 @@ async def test_cancel_asks_first_and_no_changes_nothing(demo):
         await _press(app, pilot, "c")
         assert isinstance(app.screen, ConfirmScreen)
         body = screen_text(app)
-        assert "Cancel flow Lead enrichment: October webinar signups?" in body
+        assert "Cancel flow 'Lead enrichment: October webinar signups'?" in body
         assert "stop 3 running tasks" in body
         await _press(app, pilot, "n")
         assert not isinstance(app.screen, ConfirmScreen)
@@ -103,20 +103,20 @@ async def test_approve_deny_retry_reopen(demo):
     async with app.run_test(size=(120, 40)) as pilot:
         await _start(app, pilot)
         _select(app, f"t:{send.flow_id}:send")
-        await _press(app, pilot, "a")
+        await _press(app, pilot, "a", "y")
         assert task_by_label(url, "campaign", "send").status == "queued"
         # The row moved on the board (approved), and the cursor stayed on the same task.
         assert app.query_one(FlowList).selected.key == f"t:{send.flow_id}:send"
         assert app.query_one(FlowList).selected.task.status == "queued"
         _select(app, f"t:{review.flow_id}:review")
-        await _press(app, pilot, "d")
+        await _press(app, pilot, "d", "y")
         assert task_by_label(url, "release", "review").status == "cancelled"
         # Retry the blocked export (its flow is collapsed: open it first).
         _select(app, f"f:{export.flow_id}")
         await _press(app, pilot, "space")
         await _press(app, pilot, "j")
         assert app.query_one(FlowList).selected.key == f"t:{export.flow_id}:export"
-        await _press(app, pilot, "r")
+        await _press(app, pilot, "r", "y")
         retried = task_by_label(url, "billing", "export")
         assert retried.attempt == 2 and retried.status == "queued"
     # Reopen: block it again, then reopen the flow from the board.
@@ -129,7 +129,7 @@ async def test_approve_deny_retry_reopen(demo):
     async with app.run_test(size=(120, 40)) as pilot:
         await _start(app, pilot)
         _select(app, f"f:{export.flow_id}")
-        await _press(app, pilot, "o")
+        await _press(app, pilot, "o", "y")
     assert flow_by_label(url, "billing").status == "queued"
     assert task_by_label(url, "billing", "export").attempt == 3
 
@@ -143,7 +143,7 @@ async def test_refused_action_shows_the_ledgers_reason(demo):
         with Ledger(url) as other:
             other.approve(send.task_id)
         _select(app, f"t:{send.flow_id}:send")
-        await _press(app, pilot, "a")
+        await _press(app, pilot, "a", "y")
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and "not awaiting_approval: nothing to approve" in errors[-1].message
         assert app.is_running  # no traceback, still up
@@ -164,7 +164,7 @@ async def test_actions_that_do_not_apply_are_hidden_and_refused(demo):
         assert "Cancel" in footer and "Retry" not in footer and "Approve" not in footer
         app.action_retry()  # e.g. from a stale palette entry
         await pilot.pause()
-        assert "cannot retry a task that is running" in app._notifications.__iter__().__next__().message
+        assert "nothing to retry: running" in app._notifications.__iter__().__next__().message
     assert task_by_label(url, "kb", "reindex").attempt == 1
 
 
@@ -228,8 +228,8 @@ async def test_sort_cycles_and_keeps_the_cursor(demo):
         assert app.spec.sort == "goal"
         first_goals = [r.flow.goal for r in flows.rows if r.kind == "flow"]
         assert first_goals == sorted(first_goals, key=str.casefold)
-        await _press(app, pilot, "s")
-        assert app.spec.sort == "status"
+        await _press(app, pilot, *"s" * 6)  # runtime, try, elapsed, progress, detail, and round
+        assert app.spec.sort == "status" and not app.spec.reverse
 
 
 async def test_help_and_quit(demo):
@@ -311,6 +311,8 @@ async def test_command_palette_runs_actions(demo):
         await pilot.pause(0.3)
         await _press(app, pilot, "enter")
         await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmScreen)  # the palette asks first too
+        await _press(app, pilot, "y")
         await app.settled()
     assert task_by_label(url, "campaign", "send").status == "queued"
 

@@ -211,6 +211,11 @@ async def test_board_rows_inspector_and_toasts_show_hostile_text_literally(hosti
         gated_label = "gated [b]x[/b] " + HOSTILE
         assert app.query_one(FlowList).select_key(f"t:{hostile['flow']}:{gated_label}")
         await pilot.press("a")
+        await pilot.pause()
+        # The dialog that asks first names the task literally, too.
+        dialog = screen_text(app)
+        assert "Approve 'gated [b]x[/b] x ␛]52;c;cHduZWQ=" in dialog and forbidden(dialog, allowed="\n") == []
+        await pilot.press("y")
         await app.settled()
         await pilot.pause()
         toasts = [n.message for n in app._notifications]

@@ -25,6 +25,8 @@ from .service.ledger_thread import Service
 from .service.requests import ChangeView, Load
 from .view import targets as act
 from .view.model import Board, Row, ViewSpec
+from .view.sorting import sort_label
+from .widgets.column_header import ColumnHeader
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
@@ -101,13 +103,13 @@ class BoardState(App[int]):
             text = self.spec.text
             # `screenshot --flow` filters on a whole flow id: name the flow, not a 36-character filter
             bits.append(f"flow {text[:8]}" if text in self.spec.expanded else f"filter “{text[:30]}”")
-        if self.spec.sort != "status":
-            bits.append(f"sort {self.spec.sort}")
         if self.at is not None:
             bits.append(f"as of {iso(self.at)}")
         elif self.readonly:
             bits.append("read-only")
+        bits.append(f"sort {sort_label(self.spec.sort, self.spec.reverse)}")  # last: cut first when narrow
         self.query_one(BoardHeader).view_note = " · ".join(bits)
+        self.query_one(ColumnHeader).set_sort(self.spec.sort, self.spec.reverse)
 
     # -- the service's answers ----------------------------------------------------------------
 
@@ -154,7 +156,7 @@ class BoardState(App[int]):
             return None
         if row.kind == "task" and row.task is not None:
             t = row.task
-            return act.Target("task", t.task_id, t.label, t.status, t.flow_id)
+            return act.Target("task", t.task_id, t.label, t.status, t.flow_id, flow_name=row.flow.goal)
         fl = row.flow
         return act.Target("flow", fl.flow_id, fl.goal, fl.status, fl.flow_id,
                           fl.cancel_requested_at is not None, fl.counts)

@@ -7,11 +7,16 @@ change (board/service/file_watch.py); the embedded supervisor runs in threads of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
+from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -21,6 +26,7 @@ from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
 from .bindings import bindings
 from .commands import BoardCommands
+from .driver import board_driver_class
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
@@ -33,8 +39,10 @@ from .side_screens import SideScreens
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
-from .view.keys import Scope, When, key_of, palette_key, when_of
+from .view.keys import Scope, When, app_actions, key_of, palette_key, when_of
 from .view.model import Board
+from .view.refusals import empty_view_text, refusal
+from .widgets.column_header import ColumnHeader
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
@@ -45,8 +53,13 @@ class BoardApp(ViewActions, SideScreens, Theming):
     COMMANDS = App.COMMANDS | {BoardCommands}
     BINDINGS = bindings(Scope.APP)
     COMMAND_PALETTE_BINDING = palette_key()
+    ACTIONS_WITH_RULES = frozenset(a for a in app_actions() if when_of(a) is not When.ALWAYS)
 
     # -- setup ----------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but one that resumes after SIGCONT only if it had suspended."""
+        return board_driver_class(super().get_driver_class())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return theme_variable_defaults()
@@ -54,7 +67,7 @@ class BoardApp(ViewActions, SideScreens, Theming):
     def compose(self) -> ComposeResult:
         yield BoardHeader(self.clock, self.title_text, id="header")
         yield Static("", id="banner")
-        yield Static("", id="columns")
+        yield ColumnHeader(lambda: self.query_one(FlowList).size.width, id="columns")
         yield FlowList(self.clock, id="flows")
         yield Input(placeholder="filter: text in goal, label, task label or id "
                                 f"(Enter keeps it, {key_of('clear_filter')} clears)", id="filter")
@@ -90,7 +103,6 @@ class BoardApp(ViewActions, SideScreens, Theming):
         if self.supervise:
             self.query_one(BoardHeader).starting = True
             self.run_worker(self._start_supervisor, thread=True, group="supervisor", exit_on_error=False)
-        self._draw_columns()
         self._theme_at_start = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
 
@@ -142,7 +154,9 @@ class BoardApp(ViewActions, SideScreens, Theming):
     def _show_board(self, board: Board) -> None:
         self.board = board
         self.query_one(BoardHeader).board = board
-        self.query_one(FlowList).set_rows(board.rows)
+        flows = self.query_one(FlowList)
+        flows.set_rows(board.rows)
+        flows.show_view(empty_view_text(self.spec, board.rows), self.spec.text.strip())
         self._loaded.set()
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
@@ -186,6 +200,22 @@ class BoardApp(ViewActions, SideScreens, Theming):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.allows(action, self.screen)
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        """A key (or palette entry) whose action the rules refuse here says why, in a toast:
+        the footer hides what does not apply, but a pressed key is never silent."""
+        destination, name, params = action if isinstance(action, tuple) else parse_action(action)
+        if (not destination and default_namespace in (None, self) and name in self.ACTIONS_WITH_RULES
+                and self.check_action(name, params) is False):
+            self.notify(self.why_not(name), severity="warning", timeout=3)
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def why_not(self, action: str) -> str:
+        on_board = bool(self.screen_stack) and self.screen is self.screen_stack[0]
+        return refusal(action, when_of(action), readonly=self.readonly, on_board=on_board,
+                       row=self.selected if on_board else None, target=self.target(), in_past=self.at is not None)
 
     def allows(self, action: str, screen: Screen[Any]) -> bool:
         """Whether `action` may run on `screen`, by the rule the key table gives it (the keys,
@@ -236,17 +266,11 @@ class BoardApp(ViewActions, SideScreens, Theming):
             box.display = False
         self.query_one(FlowList).focus()
 
-    def _draw_columns(self) -> None:
-        from rich.style import Style
-
-        from .widgets.cells import header_text
-
-        cols = self.query_one("#columns", Static)
-        width = self.query_one(FlowList).size.width or self.size.width - 3
-        cols.update(header_text(max(20, width), Style(bold=True, dim=True)))
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._draw_columns)
+    @on(ColumnHeader.SortClicked)
+    def _sort_clicked(self, event: ColumnHeader.SortClicked) -> None:
+        """A click on a column title sorts by it; a click on the sorted one reverses."""
+        same = event.sort == self.spec.sort
+        self.sort_by(event.sort, reverse=not self.spec.reverse if same else False)
 
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own screenshot command saves elsewhere; ours (ctrl+s) replaces it."""
@@ -261,25 +285,19 @@ class BoardApp(ViewActions, SideScreens, Theming):
             self.notify("read-only board: actions are off", severity="warning", title="refused")
             return
         target = self.target()
-        if target is None:
+        verb = act.ledger_call(action, target) if target is not None else None
+        if target is None or verb is None or not act.applies(action, target):
+            self.notify(self.why_not(action), severity="warning", title="refused")
             return
-        verb = act.ledger_call(action, target)
-        if verb is None or not act.applies(action, target):
-            reason = f"cannot {action} a {target.kind} that is {target.status}"
-            self.notify(reason, severity="warning", title="refused")
-            return
-        assert self.service is not None
         label = act.done_text(action, target)
-        if action == "cancel":
-            title, body = act.confirm_text(target)
+        title, body, yes = act.question(action, target)
 
-            def answered(yes: bool | None) -> None:
-                if yes and self.service is not None:
-                    self.service.submit(Act(verb, target.ref, label))
+        def answered(answer: bool | None) -> None:
+            if answer and self.service is not None and verb is not None:
+                self.service.submit(Act(verb, target.ref, label))
 
-            self.push_screen(ConfirmScreen(title, body), answered)
-            return
-        self.service.submit(Act(verb, target.ref, label))
+        # Every action that starts, stops or discards work asks first, No focused.
+        self.push_screen(ConfirmScreen(title, body, yes), answered)
 
     def action_cancel(self) -> None:
         self._act("cancel")

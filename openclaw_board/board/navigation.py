@@ -15,7 +15,7 @@ from .screens.time_travel import ReplayScreen
 from .service.answers import HistoryRead
 from .service.history_reads import history_request
 from .service.requests import Call, Inspect
-from .view.rows import SORTS
+from .view.sorting import next_sort, sort_label
 from .widgets.flowlist import FlowList
 
 
@@ -83,9 +83,15 @@ class ViewActions(BoardState):
             self.spec = self._spec(status=status)
 
     def action_sort(self) -> None:
-        nxt = SORTS[(SORTS.index(self.spec.sort) + 1) % len(SORTS)]
-        self.spec = self._spec(sort=nxt)
-        self.notify(f"sorted by {nxt}", timeout=2)
+        self.sort_by(next_sort(self.spec.sort), reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.spec.sort, reverse=not self.spec.reverse)
+
+    def sort_by(self, sort: str, reverse: bool) -> None:
+        """Sort the list (by `s`, `S` or a click on a column title) and say how."""
+        self.spec = self._spec(sort=sort, reverse=reverse)
+        self.notify(f"sorted by {sort_label(sort, reverse)}", timeout=2)
 
     def action_more(self) -> None:
         self.spec = self._spec(terminal_limit=self.spec.terminal_limit + self.page_size)

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from ..bindings import bindings
 from ..view.keys import Scope, help_lines, key_of
@@ -62,6 +62,7 @@ class HelpScreen(ModalScreen[None]):
         text.append(f"\n{key_of('close', Scope.HELP)} or {key_of('help')} closes this help.", style="dim")
         with VerticalScroll(id="help"):
             yield Static(text)
+        yield Footer()  # its own keys (Esc closes), not the board's underneath
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,7 +15,8 @@ import peewee as pw
 
 from ...ledger.api import BoardReads
 from ..view.model import Board, FlowView, Pressure, Row, SupervisorView, TaskView, ViewSpec
-from ..view.rows import build_rows, expanded_flows, flow_sort_key
+from ..view.rows import build_rows, expanded_flows
+from ..view.sorting import sort_flows
 
 ACTIVE_CAP = 5000  # live flows beyond this are still counted in the header, not listed
 CHUNK = 500  # ids per IN (...) clause
@@ -89,7 +90,7 @@ class Reader:
         return self.board()
 
     def _ensure_tasks(self) -> None:
-        ordered = sorted(self.flows.values(), key=lambda f: flow_sort_key(f, self.spec.sort))
+        ordered = sort_flows(list(self.flows.values()), self.spec.sort, self.spec.reverse)
         want = expanded_flows(ordered, self.spec)
         missing = [i for i in want if i in self.flows and i not in self.tasks]
         if missing:

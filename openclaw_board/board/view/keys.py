@@ -103,16 +103,19 @@ KEYS: tuple[Key, ...] = (
               command_help="asks first; names what will be stopped", when=_ACT),
          (Bind("y", "answer(True)", "Yes", scope=Scope.CONFIRM, in_help=False),
           Bind("n", "answer(False)", "No", scope=Scope.CONFIRM, in_help=False),
-          Bind("escape", "answer(False)", scope=Scope.CONFIRM, in_help=False))),
-    _key(A, "retry a finished task (a new attempt)",
+          Bind("escape", "answer(False)", scope=Scope.CONFIRM, in_help=False),
+          Bind("q", "answer(False)", scope=Scope.CONFIRM, in_help=False))),
+    _key(A, "retry a finished task (a new attempt; asks first)",
          Bind("r", "retry", "Retry", command="Retry the selected task", command_help="a new attempt of a finished task",
               when=_ACT)),
-    _key(A, "reopen a blocked, failed, cancelled or lost flow",
+    _key(A, "reopen a blocked, failed, cancelled or lost flow (asks first)",
          Bind("o", "reopen", "Reopen", command="Reopen the selected flow", command_help="retries what did not succeed",
               when=_ACT)),
-    _key(A, "approve / deny a task awaiting approval",
-         Bind("a", "approve", "Approve", command="Approve the selected task", command_help="it may start", when=_ACT),
-         Bind("d", "deny", "Deny", command="Deny the selected task", command_help="it is cancelled", when=_ACT)),
+    _key(A, "approve / deny a task awaiting approval (asks first)",
+         Bind("a", "approve", "Approve", command="Approve the selected task", command_help="asks first; it will start",
+              when=_ACT),
+         Bind("d", "deny", "Deny", command="Deny the selected task", command_help="asks first; it is cancelled",
+              when=_ACT)),
     _key(A, "filter by text (goal, label, task label, id prefix)",
          Bind("slash", "filter", "Filter", command="Filter by text", command_help="goal, label, task label, id prefix",
               when=When.ON_BOARD)),
@@ -125,9 +128,11 @@ KEYS: tuple[Key, ...] = (
              command_help="failed, timed out, lost, blocked", when=When.ON_BOARD),
         Bind("4", "status_filter('blocked')", description="Blocked", command="Show blocked flows",
              command_help="blocked flows and tasks", when=When.ON_BOARD))),
-    _key(A, "sort: status, updated, created, goal",
-         Bind("s", "sort", "Sort", command="Change the sort order", command_help="status, updated, created, goal",
-              when=When.ON_BOARD)),
+    _key(A, "sort by the next column / the other way (or click a column title)",
+         Bind("s", "sort", "Sort", command="Change the sort order",
+              command_help="status, updated, created, then each column", when=When.ON_BOARD),
+         Bind("S", "sort_reverse", description="Reverse sort", command="Reverse the sort order",
+              command_help="the same column, the other direction", when=When.ON_BOARD)),
     _key(A, "show more older finished flows",
          Bind("m", "more", description="More", command="Show more older flows", command_help="200 more finished flows",
               when=When.MORE)),
@@ -143,9 +148,9 @@ KEYS: tuple[Key, ...] = (
     _key(A, "save a screenshot (SVG) in <state dir>/screenshots",
          Bind("ctrl+s", "save_screenshot", description="Screenshot", command="Save a screenshot of the screen",
               command_help="an SVG in <state dir>/screenshots")),
-    _key(A, "clear the filter; close a screen",
+    _key(A, "clear the filter; go back one screen (q too, off the list)",
          Bind("escape", "clear_filter", description="Clear filter", when=When.FILTERED),
-         Bind("escape", "close", "Back", scope=INS, in_help=False)),
+         (Bind("escape", "close", "Back", scope=INS, in_help=False), Bind("q", "close", scope=INS, in_help=False))),
     # Textual binds its command palette itself (App.COMMAND_PALETTE_BINDING); this row sets that key.
     _key(A, "command palette (every action by name)", Bind("ctrl+p", "command_palette")),
     _key(A, "this help",
@@ -153,9 +158,9 @@ KEYS: tuple[Key, ...] = (
          (Bind("escape", "close", "Close", scope=Scope.HELP, in_help=False),
           Bind("q", "close", scope=Scope.HELP, in_help=False),
           Bind("question_mark", "close", scope=Scope.HELP, in_help=False))),
-    _key(A, "quit (running tasks keep running, detached)",
+    _key(A, "quit, from the list (running tasks keep running, detached)",
          Bind("q", "quit_board", "Quit", command="Quit the board",
-              command_help="running tasks keep running, detached")),
+              command_help="running tasks keep running, detached", when=When.ON_BOARD)),
     _key(INS, "tabs: details, events, attempts, log", (
         Bind("1", "tab('details')", description="Details"), Bind("2", "tab('events')", description="Events"),
         Bind("3", "tab('attempts')", description="Attempts"), Bind("4", "tab('log')", description="Log"))),
@@ -246,6 +251,11 @@ def when_of(action: str) -> When:
         if bare(b.action) == action:
             return b.when
     return When.ALWAYS
+
+
+def app_actions() -> set[str]:
+    """The bare names of the app's actions."""
+    return {bare(b.action) for b in binds(Scope.APP)}
 
 
 def palette_key() -> str:

@@ -111,7 +111,8 @@ class ViewSpec:
 
     status: str = "all"  # all | active | issues | blocked
     text: str = ""
-    sort: str = "status"  # status | updated | created | goal
+    sort: str = "status"  # one of view/sorting.py's SORTS
+    reverse: bool = False  # the sort's other direction
     expanded: frozenset[str] = frozenset()
     collapsed: frozenset[str] = frozenset()  # auto-expanded flows the operator closed
     terminal_limit: int = 200

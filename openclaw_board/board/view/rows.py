@@ -10,26 +10,23 @@ from collections.abc import Iterable, Mapping
 
 from ...ledger.states import ACTIVE_FLOW
 from .model import FlowView, Row, TaskView, ViewSpec
+from .sorting import RANK, SORTS, flow_sort_key, sort_flows, sort_tasks
 
-RANK = {
-    "running": 0, "waiting": 1, "queued": 2,
-    "blocked": 3, "failed": 3, "lost": 3,
-    "cancelled": 4, "succeeded": 4,
-}
-SORTS = ("status", "updated", "created", "goal")
+__all__ = ["RANK", "SORTS", "build_rows", "expanded_flows", "flow_sort_key", "matched_by_task", "order_tasks"]
+
 AUTO_EXPAND_MAX = 30
 
 
-def flow_sort_key(flow: FlowView, sort: str) -> tuple[object, ...]:
-    if sort == "updated":
-        return (-flow.updated_at, flow.flow_id)
-    if sort == "created":
-        return (-flow.created_at, flow.flow_id)
-    if sort == "goal":
-        return (flow.goal.casefold(), flow.flow_id)
-    rank = RANK.get(flow.status, 5)
-    when = flow.created_at if flow.status in ACTIVE_FLOW else flow.updated_at
-    return (rank, -when, flow.flow_id)
+def matched_by_task(flow: FlowView, text: str) -> bool:
+    """Whether a filtered flow is listed only for a task label matching `text` (the ledger's
+    filter rule: goal, label, id prefix or a latest task's label): then the board opens it
+    and lists the matching tasks."""
+    needle = text.strip()
+    if not needle:
+        return False
+    folded = needle.casefold()
+    return not (folded in flow.goal.casefold() or folded in (flow.label or "").casefold()
+                or flow.flow_id.lower().startswith(needle.lower()))
 
 
 def order_tasks(tasks: Iterable[TaskView]) -> list[TaskView]:
@@ -52,6 +49,7 @@ def order_tasks(tasks: Iterable[TaskView]) -> list[TaskView]:
 def expanded_flows(ordered: list[FlowView], spec: ViewSpec) -> set[str]:
     """What the operator opened, plus live flows (a few) unless the operator closed them."""
     chosen = set(spec.expanded)
+    chosen |= {f.flow_id for f in ordered if matched_by_task(f, spec.text)}
     auto = 0
     for flow in ordered:
         if auto >= AUTO_EXPAND_MAX:
@@ -68,14 +66,17 @@ def build_rows(
     spec: ViewSpec,
     more: int,
 ) -> tuple[Row, ...]:
-    ordered = sorted(flows.values(), key=lambda f: flow_sort_key(f, spec.sort))
+    ordered = sort_flows(list(flows.values()), spec.sort, spec.reverse)
     opened = expanded_flows(ordered, spec)
     rows: list[Row] = []
     for flow in ordered:
         is_open = flow.flow_id in opened
         rows.append(Row("flow", f"f:{flow.flow_id}", flow=flow, expanded=is_open))
         if is_open:
-            children = order_tasks(tasks.get(flow.flow_id, ()))
+            children = sort_tasks(tasks.get(flow.flow_id, ()), spec.sort, spec.reverse, order_tasks)
+            if matched_by_task(flow, spec.text):
+                needle = spec.text.strip().casefold()
+                children = [t for t in children if needle in t.label.casefold()]
             for i, task in enumerate(children):
                 rows.append(Row("task", f"t:{flow.flow_id}:{task.label}", flow=flow, task=task,
                                 last_child=i == len(children) - 1))

@@ -24,6 +24,7 @@ class Target:
     flow_id: str
     cancel_requested: bool = False
     counts: tuple[tuple[str, int], ...] = ()
+    flow_name: str = ""  # a task's flow's goal, which names the work better than its label
 
 
 def applies(action: str, target: Target | None) -> bool:
@@ -50,7 +51,7 @@ def confirm_text(target: Target) -> tuple[str, str]:
     name = clean(target.name, 120)
     if target.kind == "task":
         what = "stop its running process" if target.status == "running" else f"cancel it ({target.status})"
-        return (f"Cancel task {name}?",
+        return (f"Cancel task {_quoted(target)}?",
                 f"Task {name} ({short_id(target.ref)}) is {target.status}: this will {what}.\n"
                 "Tasks that wait on it will be cancelled too.")
     counts = dict(target.counts)
@@ -62,9 +63,39 @@ def confirm_text(target: Target) -> tuple[str, str]:
     if waiting:
         parts.append(f"cancel {waiting} queued or waiting task" + ("s" if waiting != 1 else ""))
     body = " and ".join(parts) if parts else "mark it cancelled"
-    return (f"Cancel flow {name}?",
+    return (f"Cancel flow {_quoted(target)}?",
             f"Flow {name} ({short_id(target.ref)}) is {target.status}: this will {body}.\n"
             f"Nothing new will start in it; reopen ({key_of('reopen')}) brings it back later.")
+
+
+def _quoted(target: Target) -> str:
+    """`'send' of 'Send the winter campaign…'`: a task by its label and its flow's goal."""
+    name = f"'{clean(target.name, 80)}'"
+    if target.kind == "task" and target.flow_name:
+        name += f" of '{clean(target.flow_name, 80)}'"
+    return name
+
+
+def question(action: str, target: Target) -> tuple[str, str, str]:
+    """(title, body, yes-button) of the dialog every action that starts, stops or discards
+    work asks first: it names the work and says what will happen to it."""
+    if action == "cancel":
+        title, body = confirm_text(target)
+        return title, body, "Yes, cancel it"
+    name, ident = _quoted(target), short_id(target.ref)
+    if action == "approve":
+        return (f"Approve {name}?", f"Task {ident} awaits approval: it will start.\n"
+                "Tasks that wait on it may start after it.", "Yes, approve it")
+    if action == "deny":
+        return (f"Deny {name}?", f"Task {ident} awaits approval: it will be cancelled, and never start.\n"
+                "Tasks that wait on it will be cancelled too.", "Yes, deny it")
+    if action == "retry":
+        return (f"Retry {name}?", f"Task {ident} is {target.status}: a new attempt will be queued, and it will "
+                "start when a supervisor picks it up.", "Yes, retry it")
+    if action == "reopen":
+        return (f"Reopen flow {name}?", f"Flow {ident} is {target.status}: the tasks that did not succeed will be "
+                "queued again, and they will start.", "Yes, reopen it")
+    raise ValueError(f"no question for {action!r}")
 
 
 VERB = {

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...safetext import visible
 from ..bindings import bindings
 from ..view.keys import Scope
 from ..view.model import Row
@@ -48,6 +50,15 @@ class FlowList(ScrollView, can_focus=True):
         self._times: tuple[object, ...] = ()
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
+        self.empty_text = ""  # what an empty list says instead (a filter that matches nothing)
+        self.highlight = ""  # the filter's text, marked in the rows that show it
+
+    def show_view(self, empty_text: str, highlight: str) -> None:
+        """What the view asked for that the rows do not carry: the empty text, the matches."""
+        if (empty_text, highlight) != (self.empty_text, self.highlight):
+            self.empty_text, self.highlight = empty_text, highlight
+            self._cache.clear()
+            self.refresh()
 
     # -- data ---------------------------------------------------------------------------
 
@@ -103,15 +114,20 @@ class FlowList(ScrollView, can_focus=True):
         index = y + int(self.scroll_offset.y)
         width = self.size.width
         if index >= len(self.rows):
+            if index == 0 and self.empty_text:
+                text = Text(visible(self.empty_text), style=self._styles()[1], no_wrap=True, end="")
+                return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]
         now = self.clock()
         selected = index == self.cursor and self.has_focus_within
-        key = (row, width, selected, _time_key(row, now), self.app.theme)
+        key = (row, width, selected, _time_key(row, now), self.app.theme, self.highlight)
         strip = self._cache.get(key)
         if strip is None:
             base, dim, cursor = self._styles()
             text = render_row(row, width, now, self.app.theme_variables, dim)
+            if self.highlight:  # literal text (re.escape'd by Rich), never markup
+                text.highlight_words([self.highlight], Style(reverse=True), case_sensitive=False)
             if selected:
                 text.stylize(cursor)
             strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(base)

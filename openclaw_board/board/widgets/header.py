@@ -38,6 +38,22 @@ def supervisor_state(sups: tuple[SupervisorView, ...], own: str | None, starting
     return "supervisor: none seen", "warn"
 
 
+def count_of(n: int, word: str, plural: str | None = None) -> str:
+    """`1 issue`, `2 issues`, `0 rows`: a number with its noun, singular only for one."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def view_summary(board: Board | None, note: str) -> str:
+    """What the list shows: its rows (flows and tasks, not the pager), then the filter, the
+    sort and the moment the app describes in `note` (which quotes the filter typed)."""
+    bits = []
+    if board is not None:
+        bits.append(count_of(sum(1 for r in board.rows if r.kind != "more"), "row"))
+    if note:
+        bits.append(clean(note, 200))
+    return " · ".join(bits)
+
+
 class BoardHeader(Static):
     # What the header shows; each change redraws it (the 1 s tick redraws for the heartbeats' ages).
     board: reactive[Board | None] = reactive(None, init=False, repaint=False)
@@ -74,7 +90,8 @@ class BoardHeader(Static):
         now = self.clock()
         width = max(20, self.content_size.width or 80)
         sup, level = supervisor_state(board.supervisors if board else (), self.own, self.starting, now)
-        key = (board.pressure if board else None, sup, level, width, self.view_note, self.app.theme)
+        note = view_summary(board, self.view_note)
+        key = (board.pressure if board else None, sup, level, width, note, self.app.theme)
         if key == self._last:
             return
         self._last = key
@@ -103,13 +120,15 @@ class BoardHeader(Static):
             body.append("Task pressure: ", style=Style(bold=True))
             issues = tp.get("issues", 0)
             body.append(f"{tp.get('queued', 0)} queued · {tp.get('running', 0)} running · ")
-            body.append(f"{issues} issues", style=Style(color=status_color(colors, "failed")) if issues else "")
+            body.append(count_of(issues, "issue"), style=Style(color=status_color(colors, "failed")) if issues else "")
             if board.pressure.undelivered:
                 body.append(" · ")
                 body.append(f"{board.pressure.undelivered} undelivered", style=warn)
-        if self.view_note:
-            note = clean(self.view_note, 200)  # it quotes the filter typed
+        if note:
             last_line = body.plain.rsplit("\n", 1)[-1]
+            room = width - len(last_line) - 2
+            if len(note) > room:  # a narrow terminal: the note gives way, cut with an ellipsis
+                note = note[: max(0, room - 1)] + "…" if room > 1 else ""
             pad = width - len(last_line) - len(note)
             body.append(" " * max(2, pad))
             body.append(note, style=Style(color=rich_color(colors.get("accent", "cyan"))))
