@@ -46,7 +46,7 @@ def test_expanded_finished_flow(snap_compare, demo):
     url, end = demo
     report = task_by_label(url, "report", "email")
     assert snap_compare(make_app(url, end), terminal_size=(120, 36),
-                        run_before=_before("space", "j", select=f"f:{report.flow_id}"))
+                        run_before=_before("e", "j", select=f"f:{report.flow_id}"))
 
 
 def test_inspector_with_a_log(snap_compare, demo):

@@ -21,6 +21,7 @@ from ..ledger.notify import ChangeWatcher
 from ..safetext import visible
 from .bindings import bindings
 from .commands import BoardCommands
+from .marks import MarkActions
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
@@ -38,7 +39,7 @@ from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, Theming):
+class BoardApp(ViewActions, MarkActions, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -49,6 +50,8 @@ class BoardApp(ViewActions, Theming):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return theme_variable_defaults()
+
+    _columns_drawn: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield BoardHeader(self.clock, self.title_text, id="header")
@@ -142,6 +145,7 @@ class BoardApp(ViewActions, Theming):
         self.board = board
         self.query_one(BoardHeader).board = board
         self.query_one(FlowList).set_rows(board.rows)
+        self._draw_columns()  # the flat view has titles of its own
         self._loaded.set()
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
@@ -195,6 +199,8 @@ class BoardApp(ViewActions, Theming):
         if when is When.LEDGER_ACTION:
             if self.readonly or not (on_board or isinstance(screen, InspectorScreen)):
                 return False
+            if on_board and self.query_one(FlowList).marks:  # with marks, keys act on the marked rows
+                return any(act.applies(action, t) for t in self.marked_targets)
             return act.applies(action, self.target(screen))
         if not on_board:
             return False
@@ -207,8 +213,11 @@ class BoardApp(ViewActions, Theming):
             return row is not None and row.kind in ("flow", "task")
         if when is When.MORE:
             return bool(self.board and self.board.rows and self.board.rows[-1].kind == "more")
+        if when is When.MARKED:
+            return bool(self.query_one(FlowList).marks)
         if when is When.FILTERED:
-            return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display)
+            return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display
+                        or self.query_one(FlowList).marks)
         return True  # When.ON_BOARD
 
     @on(FlowList.Moved)
@@ -219,6 +228,16 @@ class BoardApp(ViewActions, Theming):
     @on(FlowList.Activated)
     def _activated(self) -> None:
         self.action_inspect()
+
+    @on(FlowList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._draw_columns()
+        if self.screen_stack:
+            self.refresh_bindings()
+
+    @on(FlowList.Expand)
+    def _expand(self, message: FlowList.Expand) -> None:
+        self.set_flow_open(message.open_it)
 
     # -- the view (key actions that change it are in navigation.py) -------------------------------
 
@@ -240,11 +259,20 @@ class BoardApp(ViewActions, Theming):
         from .widgets.cells import header_text
 
         cols = self.query_one("#columns", Static)
-        width = self.query_one(FlowList).size.width or self.size.width - 3
-        cols.update(header_text(max(20, width), Style(bold=True, dim=True)))
+        flows = self.query_one(FlowList)
+        width = max(20, flows.row_width or self.size.width - 3)
+        key = (width, self.spec.flat, len(flows.marks), self.theme)
+        if key != self._columns_drawn:  # an unchanged title line costs nothing
+            self._columns_drawn = key
+            cols.update(header_text(width, Style(bold=True, dim=True), self.spec.flat, len(flows.marks)))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._draw_columns)
+
+    @on(FlowList.Resized)
+    def _list_resized(self) -> None:
+        """The titles follow the list's own width (the app's resize may come before the list's)."""
+        self._draw_columns()
 
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own screenshot command saves elsewhere; ours (ctrl+s) replaces it."""
@@ -257,6 +285,8 @@ class BoardApp(ViewActions, Theming):
     def _act(self, action: str) -> None:
         if self.readonly:
             self.notify("read-only board: actions are off", severity="warning", title="refused")
+            return
+        if self.screen_stack and self.screen is self.screen_stack[0] and self._act_marked(action):
             return
         target = self.target()
         if target is None:

@@ -30,6 +30,7 @@ class TaskView:
     cancel_requested_at: int | None
     not_before: int | None
     after: tuple[str, ...] = ()
+    last_progress_at: int | None = None  # its last event while running: the ETA's rate ends there
 
     @classmethod
     def of(cls, t: Any) -> TaskView:
@@ -40,6 +41,7 @@ class TaskView:
             terminal_summary=t.terminal_summary, exit_code=t.exit_code,
             cancel_requested_at=t.cancel_requested_at, not_before=t.not_before,
             after=tuple(json.loads(t.after_json or "[]")),
+            last_progress_at=getattr(t, "last_event_at", None) if t.status == "running" else None,
         )
 
 
@@ -101,6 +103,8 @@ class Row:
     expanded: bool = False
     last_child: bool = False
     more: int = 0
+    flat: bool = False  # a task of the flat view: no tree lines, its flow's goal beside it
+    progress: float | None = None  # a live flow's aggregate progress (percent)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class ViewSpec:
     expanded: frozenset[str] = frozenset()
     collapsed: frozenset[str] = frozenset()  # auto-expanded flows the operator closed
     terminal_limit: int = 200
+    flat: bool = False  # every latest task as a row, across flows
 
 
 @dataclass(frozen=True)
