@@ -81,3 +81,26 @@ def test_filter(snap_compare, demo):
 def test_ansi_theme(snap_compare, demo):
     url, end = demo
     assert snap_compare(make_app(url, end, theme="ansi"), terminal_size=(100, 30), run_before=_before())
+
+
+def test_flat_view(snap_compare, demo):
+    """f: every latest task across flows, one row each, with its flow's goal."""
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(120, 30), run_before=_before("f"))
+
+
+def test_marks_and_the_bulk_confirm(snap_compare, demo):
+    """space marks two running tasks and a finished one; c asks with the count, naming the skip."""
+    url, end = demo
+    leads = task_by_label(url, "leads", "enrich-1")
+    acme = task_by_label(url, "research", "fetch-acme")
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await _before(select=f"t:{leads.flow_id}:enrich-1")(pilot)
+        for key in ("space", "space"):
+            await pilot.press(key)
+        assert app.query_one(FlowList).select_key(f"t:{acme.flow_id}:fetch-acme")
+        await _before("space", "c")(pilot)
+
+    assert snap_compare(make_app(url, end), terminal_size=(100, 30), run_before=run_before)

@@ -199,8 +199,8 @@ class BoardApp(ViewActions, MarkActions, Theming):
         if when is When.LEDGER_ACTION:
             if self.readonly or not (on_board or isinstance(screen, InspectorScreen)):
                 return False
-            if on_board and self.query_one(FlowList).marks:  # with marks, keys act on the marked rows
-                return any(act.applies(action, t) for t in self.marked_targets)
+            if on_board and self.query_one(FlowList).marks:
+                return True  # with marks, keys act on the marked rows, and say why when none applies
             return act.applies(action, self.target(screen))
         if not on_board:
             return False

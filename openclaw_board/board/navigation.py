@@ -54,9 +54,7 @@ class ViewActions(BoardState):
     def action_flat(self) -> None:
         """Flows (a tree) or tasks (every latest task, one row each): the filter keys apply to
         either; the cursor stays on the same task when there is one."""
-        flat = not self.spec.flat
-        self.spec = self._spec(flat=flat)
-        self.notify("tasks across flows" if flat else "flows and their tasks", timeout=2)
+        self.spec = self._spec(flat=not self.spec.flat)  # the column titles say which view it is
 
     def action_inspect(self) -> None:
         row = self.selected

@@ -48,16 +48,16 @@ def columns(width: int, flat: bool = False) -> Columns:
     """The columns of a `width`-cell row, in the tree or the flat view."""
     runtime = 10 if width >= 180 else 8 if width >= 140 else 0
     attempt = 3 if width >= 90 else 0
-    bar = 20 if width >= 160 else 14 if width >= 100 else 8
+    bar = 20 if width >= 160 else 12 if width >= 100 else 8
     fixed = [runtime, STATUS_WIDTH, attempt, TIME_WIDTH, bar]
     used = MARK_WIDTH + sum(w + 1 for w in fixed if w)
     if flat:
         free = max(0, width - used - 2)  # the spaces after the name and the flow
-        name = _clamp(free * 0.25, 10, 32)
-        flow = _clamp(free * 0.35, 12, 60)
+        name = _clamp(free * 0.2, 10, 28)  # task labels are short; the goal says which work it is
+        flow = _clamp(free * 0.45, 12, 64)
         return Columns(name, runtime, STATUS_WIDTH, attempt, TIME_WIDTH, bar, max(0, free - name - flow), flow)
     free = max(0, width - used - 1)  # the space after the name
-    name = _clamp(free * 0.65, 16, 64)
+    name = _clamp(free * 0.67, 16, 64)
     return Columns(name, runtime, STATUS_WIDTH, attempt, TIME_WIDTH, bar, max(0, free - name))
 
 
