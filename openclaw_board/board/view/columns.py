@@ -53,8 +53,8 @@ def columns(width: int, flat: bool = False) -> Columns:
     used = MARK_WIDTH + sum(w + 1 for w in fixed if w)
     if flat:
         free = max(0, width - used - 2)  # the spaces after the name and the flow
-        name = _clamp(free * 0.2, 10, 28)  # task labels are short; the goal says which work it is
-        flow = _clamp(free * 0.45, 12, 64)
+        name = _clamp(free * 0.25, 12, 28)  # task labels are short; the goal says which work it is
+        flow = _clamp(free * 0.4, 12, 64)
         return Columns(name, runtime, STATUS_WIDTH, attempt, TIME_WIDTH, bar, max(0, free - name - flow), flow)
     free = max(0, width - used - 1)  # the space after the name
     name = _clamp(free * 0.67, 16, 64)

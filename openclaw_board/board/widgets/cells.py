@@ -26,7 +26,7 @@ MARK = "●"
 def header_text(width: int, dim: Style, flat: bool = False, marked: int = 0) -> Text:
     """The column titles over the list, and how many rows are marked (at its right end)."""
     c = columns(width, flat)
-    parts = [" " * c.mark + ("TASK" if flat else "  FLOW / TASK").ljust(c.name)]
+    parts = [" " * c.mark + (" TASK" if flat else "  FLOW / TASK").ljust(c.name)]
     if c.flow:
         parts.append("FLOW".ljust(c.flow))
     if c.runtime:
@@ -149,7 +149,7 @@ def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: S
         assert row.task is not None
         task = row.task
         status, name_txt = task.status, clean(task.label, 200)
-        lead = "" if row.flat else "  └ " if row.last_child else "  ├ "
+        lead = " " if row.flat else "  └ " if row.last_child else "  ├ "
         runtime, attempt, when = clean(task.runtime, 32), f"#{task.attempt}", task_time(task, now)
         progress = task.progress if task.status == "running" else None
         detail = task_detail(task, now, with_pct=False)
