@@ -117,6 +117,11 @@ def test_flat_rows_filter_tasks_and_put_live_work_first() -> None:
     issues = build_rows({"f": f, "g": g}, tasks, ViewSpec(flat=True, status="issues"), 0)
     assert [r.task.label for r in issues] == ["bad", "old"]  # all failed tasks now, newest first
     assert issues[0].key == "t:f:bad"  # the tree's key: the cursor stays on it across views
+    # A text filter keeps the tasks it names, or every task of a flow whose goal it names.
+    by_label = build_rows({"f": f, "g": g}, tasks, ViewSpec(flat=True, text="OL"), 0)
+    assert [r.task.label for r in by_label] == ["old"]
+    by_goal = build_rows({"f": f, "g": g}, tasks, ViewSpec(flat=True, text="second"), 0)
+    assert [r.task.label for r in by_goal] == ["old", "fine"]
     line = render_row(issues[0], 120, MIN, {}, Style()).plain
     assert "bad" in line and "first" in line and "├" not in line
 

@@ -112,9 +112,12 @@ def flat_rows(
     wanted = TASK_FILTER.get(spec.status)
     found: list[tuple[tuple[object, ...], Row]] = []
     for f_index, flow in enumerate(ordered):
+        whole_flow = not spec.text or _flow_has(flow, spec.text)
         for t_index, task in enumerate(order_tasks(tasks.get(flow.flow_id, ()))):
             if wanted is not None and task.status not in wanted:
                 continue
+            if not whole_flow and not _task_has(task, spec.text):
+                continue  # the flow matched by another task's label: show the tasks that match
             rank = TASK_RANK.get(task.status, 5)
             recent = -(task.ended_at or 0) if rank >= 3 and spec.sort == "status" else 0
             found.append(((rank if spec.sort == "status" else 0, recent, f_index, t_index),
@@ -123,3 +126,13 @@ def flat_rows(
     if more > 0:
         rows.append(Row("more", "more", more=more))
     return tuple(rows)
+
+
+def _flow_has(flow: FlowView, text: str) -> bool:
+    """The filter's text in the flow's own goal or label, or as a prefix of its id."""
+    t = text.casefold()
+    return t in flow.goal.casefold() or t in (flow.label or "").casefold() or flow.flow_id.startswith(text)
+
+
+def _task_has(task: TaskView, text: str) -> bool:
+    return text.casefold() in task.label.casefold() or task.task_id.startswith(text)
