@@ -64,7 +64,7 @@ class FlowList(ScrollView, can_focus=True):
         self.cursor = 0
         self._index: dict[str, int] = {}
         self._cache: dict[tuple[object, ...], Strip] = {}
-        self._times: tuple[object, ...] = ()
+        self._drawn: dict[str, object] = {}  # row key -> the time-dependent text it was drawn with
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
         self.marks: dict[str, Row] = {}  # row key -> the row as last seen
@@ -155,19 +155,13 @@ class FlowList(ScrollView, can_focus=True):
     # -- time ------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Redraw if a time shown on screen changed (elapsed of running work)."""
+        """Redraw the visible lines whose time-dependent text (elapsed, ETA, a retry's countdown)
+        differs from what was drawn; compared with what is on screen, so a line already redrawn
+        (new rows, a scroll) is not drawn twice."""
         now = self.clock()
         top = int(self.scroll_offset.y)
-        visible = self.rows[top : top + self.size.height]
-        sig = tuple((r.key, clock_text(r, now)) for r in visible)
-        if sig == self._times:
-            return
-        old, self._times = self._times, sig
-        if len(old) != len(sig):
-            self._refresh_all()
-            return
-        for y, (a, b) in enumerate(zip(old, sig, strict=True)):
-            if a != b:  # only the lines whose text moved
+        for y, row in enumerate(self.rows[top : top + self.size.height]):
+            if row.key in self._drawn and clock_text(row, now) != self._drawn[row.key]:
                 self._refresh_line(y)
 
     # -- drawing ---------------------------------------------------------------------------
@@ -181,7 +175,11 @@ class FlowList(ScrollView, can_focus=True):
         now = self.clock()
         selected = index == self.cursor and self.has_focus_within
         marked = row.key in self.marks
-        key = (row, width, selected, clock_text(row, now), self.app.theme, marked)
+        clock = clock_text(row, now)
+        if len(self._drawn) > 4000:
+            self._drawn.clear()
+        self._drawn[row.key] = clock
+        key = (row, width, selected, clock, self.app.theme, marked)
         strip = self._cache.get(key)
         if strip is None:
             self.rows_rendered += 1
