@@ -61,6 +61,15 @@ async def test_columns_at_80_120_and_200_and_after_a_resize(demo):
         assert "RUNTIME" in head  # the column titles follow the resize
         row = next(line for line in _lines(app) if "enrich-1" in line)
         assert row.index("running") == head.index("STATUS")
+        for size in ((120, 40), (120, 14), (121, 14)):  # no scrollbar, then one: a cell less for the rows
+            await pilot.resize_terminal(*size)
+            await app.settled()
+            await pilot.pause(0.1)
+            lines = _lines(app)
+            head = next(line for line in lines if "STATUS" in line)
+            row = next(line for line in lines if "Re-index" in line)
+            assert row.index("running") == head.index("STATUS"), size
+            assert row.index("%") == head.index("DETAIL") - 2, size  # the bar ends just before the detail
 
 
 async def test_an_idle_tick_redraws_nothing_and_a_minute_a_line_per_row(demo):

@@ -64,6 +64,7 @@ class FlowList(ScrollView, can_focus=True):
         self.cursor = 0
         self._index: dict[str, int] = {}
         self._cache: dict[tuple[object, ...], Strip] = {}
+        self._width = 0
         self._drawn: dict[str, object] = {}  # row key -> the time-dependent text it was drawn with
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
@@ -169,6 +170,9 @@ class FlowList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
         width = self.row_width
+        if width != self._width:  # a resize, or the scrollbar came or went: the titles follow
+            self._width = width
+            self.call_after_refresh(self.post_message, self.Resized())
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]
