@@ -45,13 +45,12 @@ class BoardApp(ViewActions, MarkActions, Theming):
     COMMANDS = App.COMMANDS | {BoardCommands}
     BINDINGS = bindings(Scope.APP)
     COMMAND_PALETTE_BINDING = palette_key()
+    _columns_drawn: tuple[object, ...] = ()  # what the column titles were last drawn for
 
     # -- setup ----------------------------------------------------------------------------
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return theme_variable_defaults()
-
-    _columns_drawn: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield BoardHeader(self.clock, self.title_text, id="header")

@@ -45,11 +45,9 @@ class ViewActions(BoardState):
         row = self.selected
         if row is None or row.flow is None or self.spec.flat:
             return
-        is_open = row.expanded if row.kind == "flow" else True
+        is_open = row.expanded if row.kind == "flow" else True  # a task row: its flow is open
         if is_open != open_it:
             self.action_toggle_flow()
-        elif row.kind == "task" and not open_it:
-            self.query_one(FlowList).select_key(f"f:{row.flow.flow_id}")
 
     def action_flat(self) -> None:
         """Flows (a tree) or tasks (every latest task, one row each): the filter keys apply to
