@@ -38,7 +38,7 @@ async def test_header_rows_and_navigation(demo):
         text = screen_text(app)
         assert "Flow pressure: 6 active · 1 blocked · 0 cancel-requested · 9 total" in text
         assert "Task pressure: 5 queued · 6 running · 1 issue " in text
-        assert "supervisor: none seen" in text
+        assert "supervisor: external on demo-host ♥ now" in text  # the demo story's supervisor
         flows = app.query_one(FlowList)
         assert flows.selected.kind == "flow" and flows.selected.flow.status == "running"
         await _press(app, pilot, "j")
@@ -49,12 +49,19 @@ async def test_header_rows_and_navigation(demo):
         assert flows.cursor == len(flows.rows) - 1
         await _press(app, pilot, "g")
         assert flows.cursor == 0
-        # space collapses the selected flow, and again expands it; the cursor stays on it.
+        # e collapses the selected flow, and again expands it; the cursor stays on it.
         first = flows.selected.key
         before = len(flows.rows)
-        await _press(app, pilot, "space")
+        await _press(app, pilot, "e")
         assert len(flows.rows) < before and flows.selected.key == first and not flows.selected.expanded
-        await _press(app, pilot, "space")
+        await _press(app, pilot, "e")
+        assert len(flows.rows) == before and flows.selected.expanded
+        # ← on a task closes its flow and moves to it; → opens it again; → on an open flow stays.
+        await _press(app, pilot, "j", "left")
+        assert len(flows.rows) < before and flows.selected.key == first
+        await _press(app, pilot, "right")
+        assert len(flows.rows) == before and flows.selected.key == first
+        await _press(app, pilot, "right")
         assert len(flows.rows) == before and flows.selected.expanded
 
 
@@ -113,7 +120,7 @@ async def test_approve_deny_retry_reopen(demo):
         assert task_by_label(url, "release", "review").status == "cancelled"
         # Retry the blocked export (its flow is collapsed: open it first).
         _select(app, f"f:{export.flow_id}")
-        await _press(app, pilot, "space")
+        await _press(app, pilot, "e")
         await _press(app, pilot, "j")
         assert app.query_one(FlowList).selected.key == f"t:{export.flow_id}:export"
         await _press(app, pilot, "r", "y")

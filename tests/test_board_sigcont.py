@@ -52,7 +52,7 @@ def test_a_bare_sigcont_leaves_one_board_that_answers_each_key_once(sqlite_url: 
         # Each key is handled once: `?` opens the help, `q` closes it (not the board), `q` quits.
         since = board.size
         os.write(board.fd, b"?")
-        board.wait_for(re.compile(rb"command palette"), since, 10)
+        board.wait_for(re.compile(rb"inspect the flow or task"), since, 10)
         board.quiet(0.3, 5)
         os.write(board.fd, b"q")
         board.quiet(0.5, 5)

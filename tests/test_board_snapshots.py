@@ -46,7 +46,7 @@ def test_expanded_finished_flow(snap_compare, demo):
     url, end = demo
     report = task_by_label(url, "report", "email")
     assert snap_compare(make_app(url, end), terminal_size=(120, 36),
-                        run_before=_before("space", "j", select=f"f:{report.flow_id}"))
+                        run_before=_before("e", "j", select=f"f:{report.flow_id}"))
 
 
 def test_inspector_with_a_log(snap_compare, demo):
@@ -95,3 +95,26 @@ def test_schedules_screen(snap_compare, sqlite_url):
 
     now, _, _ = two_schedules(sqlite_url)
     assert snap_compare(make_app(sqlite_url, now), terminal_size=(120, 24), run_before=_before("C"))
+
+
+def test_flat_view(snap_compare, demo):
+    """f: every latest task across flows, one row each, with its flow's goal."""
+    url, end = demo
+    assert snap_compare(make_app(url, end), terminal_size=(120, 30), run_before=_before("f"))
+
+
+def test_marks_and_the_bulk_confirm(snap_compare, demo):
+    """space marks two running tasks and a finished one; c asks with the count, naming the skip."""
+    url, end = demo
+    leads = task_by_label(url, "leads", "enrich-1")
+    acme = task_by_label(url, "research", "fetch-acme")
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await _before(select=f"t:{leads.flow_id}:enrich-1")(pilot)
+        for key in ("space", "space"):
+            await pilot.press(key)
+        assert app.query_one(FlowList).select_key(f"t:{acme.flow_id}:fetch-acme")
+        await _before("space", "c")(pilot)
+
+    assert snap_compare(make_app(url, end), terminal_size=(100, 30), run_before=run_before)

@@ -40,7 +40,7 @@ async def test_a_full_board_session_writes_nothing_to_the_file(tmp_path: Path, h
     app = BoardApp(std.url, title="openclaw", theme="openclaw-dark", clock=fixed_clock(NOW))
     async with app.run_test(size=(120, 40)) as pilot:
         await app.settled()
-        for key in ("j", "j", "space", "enter", "escape", "G", "g", "c"):
+        for key in ("j", "j", "e", "enter", "escape", "G", "g", "c"):
             await pilot.press(key)
             await pilot.pause(0.1)
         await pilot.press("escape")

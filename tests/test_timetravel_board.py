@@ -109,7 +109,7 @@ async def test_replay_screen_steps_through_the_flow(demo: tuple[str, int]) -> No
         await pilot.press("end", "left")  # the last event but one: email finished, the flow not yet
         text = screen_text(app).splitlines()
         assert _status(line_with(text, "✓ email")) == "succeeded"
-        assert _status(line_with(text, "3 tasks")) == "running"
+        assert _status(line_with(text, "▶ Weekly pipeline report")) == "running"
 
         await pilot.press("escape")
         assert not isinstance(app.screen, ReplayScreen)

@@ -27,6 +27,7 @@ from ..safetext import visible
 from .bindings import bindings
 from .commands import BoardCommands
 from .driver import board_driver_class
+from .marks import MarkActions
 from .navigation import ViewActions
 from .screens.dialogs import ConfirmScreen
 from .screens.inspector import InspectorScreen
@@ -47,7 +48,7 @@ from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, SideScreens, Theming):
+class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -67,7 +68,7 @@ class BoardApp(ViewActions, SideScreens, Theming):
     def compose(self) -> ComposeResult:
         yield BoardHeader(self.clock, self.title_text, id="header")
         yield Static("", id="banner")
-        yield ColumnHeader(lambda: self.query_one(FlowList).size.width, id="columns")
+        yield ColumnHeader(lambda: self.query_one(FlowList).row_width, id="columns")
         yield FlowList(self.clock, id="flows")
         yield Input(placeholder="filter: text in goal, label, task label or id "
                                 f"(Enter keeps it, {key_of('clear_filter')} clears)", id="filter")
@@ -157,6 +158,7 @@ class BoardApp(ViewActions, SideScreens, Theming):
         flows = self.query_one(FlowList)
         flows.set_rows(board.rows)
         flows.show_view(empty_view_text(self.spec, board.rows), self.spec.text.strip())
+        self._draw_columns()  # the flat view has titles of its own
         self._loaded.set()
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
@@ -227,6 +229,8 @@ class BoardApp(ViewActions, SideScreens, Theming):
         if when is When.LEDGER_ACTION:
             if self.readonly or not (on_board or isinstance(screen, InspectorScreen)):
                 return False
+            if on_board and self.query_one(FlowList).marks:
+                return True  # with marks, keys act on the marked rows, and say why when none applies
             return act.applies(action, self.target(screen))
         if not on_board:
             return False
@@ -239,8 +243,11 @@ class BoardApp(ViewActions, SideScreens, Theming):
             return row is not None and row.kind in ("flow", "task")
         if when is When.MORE:
             return bool(self.board and self.board.rows and self.board.rows[-1].kind == "more")
+        if when is When.MARKED:
+            return bool(self.query_one(FlowList).marks)
         if when is When.FILTERED:
-            return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display)
+            return bool(self.spec.text or self.spec.status != "all" or self.query_one("#filter").display
+                        or self.query_one(FlowList).marks)
         return True  # When.ON_BOARD
 
     @on(FlowList.Moved)
@@ -251,6 +258,16 @@ class BoardApp(ViewActions, SideScreens, Theming):
     @on(FlowList.Activated)
     def _activated(self) -> None:
         self.action_inspect()
+
+    @on(FlowList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._draw_columns()
+        if self.screen_stack:
+            self.refresh_bindings()
+
+    @on(FlowList.Expand)
+    def _expand(self, message: FlowList.Expand) -> None:
+        self.set_flow_open(message.open_it)
 
     # -- the view (key actions that change it are in navigation.py) -------------------------------
 
@@ -272,6 +289,15 @@ class BoardApp(ViewActions, SideScreens, Theming):
         same = event.sort == self.spec.sort
         self.sort_by(event.sort, reverse=not self.spec.reverse if same else False)
 
+    def _draw_columns(self) -> None:
+        """The titles for this view (the flat view has its own) and the count of marked rows."""
+        self.query_one(ColumnHeader).set_view(self.spec.flat, len(self.query_one(FlowList).marks))
+
+    @on(FlowList.Resized)
+    def _list_resized(self) -> None:
+        """The titles follow the list's own width (the app's resize may come before the list's)."""
+        self._draw_columns()
+
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own screenshot command saves elsewhere; ours (ctrl+s) replaces it."""
         for command in super().get_system_commands(screen):
@@ -283,6 +309,8 @@ class BoardApp(ViewActions, SideScreens, Theming):
     def _act(self, action: str) -> None:
         if self.readonly:
             self.notify("read-only board: actions are off", severity="warning", title="refused")
+            return
+        if self.screen_stack and self.screen is self.screen_stack[0] and self._act_marked(action):
             return
         target = self.target()
         verb = act.ledger_call(action, target) if target is not None else None

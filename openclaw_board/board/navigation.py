@@ -39,6 +39,21 @@ class ViewActions(BoardState):
             self.query_one(FlowList).select_key(f"f:{flow_id}")
         self.spec = self._spec(expanded=frozenset(expanded), collapsed=frozenset(collapsed))
 
+    def set_flow_open(self, open_it: bool) -> None:
+        """→ opens the selected row's flow, ← closes it (from a task, ← closes its flow and
+        moves to it): the tree's keys, as in a file manager."""
+        row = self.selected
+        if row is None or row.flow is None or self.spec.flat:
+            return
+        is_open = row.expanded if row.kind == "flow" else True  # a task row: its flow is open
+        if is_open != open_it:
+            self.action_toggle_flow()
+
+    def action_flat(self) -> None:
+        """Flows (a tree) or tasks (every latest task, one row each): the filter keys apply to
+        either; the cursor stays on the same task when there is one."""
+        self.spec = self._spec(flat=not self.spec.flat)  # the column titles say which view it is
+
     def action_inspect(self) -> None:
         row = self.selected
         if row is None:
@@ -71,6 +86,9 @@ class ViewActions(BoardState):
         box.focus()
 
     def action_clear_filter(self) -> None:
+        """Esc: clears the marks first when there are any, else the filter."""
+        if self.query_one(FlowList).clear_marks():
+            return
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False

@@ -26,7 +26,7 @@ from ...ledger.openclaw import is_openclaw_url, resolve_path
 from ..view.model import Board, ViewSpec
 from .answers import ActionDone, Answer, Inspected, Loaded, Trouble
 from .board_reads import Reader, data_version
-from .requests import Act, Call, ChangeView, Inspect, Load, Request
+from .requests import Act, ActMany, Call, ChangeView, Inspect, Load, Request
 
 RETRY_S = 2.0
 
@@ -123,6 +123,8 @@ class Service:
                 self._guarded(lambda: self._emit(self._reader().change_view(spec), seq))
             case Act(verb, ref, label):
                 self._action(verb, ref, label)
+            case ActMany(action, calls, skipped):
+                self._bulk(action, calls, skipped)
             case Inspect(kind, ref):
                 self._inspect(kind, ref)
             case Call(fn):
@@ -208,6 +210,29 @@ class Service:
             self.deliver(ActionDone(True, label))
         self._guarded(self._check, True)
 
+    def _bulk(self, action: str, calls: tuple[tuple[str, str], ...], skipped: tuple[tuple[str, int], ...]) -> None:
+        from collections import Counter
+
+        from ..view.bulk import summary
+
+        done = 0
+        refused: Counter[str] = Counter(dict(skipped))
+        try:
+            self._reader()
+            assert self.ledger is not None  # opened by _reader
+            for verb, ref in calls:
+                try:
+                    operator_action(self.ledger, verb)(ref, "board")
+                except LedgerError as exc:  # moved on since it was marked: count it, go on
+                    refused[_refusal(exc)] += 1
+                else:
+                    done += 1
+        except (LedgerError, pw.DatabaseError, OSError) as exc:
+            self.deliver(ActionDone(False, f"{summary(action, done, refused.items())}; then: {_describe(exc)}"))
+        else:
+            self.deliver(ActionDone(done > 0 or not calls, summary(action, done, refused.items())))
+        self._guarded(self._check, True)
+
     def _inspect(self, kind: str, ref: str) -> None:
         from .details import flow_details, task_details
 
@@ -230,6 +255,14 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"ledger file {exc.filename} is gone; waiting for it to come back"
     return first
+
+
+def _refusal(exc: LedgerError) -> str:
+    """A ledger's refusal in a few words that many refusals share ("already finished")."""
+    text = _describe(exc)
+    if "terminal" in text or "already" in text:
+        return "already finished"
+    return "refused: " + text[:60]
 
 
 def sqlite_path(url: str | tuple[str, ...]) -> Path | None:

@@ -35,6 +35,17 @@ class Act:
 
 
 @dataclass(frozen=True)
+class ActMany:
+    """A bulk action on marked rows: one Ledger call per (verb, ref), in order, then one
+    toast that counts what was done and why the rest was skipped (`skipped` counts those
+    the UI already knew would not apply)."""
+
+    action: str  # cancel | retry | reopen | approve | deny (the toast's words)
+    calls: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Inspect:
     kind: str  # "flow" | "task"
     ref: str
@@ -47,4 +58,4 @@ class Call:
     fn: Callable[[Any], None]
 
 
-Request = Load | ChangeView | Act | Inspect | Call
+Request = Load | ChangeView | Act | ActMany | Inspect | Call

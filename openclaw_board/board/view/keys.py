@@ -36,7 +36,8 @@ class When(Enum):
     FLOW_OR_TASK_ROW = "flow_or_task_row"  # on the board, a flow or task row (not the pager)
     ON_BOARD = "on_board"  # on the board, no screen over it
     MORE = "more"  # on the board, the pager row is there
-    FILTERED = "filtered"  # on the board, a filter to clear
+    FILTERED = "filtered"  # on the board, a filter (or marks) to clear
+    MARKED = "marked"  # on the board, rows marked
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,19 @@ KEYS: tuple[Key, ...] = (
          (_log("pagedown", "page_down", "Page down"), _log("space", "page_down"),
           _log("pageup", "page_up", "Page up"))),
     _key(A, "expand / collapse a flow",
-         Bind("space", "toggle_flow", description="Expand", command="Expand or collapse the flow",
-              command_help="show its tasks", when=When.FLOW_OR_TASK_ROW)),
+         Bind("e", "toggle_flow", description="Expand", command="Expand or collapse the flow",
+              command_help="show its tasks", when=When.FLOW_OR_TASK_ROW),
+         (Bind("right", "expand(True)", description="Expand", scope=L),
+          Bind("left", "expand(False)", description="Collapse", scope=L))),
+    _key(A, "mark / unmark a row; then c r a act on all marked",
+         Bind("space", "toggle_mark", description="Mark", command="Mark or unmark the selected row",
+              command_help="cancel, retry and approve act on every marked row", when=When.FLOW_OR_TASK_ROW)),
+    _key(A, "clear the marks",
+         Bind("u", "clear_marks", description="Unmark all", command="Clear the marks",
+              command_help="unmark every marked row", when=When.MARKED)),
+    _key(A, "flows / tasks: every latest task, one row each",
+         Bind("f", "flat", "Flat", command="Toggle the flat view of tasks",
+              command_help="every latest task across flows; 1-4 filter them", when=When.ON_BOARD)),
     _key(A, "inspect the flow or task (fields, events, attempts, log)",
          Bind("enter", "inspect", "Inspect", command="Inspect the selected row",
               command_help="fields, events, attempts and log", when=When.ROW)),
@@ -148,7 +160,7 @@ KEYS: tuple[Key, ...] = (
     _key(A, "save a screenshot (SVG) in <state dir>/screenshots",
          Bind("ctrl+s", "save_screenshot", description="Screenshot", command="Save a screenshot of the screen",
               command_help="an SVG in <state dir>/screenshots")),
-    _key(A, "clear the filter; go back one screen (q too, off the list)",
+    _key(A, "clear the marks, else the filter; go back one screen (q too, off the list)",
          Bind("escape", "clear_filter", description="Clear filter", when=When.FILTERED),
          (Bind("escape", "close", "Back", scope=INS, in_help=False), Bind("q", "close", scope=INS, in_help=False))),
     # Textual binds its command palette itself (App.COMMAND_PALETTE_BINDING); this row sets that key.
@@ -186,7 +198,7 @@ KEYS: tuple[Key, ...] = (
 
 # The footer's order (Textual draws bound actions in the order of their bindings).
 FOOTER_ORDER: tuple[str, ...] = ("quit_board", "help", "inspect", "cancel", "retry", "reopen", "approve", "deny",
-                                 "logs", "filter", "sort")
+                                 "logs", "filter", "sort", "flat")
 
 # The help's sections: a title ("" for the first) and the scopes whose keys it lists.
 SECTIONS: tuple[tuple[str, tuple[Scope, ...]], ...] = (

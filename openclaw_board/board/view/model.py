@@ -31,6 +31,7 @@ class TaskView:
     not_before: int | None
     after: tuple[str, ...] = ()
     approval_timeout_s: float | None = None  # denied when not approved within this (ours only)
+    last_progress_at: int | None = None  # its last event while running: the ETA's rate ends there
 
     @classmethod
     def of(cls, t: Any) -> TaskView:
@@ -42,6 +43,7 @@ class TaskView:
             cancel_requested_at=t.cancel_requested_at, not_before=t.not_before,
             after=tuple(json.loads(t.after_json or "[]")),
             approval_timeout_s=getattr(t, "approval_timeout_s", None),
+            last_progress_at=getattr(t, "last_event_at", None) if t.status == "running" else None,
         )
 
 
@@ -103,6 +105,8 @@ class Row:
     expanded: bool = False
     last_child: bool = False
     more: int = 0
+    flat: bool = False  # a task of the flat view: no tree lines, its flow's goal beside it
+    progress: float | None = None  # a live flow's aggregate progress (percent)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class ViewSpec:
     expanded: frozenset[str] = frozenset()
     collapsed: frozenset[str] = frozenset()  # auto-expanded flows the operator closed
     terminal_limit: int = 200
+    flat: bool = False  # every latest task as a row, across flows
 
 
 @dataclass(frozen=True)

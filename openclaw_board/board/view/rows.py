@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ...ledger.states import ACTIVE_FLOW
+from ...ledger.flow_filter import BLOCKED_TASK, ISSUE_TASK
+from ...ledger.states import ACTIVE_FLOW, ACTIVE_TASK
 from .model import FlowView, Row, TaskView, ViewSpec
+from .progress import flow_progress
 from .sorting import RANK, SORTS, flow_sort_key, sort_flows, sort_tasks
 
-__all__ = ["RANK", "SORTS", "build_rows", "expanded_flows", "flow_sort_key", "matched_by_task", "order_tasks"]
+__all__ = ["RANK", "SORTS", "build_rows", "expanded_flows", "flat_rows", "flow_sort_key", "matched_by_task",
+           "order_tasks"]
 
+# The flat view's order: live work first, then what needs a hand, then the settled.
+TASK_RANK = {
+    "running": 0, "awaiting_approval": 1, "queued": 2,
+    "blocked": 3, "failed": 3, "timed_out": 3, "lost": 3,
+    "cancelled": 4, "succeeded": 4,
+}
+# The status filter (keys 1-4) in the flat view: a test on each task, not on its flow.
+TASK_FILTER: dict[str, frozenset[str]] = {"active": ACTIVE_TASK, "issues": ISSUE_TASK, "blocked": BLOCKED_TASK}
 AUTO_EXPAND_MAX = 30
 
 
@@ -47,7 +58,10 @@ def order_tasks(tasks: Iterable[TaskView]) -> list[TaskView]:
 
 
 def expanded_flows(ordered: list[FlowView], spec: ViewSpec) -> set[str]:
-    """What the operator opened, plus live flows (a few) unless the operator closed them."""
+    """What the operator opened, plus live flows (a few) unless the operator closed them;
+    in the flat view, every flow (its tasks are the rows)."""
+    if spec.flat:
+        return {f.flow_id for f in ordered}
     chosen = set(spec.expanded)
     chosen |= {f.flow_id for f in ordered if matched_by_task(f, spec.text)}
     auto = 0
@@ -67,11 +81,14 @@ def build_rows(
     more: int,
 ) -> tuple[Row, ...]:
     ordered = sort_flows(list(flows.values()), spec.sort, spec.reverse)
+    if spec.flat:
+        return flat_rows(ordered, tasks, spec, more)
     opened = expanded_flows(ordered, spec)
     rows: list[Row] = []
     for flow in ordered:
         is_open = flow.flow_id in opened
-        rows.append(Row("flow", f"f:{flow.flow_id}", flow=flow, expanded=is_open))
+        rows.append(Row("flow", f"f:{flow.flow_id}", flow=flow, expanded=is_open,
+                        progress=flow_progress(flow, tasks.get(flow.flow_id))))
         if is_open:
             children = sort_tasks(tasks.get(flow.flow_id, ()), spec.sort, spec.reverse, order_tasks)
             if matched_by_task(flow, spec.text):
@@ -83,3 +100,35 @@ def build_rows(
     if more > 0:
         rows.append(Row("more", "more", more=more))
     return tuple(rows)
+
+
+def flat_rows(
+    ordered: list[FlowView],
+    tasks: Mapping[str, tuple[TaskView, ...]],
+    spec: ViewSpec,
+    more: int,
+) -> tuple[Row, ...]:
+    """Every latest task of the listed flows, one row each, live first, then by the flows'
+    order; the status filter applies to each task ("all failed tasks now"). A task keeps the
+    key it has in the tree, so the cursor stays on it when the view changes."""
+    wanted = TASK_FILTER.get(spec.status)
+    found: list[tuple[tuple[object, ...], Row]] = []
+    for f_index, flow in enumerate(ordered):
+        whole_flow = not matched_by_task(flow, spec.text)
+        for t_index, task in enumerate(order_tasks(tasks.get(flow.flow_id, ()))):
+            if wanted is not None and task.status not in wanted:
+                continue
+            if not whole_flow and not _task_has(task, spec.text):
+                continue  # the flow matched by another task's label: show the tasks that match
+            rank = TASK_RANK.get(task.status, 5)
+            recent = -(task.ended_at or 0) if rank >= 3 and spec.sort == "status" else 0
+            found.append(((rank if spec.sort == "status" else 0, recent, f_index, t_index),
+                          Row("task", f"t:{flow.flow_id}:{task.label}", flow=flow, task=task, flat=True)))
+    rows = [row for _, row in sorted(found, key=lambda pair: pair[0])]
+    if more > 0:
+        rows.append(Row("more", "more", more=more))
+    return tuple(rows)
+
+
+def _task_has(task: TaskView, text: str) -> bool:
+    return text.casefold() in task.label.casefold() or task.task_id.startswith(text)

@@ -7,54 +7,49 @@ Every string from the ledger goes through `clean()` and into `Text`, never marku
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 
 from ...ledger.outcome_text import outcome_text
 from ...safetext import visible
-from ..theme.palette import glyph, status_color, status_label
+from ..theme.palette import glyph, status_color
+from ..view.columns import columns, status_label
 from ..view.keys import key_of
 from ..view.model import FlowView, Row, TaskView
+from ..view.progress import task_eta
 from ..view.text import age, approval_left, clean, duration, progress_bar
 
-
-@dataclass(frozen=True)
-class Columns:
-    name: int
-    runtime: int
-    status: int
-    attempt: int
-    time: int
-    bar: int
-    detail: int
+MARK = "●"
 
 
-def columns(width: int) -> Columns:
-    runtime = 8 if width >= 100 else 0
-    status = 17 if width >= 120 else 10
-    bar = 16 if width >= 110 else 0
-    name = max(26, min(60, int(width * 0.3)))
-    fixed = name + status + 3 + 7 + 4 + (runtime + 1 if runtime else 0) + (bar + 1 if bar else 0)
-    return Columns(name, runtime, status, 3, 7, bar, max(0, width - fixed - 1))
-
-
-def header_text(width: int, dim: Style) -> Text:
-    c = columns(width)
-    parts = [("  " + "FLOW / TASK").ljust(c.name)]
+def header_text(width: int, dim: Style, flat: bool = False, marked: int = 0) -> Text:
+    """The column titles over the list, and how many rows are marked (at its right end)."""
+    c = columns(width, flat)
+    parts = [" " * c.mark + (" TASK" if flat else "  FLOW / TASK").ljust(c.name)]
+    if c.flow:
+        parts.append("FLOW".ljust(c.flow))
     if c.runtime:
         parts.append("RUNTIME".ljust(c.runtime))
-    parts += ["STATUS".ljust(c.status), "TRY", "ELAPSED".rjust(c.time)]
-    if c.bar:
-        parts.append("PROGRESS".ljust(c.bar))
-    parts.append("DETAIL")
-    return Text(" ".join(parts)[:width], style=dim, no_wrap=True, end="")
+    parts.append("STATUS".ljust(c.status))
+    if c.attempt:
+        parts.append("TRY")
+    parts += ["ELAPSED".rjust(c.time), "PROGRESS".ljust(c.bar), "DETAIL"]
+    text = Text(" ".join(parts), style=dim, no_wrap=True, end="")
+    if marked:
+        note = f"{MARK} {marked} marked ({key_of('clear_marks')} clears)"
+        text.truncate(max(0, width - len(note) - 1))
+        text.append(" " * max(1, width - text.cell_len - len(note)))
+        text.append(note, style=Style(bold=True))
+    text.truncate(width)
+    return text
 
 
 def task_time(task: TaskView, now: int) -> str:
+    """Coarse while it runs (seconds in the first minute, then minutes): a live row's text, and
+    so the terminal, changes once a minute, not every second."""
     if task.status == "running" and task.started_at:
-        return duration(now - task.started_at)
+        return age(now - task.started_at)
     if task.ended_at is not None:
         return duration(task.ended_at - task.started_at) if task.started_at else "-"
     return age(now - task.created_at)
@@ -71,14 +66,16 @@ def task_detail(task: TaskView, now: int, with_pct: bool) -> str:
         return "cancel requested, stopping"
     if task.status == "running":
         pct = f"{task.progress:.0f}% " if with_pct and task.progress is not None else ""
-        return pct + clean(task.progress_summary or "")
+        eta = task_eta(task, now)
+        summary = clean(task.progress_summary or "")
+        return pct + " · ".join(bit for bit in (eta, summary) if bit)
     if task.status == "awaiting_approval":
         left = approval_left(task.created_at, task.approval_timeout_s, now)
         keys = f"{key_of('approve')} approve · {key_of('deny')} deny"
         return f"{left} · {keys}" if left else f"needs approval: {keys}"
     if task.status == "queued":
         if task.not_before and task.not_before > now:
-            return f"retry {task.attempt} in {duration(task.not_before - now)}"
+            return f"retry {task.attempt} in {age(task.not_before - now)}"
         if task.after:
             return "after " + ", ".join(clean(a, 40) for a in task.after)
         return "ready to run"
@@ -116,50 +113,68 @@ def _cell(text: str, width: int, style: Style | str = "", right: bool = False) -
     return t
 
 
-def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: Style) -> Text:
-    c = columns(width)
+def clock_text(row: Row, now: int) -> tuple[str, str] | None:
+    """What of `row` depends on the time `now`: its elapsed time and its detail (an ETA, a retry's
+    countdown). None for settled rows. The list redraws a row only when this changes."""
+    if row.kind == "task" and row.task is not None:
+        task = row.task
+        if task.ended_at is not None:
+            return None
+        return task_time(task, now), task_detail(task, now, with_pct=False)
+    if row.kind == "flow" and row.flow is not None and row.flow.ended_at is None:
+        return flow_time(row.flow, now), ""
+    return None
+
+
+def flow_name(flow: FlowView) -> str:
+    name = clean(flow.goal, 300)
+    if flow.source:
+        name = f"[{clean(flow.source, 40)}] {name}"
+    if flow.label:
+        name += f" ({clean(flow.label, 60)})"
+    return name
+
+
+def render_row(row: Row, width: int, now: int, colors: Mapping[str, str], dim: Style,
+               marked: bool = False) -> Text:
+    c = columns(width, row.flat)
     if row.kind == "more":
         return _cell(f"  … {row.more} older finished flows: press Enter or m to show more", width, dim)
     if row.kind == "flow":
         assert row.flow is not None
         flow = row.flow
-        status, name_txt = flow.status, clean(flow.goal, 300)
-        if flow.source:
-            name_txt = f"[{clean(flow.source, 40)}] {name_txt}"
-        if flow.label:
-            name_txt += f" ({clean(flow.label, 60)})"
+        status, name_txt = flow.status, flow_name(flow)
         lead = ("▾ " if row.expanded else "▸ ")
         runtime, attempt, when = f"{flow.total} task" + ("s" if flow.total != 1 else ""), "", flow_time(flow, now)
-        detail, progress = flow_detail(flow), None
+        detail, progress = flow_detail(flow), row.progress
     else:
         assert row.task is not None
         task = row.task
         status, name_txt = task.status, clean(task.label, 200)
-        lead = "  └ " if row.last_child else "  ├ "
+        lead = " " if row.flat else "  └ " if row.last_child else "  ├ "
         runtime, attempt, when = clean(task.runtime, 32), f"#{task.attempt}", task_time(task, now)
         progress = task.progress if task.status == "running" else None
-        detail = task_detail(task, now, with_pct=not c.bar)
+        detail = task_detail(task, now, with_pct=False)
     color = Style(color=status_color(colors, status))
+    out = Text(no_wrap=True, end="")
+    out.append(MARK if marked else " ", style=Style(bold=True))
     name = Text(no_wrap=True, end="")
     name.append(lead, style=dim)  # the tree lines are furniture; the name is what matters
     name.append(glyph(status) + " ", style=color + Style(bold=True))
     name.append(name_txt, style=Style(bold=row.kind == "flow"))
     name.truncate(c.name, overflow="ellipsis", pad=True)
-    out = Text(no_wrap=True, end="")
-    out.append_text(name)
-    out.append(" ")
+    cells = [name]
+    if c.flow:
+        assert row.flow is not None
+        cells.append(_cell(flow_name(row.flow), c.flow, dim))
     if c.runtime:
-        out.append_text(_cell(runtime, c.runtime, dim))
-        out.append(" ")
-    out.append_text(_cell(status_label(status, c.status), c.status, color))
-    out.append(" ")
-    out.append_text(_cell(attempt, c.attempt, dim))
-    out.append(" ")
-    out.append_text(_cell(when, c.time, right=True))
-    out.append(" ")
-    if c.bar:
-        out.append_text(_cell(progress_bar(progress, c.bar) if progress is not None else "", c.bar, color))
-        out.append(" ")
-    out.append_text(_cell(detail, c.detail, dim if row.kind == "flow" else ""))
+        cells.append(_cell(runtime, c.runtime, dim))
+    cells.append(_cell(status_label(status, c.status), c.status, color))
+    if c.attempt:
+        cells.append(_cell(attempt, c.attempt, dim))
+    cells.append(_cell(when, c.time, right=True))
+    cells.append(_cell(progress_bar(progress, c.bar) if progress is not None else "", c.bar, color))
+    cells.append(_cell(detail, c.detail, dim if row.kind == "flow" else ""))
+    out.append_text(Text(" ", end="").join(cells))
     out.truncate(width, pad=True)
     return out

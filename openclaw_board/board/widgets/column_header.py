@@ -33,9 +33,10 @@ def column_spans(plain: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def marked_header(width: int, sort: str, reverse: bool, style: Style) -> Text:
-    """The titles for `width`, with ▼/▲ after the sorted column's (natural direction ▼)."""
-    text = header_text(width, style)
+def marked_header(width: int, sort: str, reverse: bool, style: Style, flat: bool = False, marked: int = 0) -> Text:
+    """The titles for `width` (of the flat view's columns when `flat`), with ▼/▲ after the
+    sorted column's (natural direction ▼) and the count of marked rows at the right."""
+    text = header_text(width, style, flat, marked)
     title = COLUMN_OF_SORT.get(sort)
     plain = text.plain
     if title is None or title not in plain:
@@ -63,6 +64,8 @@ class ColumnHeader(Static):
         self.rows_width = rows_width  # the width the rows are laid out for
         self.sort = "status"
         self.reverse = False
+        self.flat = False
+        self.marked = 0
         self._drawn: tuple[object, ...] | None = None
         self._plain = ""
 
@@ -78,13 +81,17 @@ class ColumnHeader(Static):
         if not self.is_mounted:
             return
         width = self.width_for_rows()
-        key = (width, self.sort, self.reverse, self.app.theme)
+        key = (width, self.sort, self.reverse, self.flat, self.marked, self.app.theme)
         if key == self._drawn:
             return
         self._drawn = key
-        text = marked_header(width, self.sort, self.reverse, Style(bold=True, dim=True))
+        text = marked_header(width, self.sort, self.reverse, Style(bold=True, dim=True), self.flat, self.marked)
         self._plain = text.plain
         self.update(text)
+
+    def set_view(self, flat: bool, marked: int) -> None:
+        self.flat, self.marked = flat, marked
+        self.sync()
 
     def set_sort(self, sort: str, reverse: bool) -> None:
         self.sort, self.reverse = sort, reverse

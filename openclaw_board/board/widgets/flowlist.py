@@ -1,9 +1,14 @@
 """The main list: flows and their tasks, one line each, drawn with Textual's line API.
 
 Only the lines on screen are rendered, and only when something they show changed: new
-rows arrive as a whole tuple (built on the service thread) and the widget keeps the
-cursor on the same flow or task, wherever it moved. A 1 s tick redraws only when a
-visible time column actually changed (running work), so an idle board writes nothing.
+rows arrive as a whole tuple (built on the service thread), the widget keeps the cursor on
+the same flow or task, wherever it moved, and refreshes only the lines whose row differs
+(a diff of rows, as dolphie does). A 1 s tick redraws a line only when the text of its
+time-dependent cells changed; those are coarse (seconds, then minutes), so a board of
+running work writes a line a minute per row, and a settled board nothing.
+
+Marks (for bulk actions) live here too, by row key: they survive refreshes, and a marked
+row that scrolls or filters away stays marked until acted on or cleared.
 """
 
 from __future__ import annotations
@@ -22,8 +27,7 @@ from ...safetext import visible
 from ..bindings import bindings
 from ..view.keys import Scope
 from ..view.model import Row
-from ..view.text import age, approval_left
-from .cells import render_row
+from .cells import clock_text, render_row
 
 
 class FlowList(ScrollView, can_focus=True):
@@ -40,6 +44,21 @@ class FlowList(ScrollView, can_focus=True):
             self.row = row
             super().__init__()
 
+    class Expand(Message):
+        """→ / ←: open or close the selected row's flow (the app owns what is open)."""
+
+        def __init__(self, open_it: bool) -> None:
+            self.open_it = open_it
+            super().__init__()
+
+    class Resized(Message):
+        """Its width changed: the column titles above it follow."""
+
+    class MarksChanged(Message):
+        def __init__(self, count: int) -> None:
+            self.count = count
+            super().__init__()
+
     def __init__(self, clock: Callable[[], int], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
@@ -47,9 +66,15 @@ class FlowList(ScrollView, can_focus=True):
         self.cursor = 0
         self._index: dict[str, int] = {}
         self._cache: dict[tuple[object, ...], Strip] = {}
-        self._times: tuple[object, ...] = ()
+        self._width = 0
+        self._drawn: dict[str, object] = {}  # row key -> the time-dependent text it was drawn with
         self._style_key: object = None
         self._style_cache: tuple[Style, Style, Style] = (Style(), Style(), Style())
+        self.marks: dict[str, Row] = {}  # row key -> the row as last seen
+        # What it cost: lines asked to be redrawn, and rows rendered (cache misses). Tests and
+        # the bench read them to check that an idle tick costs nothing.
+        self.lines_refreshed = 0
+        self.rows_rendered = 0
         self.empty_text = ""  # what an empty list says instead (a filter that matches nothing)
         self.highlight = ""  # the filter's text, marked in the rows that show it
 
@@ -70,9 +95,13 @@ class FlowList(ScrollView, can_focus=True):
         if rows == self.rows:
             return
         old = self.selected
+        old_rows, old_cursor, old_top = self.rows, self.cursor, int(self.scroll_offset.y)
         self.rows = rows
         self._index = {r.key: i for i, r in enumerate(rows)}
-        self._cache.clear()
+        for key in self.marks.keys() & self._index.keys():
+            self.marks[key] = rows[self._index[key]]  # act on what the row is now
+        if len(self._cache) > 4000:
+            self._cache.clear()
         if old is not None and old.key in self._index:
             self.cursor = self._index[old.key]
         elif old is not None and old.flow is not None and f"f:{old.flow.flow_id}" in self._index:
@@ -81,8 +110,53 @@ class FlowList(ScrollView, can_focus=True):
             self.cursor = min(self.cursor, max(0, len(rows) - 1))
         self.virtual_size = Size(self.size.width, len(rows))
         self._keep_visible()
-        self.refresh()
+        self._refresh_changed(old_rows, old_cursor, old_top)
         self.post_message(self.Moved(self.selected))
+
+    def _refresh_changed(self, old_rows: tuple[Row, ...], old_cursor: int, old_top: int) -> None:
+        """Redraw only the visible lines whose row (or cursor) differs from what is on screen."""
+        top, height = int(self.scroll_offset.y), self.size.height
+        if top != old_top:
+            self._refresh_all()
+            return
+        for y in range(height):
+            i = top + y
+            before = old_rows[i] if i < len(old_rows) else None
+            after = self.rows[i] if i < len(self.rows) else None
+            if before != after or (old_cursor != self.cursor and i in (old_cursor, self.cursor)):
+                self._refresh_line(y)
+
+    def _refresh_line(self, y: int) -> None:
+        self.lines_refreshed += 1
+        self.refresh(Region(0, y, self.size.width, 1))
+
+    def _refresh_all(self) -> None:
+        self.lines_refreshed += self.size.height
+        self.refresh()
+
+    # -- marks -----------------------------------------------------------------------------
+
+    def toggle_mark(self) -> Row | None:
+        """Mark or unmark the selected flow or task; returns it (None: nothing to mark)."""
+        row = self.selected
+        if row is None or row.kind == "more":
+            return None
+        if self.marks.pop(row.key, None) is None:
+            self.marks[row.key] = row
+        self._refresh_row(self.cursor)
+        self.post_message(self.MarksChanged(len(self.marks)))
+        return row
+
+    def clear_marks(self) -> int:
+        count = len(self.marks)
+        if count:
+            marked = set(self.marks)
+            self.marks.clear()
+            for key in marked:
+                if key in self._index:
+                    self._refresh_row(self._index[key])
+            self.post_message(self.MarksChanged(0))
+        return count
 
     def select_key(self, key: str) -> bool:
         if key in self._index:
@@ -93,26 +167,23 @@ class FlowList(ScrollView, can_focus=True):
     # -- time ------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Redraw if a time shown on screen changed (elapsed of running work)."""
+        """Redraw the visible lines whose time-dependent text (elapsed, ETA, a retry's countdown)
+        differs from what was drawn; compared with what is on screen, so a line already redrawn
+        (new rows, a scroll) is not drawn twice."""
         now = self.clock()
         top = int(self.scroll_offset.y)
-        visible = self.rows[top : top + self.size.height]
-        sig = tuple(_time_key(r, now) for r in visible)
-        if sig == self._times:
-            return
-        old, self._times = self._times, sig
-        if len(old) != len(sig):
-            self.refresh()
-            return
-        for y, (a, b) in enumerate(zip(old, sig, strict=True)):
-            if a != b:  # only the lines whose clock moved
-                self.refresh(Region(0, y, self.size.width, 1))
+        for y, row in enumerate(self.rows[top : top + self.size.height]):
+            if row.key in self._drawn and clock_text(row, now) != self._drawn[row.key]:
+                self._refresh_line(y)
 
     # -- drawing ---------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
-        width = self.size.width
+        width = self.row_width
+        if width != self._width:  # a resize, or the scrollbar came or went: the titles follow
+            self._width = width
+            self.call_after_refresh(self.post_message, self.Resized())
         if index >= len(self.rows):
             if index == 0 and self.empty_text:
                 text = Text(visible(self.empty_text), style=self._styles()[1], no_wrap=True, end="")
@@ -121,11 +192,17 @@ class FlowList(ScrollView, can_focus=True):
         row = self.rows[index]
         now = self.clock()
         selected = index == self.cursor and self.has_focus_within
-        key = (row, width, selected, _time_key(row, now), self.app.theme, self.highlight)
+        marked = row.key in self.marks
+        clock = clock_text(row, now)
+        if len(self._drawn) > 4000:
+            self._drawn.clear()
+        self._drawn[row.key] = clock
+        key = (row, width, selected, clock, self.app.theme, marked, self.highlight)
         strip = self._cache.get(key)
         if strip is None:
+            self.rows_rendered += 1
             base, dim, cursor = self._styles()
-            text = render_row(row, width, now, self.app.theme_variables, dim)
+            text = render_row(row, width, now, self.app.theme_variables, dim, marked)
             if self.highlight:  # literal text (re.escape'd by Rich), never markup
                 text.highlight_words([self.highlight], Style(reverse=True), case_sensitive=False)
             if selected:
@@ -136,6 +213,11 @@ class FlowList(ScrollView, can_focus=True):
                 self._cache.clear()
             self._cache[key] = strip
         return strip
+
+    @property
+    def row_width(self) -> int:
+        """The cells a row may fill: the content, less the vertical scrollbar when it shows."""
+        return self.scrollable_content_region.width or self.size.width
 
     def _styles(self) -> tuple[Style, Style, Style]:
         """Base, dim and cursor styles, looked up once per theme (they cost on every line)."""
@@ -167,6 +249,7 @@ class FlowList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows))
+        self.post_message(self.Resized())
 
     def on_focus(self) -> None:
         self.refresh()
@@ -191,7 +274,7 @@ class FlowList(ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_offset.y)
         if 0 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            self._refresh_line(y)
 
     def _keep_visible(self) -> None:
         height = max(1, self.size.height)
@@ -200,6 +283,9 @@ class FlowList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_expand(self, open_it: bool) -> None:
+        self.post_message(self.Expand(open_it))
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta)
@@ -222,24 +308,6 @@ class FlowList(ScrollView, can_focus=True):
             self._move_to(index)
             if event.chain >= 2:
                 self.post_message(self.Activated(self.rows[index]))
-
-
-def _time_key(row: Row, now: int) -> object:
-    """The text of `now` this row shows: None for settled rows, so they are never redrawn."""
-    if row.task is not None and row.kind == "task":
-        t = row.task
-        if t.ended_at is None:
-            if t.status == "running" and t.started_at:
-                return now // 1000
-            if t.not_before and t.not_before > now:
-                return (now // 1000, t.not_before)
-            if t.status == "awaiting_approval" and t.approval_timeout_s:
-                return approval_left(t.created_at, t.approval_timeout_s, now)
-            return age(now - t.created_at)
-        return None
-    if row.flow is not None and row.flow.ended_at is None:
-        return age(now - row.flow.created_at)
-    return None
 
 
 __all__ = ["FlowList", "Style"]
