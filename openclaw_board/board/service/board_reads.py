@@ -83,13 +83,14 @@ class Reader:
         counts = self._counts([f.flow_id for f in raw])
         self.flows = {f.flow_id: FlowView.of(f, counts.get(f.flow_id, {}), self._source(f.flow_id)) for f in raw}
         self.tasks = {}
-        self._ensure_tasks()
+        ordered = self._ensure_tasks()
         self.pressure = self._read_pressure()
         self.supervisors = self._read_supervisors()
-        self.rows = build_rows(self.flows, self.tasks, spec, self.more)
+        self.rows = build_rows(self.flows, self.tasks, spec, self.more, ordered)
         return self.board()
 
-    def _ensure_tasks(self) -> None:
+    def _ensure_tasks(self) -> list[FlowView]:
+        """Read the tasks of the flows the view opens; the flows in the view's order."""
         ordered = sort_flows(list(self.flows.values()), self.spec.sort, self.spec.reverse)
         want = expanded_flows(ordered, self.spec)
         missing = [i for i in want if i in self.flows and i not in self.tasks]
@@ -97,6 +98,7 @@ class Reader:
             self.tasks.update(self._load_tasks(missing))
         for stale in [i for i in self.tasks if i not in want]:
             del self.tasks[stale]
+        return ordered
 
     def board(self) -> Board:
         return Board(self.rows, self.pressure, self.supervisors, self.last_id)
@@ -107,8 +109,8 @@ class Reader:
         if (spec.status, spec.text, spec.terminal_limit) != (old.status, old.text, old.terminal_limit):
             return self.full(spec)
         self.spec = spec
-        self._ensure_tasks()
-        self.rows = build_rows(self.flows, self.tasks, spec, self.more)
+        ordered = self._ensure_tasks()
+        self.rows = build_rows(self.flows, self.tasks, spec, self.more, ordered)
         return self.board()
 
     def refresh(self) -> Board | None:
@@ -128,15 +130,16 @@ class Reader:
             return self.board() if sup_changed else None
         self.last_id = events[-1].id
         changed = sorted({e.flow_id for e in events})
-        self._reload_flows(changed)
+        ordered = self._reload_flows(changed)
         old_pressure, self.pressure = self.pressure, self._read_pressure()
-        rows = build_rows(self.flows, self.tasks, self.spec, self.more)
+        rows = build_rows(self.flows, self.tasks, self.spec, self.more, ordered)
         if rows == self.rows and not sup_changed and self.pressure == old_pressure:
             return None
         self.rows = rows
         return self.board()
 
-    def _reload_flows(self, ids: list[str]) -> None:
+    def _reload_flows(self, ids: list[str]) -> list[FlowView]:
+        """Read these flows again (gone when they no longer match the view); all flows in order."""
         matching: dict[str, Any] = {}
         for chunk in _chunks(ids):
             for f in self.ledger.flows_by_ids(chunk, self.spec.status, self.spec.text):
@@ -150,7 +153,7 @@ class Reader:
                 continue
             self.flows[flow_id] = FlowView.of(found, counts.get(flow_id, {}), self._source(flow_id))
             self.tasks.pop(flow_id, None)  # re-read below if it is open
-        self._ensure_tasks()
+        return self._ensure_tasks()
 
 
 def data_version(ledger: BoardReads) -> int | None:

@@ -52,8 +52,10 @@ def task_eta(task: TaskView, now: int) -> str:
 def flow_progress(flow: FlowView, tasks: Iterable[TaskView] | None) -> float | None:
     """A live flow's progress in percent: finished tasks count whole, running ones by their
     last report (when the flow's tasks were read). None for a settled or empty flow."""
+    if flow.ended_at is not None:  # first: most flows on a board are settled, and this runs per row
+        return None
     total = flow.total
-    if flow.ended_at is not None or total == 0:
+    if total == 0:
         return None
     done = float(flow.count(*TERMINAL_TASK))
     if tasks is not None:
