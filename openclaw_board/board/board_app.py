@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -29,16 +30,18 @@ from .service.answers import ActionDone, HistoryRead, Inspected, Loaded, Trouble
 from .service.file_watch import FileWatch
 from .service.ledger_thread import Service, sqlite_path
 from .service.requests import Act, Inspect
+from .split import SplitView
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
 from .view.keys import Scope, When, key_of, palette_key, when_of
 from .view.model import Board
+from .widgets.detailpane import DetailPane
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, Theming):
+class BoardApp(ViewActions, SplitView, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -54,7 +57,9 @@ class BoardApp(ViewActions, Theming):
         yield BoardHeader(self.clock, self.title_text, id="header")
         yield Static("", id="banner")
         yield Static("", id="columns")
-        yield FlowList(self.clock, id="flows")
+        with Horizontal(id="body"):
+            yield FlowList(self.clock, id="flows")
+            yield DetailPane(live=self.live, id="pane")
         yield Input(placeholder="filter: text in goal, label, task label or id "
                                 f"(Enter keeps it, {key_of('clear_filter')} clears)", id="filter")
         yield Footer()
@@ -62,6 +67,7 @@ class BoardApp(ViewActions, Theming):
     def on_mount(self) -> None:
         self._apply_theme()
         self.query_one("#banner").display = False
+        self.pane.display = False
         flt = self.query_one("#filter", Input)
         flt.display = False
         flt.cursor_blink = self.live
@@ -130,6 +136,7 @@ class BoardApp(ViewActions, Theming):
         screen = self.screen
         if isinstance(screen, InspectorScreen) and screen.ref == answer.ref:
             screen.show(answer.data, answer.error)
+        self.show_preview(answer)
 
     @on(HistoryRead)
     def _history_read(self, answer: HistoryRead) -> None:
@@ -146,6 +153,7 @@ class BoardApp(ViewActions, Theming):
         screen = self.screen
         if isinstance(screen, InspectorScreen) and self.service is not None:
             self.service.submit(Inspect(screen.kind, screen.ref))
+        self.preview_selected(again=True)
         self.refresh_bindings()
 
     def _tick(self) -> None:
@@ -215,6 +223,7 @@ class BoardApp(ViewActions, Theming):
     def _moved(self) -> None:
         if self.screen_stack:  # a move queued while the app closes has no screen left to refresh
             self.refresh_bindings()
+            self.preview_selected()
 
     @on(FlowList.Activated)
     def _activated(self) -> None:
@@ -244,6 +253,7 @@ class BoardApp(ViewActions, Theming):
         cols.update(header_text(max(20, width), Style(bold=True, dim=True)))
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self.place_split)  # self.size is the new one by then
         self.call_after_refresh(self._draw_columns)
 
     def get_system_commands(self, screen: Any) -> Any:

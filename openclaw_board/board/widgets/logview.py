@@ -5,16 +5,17 @@ the lines on screen are read (`os.pread`) and drawn. While following, new output
 indexed as it arrives and the view stays at the end; `p` pauses, `/` searches.
 The supervisor keeps a head file and the last tail segments (`output.log`,
 `output.log.N`); a line marks where the middle was dropped.
+
+`::progress`/`::summary` lines are hidden unless asked for (the inspector shows them as
+the bar and the summary); long lines are cut at the edge unless wrapped. Wrapping keeps the
+scroll position in log lines and wraps only the lines on screen, so it costs the same on a
+100 MB log as on a short one.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from array import array
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,51 +25,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...supervisor.logs import log_path, segments
+from ...ledger import LedgerError
 from ..bindings import bindings
-from ..view.keys import Scope
+from ..view.keys import Scope, key_of
 from ..view.text import clean_line
-
-CHUNK = 1 << 20
-MAX_LINE_BYTES = 16 * 1024
-
-
-def log_files(run_dir: str | Path | None) -> list[tuple[int, Path]]:
-    """[(segment number, path)] in order: 0 is the head file (the supervisor's layout)."""
-    if not run_dir:
-        return []
-    head = log_path(run_dir)
-    found = [(0, head)] if head.exists() else []
-    return found + [(n, Path(f"{head}.{n}")) for n in segments(run_dir)]
-
-
-@dataclass
-class Part:
-    seg: int
-    path: Path
-    starts: array[int] = field(default_factory=lambda: array("q", [0]))
-    end: int = 0  # bytes indexed so far
-    fd: int | None = None
-
-    @property
-    def lines(self) -> int:
-        return len(self.starts) if self.end > self.starts[-1] else len(self.starts) - 1
-
-    def read(self, i: int) -> str:
-        if self.fd is None:
-            try:
-                self.fd = os.open(self.path, os.O_RDONLY)
-            except OSError:
-                return ""
-        start = self.starts[i]
-        stop = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else self.end
-        data = os.pread(self.fd, min(stop - start, MAX_LINE_BYTES), start)
-        return data.decode("utf-8", errors="replace").rstrip("\r")
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+from .logindex import CHUNK, Part, index_more, is_control_text, log_files
+from .logsave import save_log
 
 
 class LogView(ScrollView, can_focus=True):
@@ -83,8 +45,15 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.live = live
         self.run_dir: str | None = None
+        self.save_as = "task"  # the saved file's name, without `.log`
         self.parts: list[Part] = []
         self.memory: list[str] | None = None  # lines shown when there is no file
+        self._memory_shown: list[str] = []  # those without control lines
+        self.wrap = False
+        self.raw = False  # True: show `::progress`/`::summary` lines as they are
+        self._frame: tuple[tuple[object, ...], list[Strip]] | None = None  # wrapped rows on screen
+        self._stamp = 0  # bumped on every new layout: a cached frame is then stale
+        self.initial: tuple[str | None, str | None, str | None, str] | None = None  # show_run's, once mounted
         self.following = True
         self.search: str = ""
         self.match_line: int | None = None
@@ -94,10 +63,12 @@ class LogView(ScrollView, can_focus=True):
 
     # -- sources ------------------------------------------------------------------------
 
-    def show_run(self, run_dir: str | None, fallback: str | None, host: str | None = None) -> None:
+    def show_run(self, run_dir: str | None, fallback: str | None, host: str | None = None,
+                 save_as: str = "task") -> None:
         """Follow the log files in `run_dir`; show `fallback` text (the ledger's tail) if none:
         a task that ran on another host has its full log there, and its tail in the ledger."""
         self.run_dir = run_dir
+        self.save_as = save_as
         if log_files(run_dir):
             self.memory = None
             self._start_index()
@@ -112,6 +83,7 @@ class LogView(ScrollView, can_focus=True):
 
     def show_text(self, text: str) -> None:
         self.memory = text.splitlines() or [""]
+        self._memory_shown = [line for line in self.memory if not is_control_text(line)]
         self._relayout()
 
     def _start_index(self) -> None:
@@ -129,49 +101,63 @@ class LogView(ScrollView, can_focus=True):
                     p.close()
             self.parts = parts
             for part in parts:
-                try:
-                    size = part.path.stat().st_size
-                except OSError:
-                    continue
-                if size < part.end:  # truncated or replaced: start again
-                    part.starts, part.end, changed = array("q", [0]), 0, True
-                    part.close()
-                while part.end < size:
-                    with open(part.path, "rb") as fh:
-                        fh.seek(part.end)
-                        data = fh.read(min(CHUNK, size - part.end))
-                    if not data:
-                        break
-                    base = part.end
-                    pos = data.find(b"\n")
-                    while pos >= 0:
-                        part.starts.append(base + pos + 1)
-                        pos = data.find(b"\n", pos + 1)
-                    part.end += len(data)
+                while (grew := index_more(part)) is not False:
                     changed = True
-                    if size - part.end > CHUNK:
+                    if grew and self._behind(part):
                         self.app.call_from_thread(self._relayout)  # show what we have so far
             if changed:
                 self.app.call_from_thread(self._relayout)
 
+    @staticmethod
+    def _behind(part: Part) -> bool:
+        """Still more than a chunk to index: draw what we have so far."""
+        try:
+            return part.path.stat().st_size - part.end > CHUNK
+        except OSError:
+            return False
+
     def _relayout(self) -> None:
         layout: list[tuple[str, object, int]] = []
         if self.memory is not None:
-            layout.append(("memory", None, len(self.memory)))
+            layout.append(("memory", None, len(self.memory if self.raw else self._memory_shown)))
         else:
             prev = None
             for part in self.parts:
                 if prev is not None and part.seg != prev + 1:
                     layout.append(("gap", None, 1))
-                layout.append(("part", part, part.lines))
+                layout.append(("part", part, part.lines if self.raw else part.shown_lines()))
                 prev = part.seg
         self._layout = layout
         self.total = sum(n for _, _, n in layout)
-        self.virtual_size = Size(self.size.width, self.total)
+        self._stamp += 1
+        self._size_to_content()
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._to_end()
         self.refresh()
         self.post_message(self.Status(self.status_text()))
+
+    def _size_to_content(self) -> None:
+        # Wrapped, the last line may sit at the top (the rows below it are the lines' own).
+        extra = max(0, self.size.height - 1) if self.wrap else 0
+        self.virtual_size = Size(self._width(), self.total + extra)
+
+    def _width(self) -> int:
+        """The text's width: the widget's, less its vertical scrollbar."""
+        return self.scrollable_content_region.width or self.size.width
+
+    def _to_end(self) -> None:
+        """Show the last lines: unwrapped, scroll to the end; wrapped, put the top line where
+        the last lines' rows just fill the screen."""
+        if not self.wrap:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            return
+        rows, top = 0, self.total
+        while top > 0 and rows < self.size.height:
+            top -= 1
+            rows += len(self._wrapped(top, self._width()))
+        if rows > self.size.height and top < self.total - 1:
+            top += 1  # the last lines show whole; a long one above them starts off-screen
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)  # its scrollbar may come next frame
 
     def status_text(self) -> str:
         mode = "following" if self.following else "paused"
@@ -179,7 +165,10 @@ class LogView(ScrollView, can_focus=True):
         if self.search:
             found = f" · /{self.search}" + (f" at line {self.match_line + 1}" if self.match_line is not None
                                              else " (no match)")
-        return f"{self.total} lines · {mode}{found}"
+        shown = " · wrapped" if self.wrap else ""
+        raw_key = key_of("toggle_raw", Scope.LOG)
+        shown += " · ::progress lines shown" if self.raw else f" · ::progress lines hidden ({raw_key} shows)"
+        return f"{self.total} lines · {mode}{found}{shown}"
 
     # -- drawing ------------------------------------------------------------------------
 
@@ -188,42 +177,106 @@ class LogView(ScrollView, can_focus=True):
             if y < n:
                 if kind == "memory":
                     assert self.memory is not None
-                    return self.memory[y]
+                    return (self.memory if self.raw else self._memory_shown)[y]
                 if kind == "gap":
                     return "… earlier output dropped (the log keeps its head and its latest tail) …"
                 assert isinstance(part, Part)
-                return part.read(y)
+                return part.read(y if self.raw else part.shown_at(y))
             y -= n
         return None
 
-    def render_line(self, y: int) -> Strip:
-        index = y + int(self.scroll_offset.y)
-        width = self.size.width
+    def _styled(self, index: int) -> Text | None:
         raw = self.line_text(index)
         if raw is None:
-            return Strip.blank(width, self.rich_style)
+            return None
         text = Text(clean_line(raw), no_wrap=True, end="")
         if self.search:
             for m in re.finditer(re.escape(self.search), text.plain, re.IGNORECASE):
                 text.stylize("reverse", m.start(), m.end())
         if index == self.match_line:
             text.stylize(Style(bgcolor="grey30"))
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop(0, width)
+        return text
+
+    def _strip(self, text: Text, width: int) -> Strip:
+        strip = Strip(list(text.render(self.app.console))).crop(0, width)
         return strip.extend_cell_length(width, self.rich_style) if strip.cell_length < width else strip
+
+    def _wrapped(self, index: int, width: int) -> list[Strip]:
+        """Line `index` as the rows it takes when wrapped at `width` (at least one)."""
+        text = self._styled(index)
+        if text is None:
+            return []
+        text.no_wrap = False
+        lines = text.wrap(self.app.console, max(1, width), overflow="fold") if text.plain else [text]
+        for line in lines:
+            line.end = ""
+        return [self._strip(line, width) for line in lines] or [Strip.blank(width, self.rich_style)]
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        if self.wrap:
+            rows = self._frame_rows()
+            return rows[y] if y < len(rows) else Strip.blank(width, self.rich_style)
+        text = self._styled(y + int(self.scroll_offset.y))
+        if text is None:
+            return Strip.blank(width, self.rich_style)
+        return self._strip(text, width)
+
+    def _frame_rows(self) -> list[Strip]:
+        """Wrapped: the screen's rows, from the top line down (made once per frame)."""
+        top, width, height = int(self.scroll_offset.y), self._width(), self.size.height
+        key = (top, width, height, self._stamp, self.search, self.match_line)
+        if self._frame is not None and self._frame[0] == key:
+            return self._frame[1]
+        rows: list[Strip] = []
+        index = top
+        while len(rows) < height and index < self.total:
+            rows += self._wrapped(index, width)
+            index += 1
+        self._frame = (key, rows[:height])
+        return self._frame[1]
 
     # -- keys ---------------------------------------------------------------------------
 
     def action_toggle_pause(self) -> None:
         self.following = not self.following
         if self.following:
-            self.scroll_end(animate=False, immediate=True)
+            self._to_end()
         self.post_message(self.Status(self.status_text()))
 
     def action_follow_end(self) -> None:
         self.following = True
-        self.scroll_end(animate=False, immediate=True)
+        self._to_end()
         self.post_message(self.Status(self.status_text()))
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+        top = int(self.scroll_offset.y)
+        self._relayout()
+        if not self.following:
+            self.scroll_to(y=top, animate=False, immediate=True)  # the same line stays on top
+
+    def action_toggle_raw(self) -> None:
+        """Show or hide the control lines; the line on top stays about where it was."""
+        self.raw = not self.raw
+        self.match_line = None
+        self._relayout()
+
+    def action_save(self) -> None:
+        lines = None if self.memory is None else list(self.memory)
+        run_dir, name = self.run_dir, self.save_as
+        self.run_worker(lambda: self._save(run_dir, lines, name), thread=True, group="log-save",
+                        exclusive=True, exit_on_error=False)
+
+    def _save(self, run_dir: str | None, lines: list[str] | None, name: str) -> None:
+        try:
+            path = save_log(run_dir, lines, name)
+        except (OSError, LedgerError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.app.call_from_thread(self.app.notify, f"log not saved: {why}",
+                                      severity="error", timeout=8)
+        else:
+            self.app.call_from_thread(self.app.notify, f"log saved: {path}", timeout=6)
 
     def action_scroll_up(self) -> None:
         self.following = False
@@ -277,9 +330,13 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.Status(self.status_text() if line is not None else f"/{self.search}: no more matches"))
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.total)
+        self._size_to_content()
         if self.following:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+            self.call_after_refresh(self._to_end)
+
+    def on_mount(self) -> None:
+        if self.initial is not None:
+            self.show_run(*self.initial)
 
     def on_unmount(self) -> None:
         for part in self.parts:
