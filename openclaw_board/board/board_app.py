@@ -229,6 +229,10 @@ class BoardApp(ViewActions, SplitView, Theming):
     def _activated(self) -> None:
         self.action_inspect()
 
+    @on(InspectorScreen.OpenTask)
+    def _open_task(self, message: InspectorScreen.OpenTask) -> None:
+        self._open_inspector("task", message.task_id, "details")
+
     # -- the view (key actions that change it are in navigation.py) -------------------------------
 
     @on(Input.Changed, "#filter")

@@ -8,18 +8,26 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from ..bindings import bindings
 from ..view.keys import Scope, key_of
 from ..view.text import clean, progress_bar
 from ..widgets.logsave import log_file_name
 from ..widgets.logview import LogView
-from .inspector_text import attempts_table, events_text, fields_text, title_text
+from .inspector_text import ATTEMPT_COLUMNS, attempt_cells, attempts_table, events_text, fields_text, title_text
 
 
 class InspectorScreen(Screen[None]):
     BINDINGS = bindings(Scope.INSPECTOR)
+
+    class OpenTask(Message):
+        """Enter on a flow's task: the app opens that task's inspector over this one."""
+
+        def __init__(self, task_id: str) -> None:
+            self.task_id = task_id
+            super().__init__()
 
     def __init__(self, kind: str, ref: str, *, tab: str = "details", live: bool = True) -> None:
         super().__init__()
@@ -43,8 +51,13 @@ class InspectorScreen(Screen[None]):
                 yield VerticalScroll(Static(id="fields"))
             with TabPane("Events", id="events"):
                 yield VerticalScroll(Static(id="timeline"))
-            with TabPane("Attempts", id="attempts"):
-                yield VerticalScroll(Static(id="attempt-list"))
+            if self.kind == "flow":
+                # A flow's tasks (every attempt) as rows to move through; Enter inspects one.
+                with TabPane("Tasks", id="attempts"):
+                    yield DataTable(id="task-table", cursor_type="row", zebra_stripes=False)
+            else:
+                with TabPane("Attempts", id="attempts"):
+                    yield VerticalScroll(Static(id="attempt-list"))
             if self.kind == "task":
                 with TabPane("Log", id="log"):
                     yield Static("", id="log-status")
@@ -70,7 +83,10 @@ class InspectorScreen(Screen[None]):
         self.query_one("#inspector-title", Static).update(title_text(self.kind, data, colors))
         self.query_one("#fields", Static).update(fields_text(f, self.app.clock()))  # type: ignore[attr-defined]
         self.query_one("#timeline", Static).update(events_text(data["events"], colors))
-        self.query_one("#attempt-list", Static).update(attempts_table(data["attempts"], colors))
+        if self.kind == "flow":
+            self._fill_tasks(data["attempts"], colors)
+        else:
+            self.query_one("#attempt-list", Static).update(attempts_table(data["attempts"], colors))
         if self.kind == "task" and data.get("run_dir") != self._run_dir:
             self._run_dir = data.get("run_dir")
             self.query_one(LogView).show_run(data.get("run_dir"), data.get("log_tail"), f.get("host"),
@@ -78,6 +94,25 @@ class InspectorScreen(Screen[None]):
         if self.kind == "task":
             self._log_status()
         self.app.refresh_bindings()
+
+    def _fill_tasks(self, attempts: list[dict[str, Any]], colors: dict[str, str]) -> None:
+        """Refill the flow's task rows, the cursor staying on the task it was on."""
+        table = self.query_one("#task-table", DataTable)
+        if not table.columns:
+            for col in ATTEMPT_COLUMNS:
+                table.add_column(col, key=col)
+        keep = None
+        if table.row_count:
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        table.clear()
+        for a in attempts:
+            table.add_row(*attempt_cells(a, colors), key=a["task_id"])
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.post_message(self.OpenTask(event.row_key.value))
 
     def on_log_view_status(self, message: LogView.Status) -> None:
         self._log_said = message.text
@@ -110,6 +145,8 @@ class InspectorScreen(Screen[None]):
         self.query_one(TabbedContent).active = tab
         if tab == "log":
             self.query_one(LogView).focus()
+        elif tab == "attempts" and self.kind == "flow":
+            self.query_one("#task-table", DataTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search":

@@ -152,7 +152,7 @@ KEYS: tuple[Key, ...] = (
     _key(A, "quit (running tasks keep running, detached)",
          Bind("q", "quit_board", "Quit", command="Quit the board",
               command_help="running tasks keep running, detached")),
-    _key(INS, "tabs: details, events, attempts, log", (
+    _key(INS, "tabs: details, events, attempts (a flow's tasks: Enter inspects one), log", (
         Bind("1", "tab('details')", description="Details"), Bind("2", "tab('events')", description="Events"),
         Bind("3", "tab('attempts')", description="Attempts"), Bind("4", "tab('log')", description="Log"))),
     _key(G, "pause / follow the log", Bind("p", "toggle_pause", "Pause/follow")),
