@@ -65,7 +65,7 @@ async def test_split_follows_the_cursor_and_switches_to_the_log(demo):
         await _press(app, pilot, "V")  # the log, control lines hidden
         await until(pilot, lambda: pane.query(LogView) and pane.query_one(LogView).total == 2, "the pane's log")
         text = _pane_text(app)
-        assert "globex: page 2/8" in text and "::progress" not in text
+        assert "globex: page 2/8" in text and "::progress 12" not in text and "62% page 5/8" in text  # the bar instead
         # The inspector still opens over it, and closes back to the split board.
         await _press(app, pilot, "enter")
         assert isinstance(app.screen, InspectorScreen)

@@ -13,10 +13,18 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 
 from ..bindings import bindings
 from ..view.keys import Scope, key_of
-from ..view.text import clean, progress_bar
+from ..view.text import clean
 from ..widgets.logsave import log_file_name
 from ..widgets.logview import LogView
-from .inspector_text import ATTEMPT_COLUMNS, attempt_cells, attempts_table, events_text, fields_text, title_text
+from .inspector_text import (
+    ATTEMPT_COLUMNS,
+    attempt_cells,
+    attempts_table,
+    events_text,
+    fields_text,
+    log_status_text,
+    title_text,
+)
 
 
 class InspectorScreen(Screen[None]):
@@ -119,17 +127,8 @@ class InspectorScreen(Screen[None]):
         self._log_status()
 
     def _log_status(self) -> None:
-        """The task's progress bar and what it is doing (what the hidden `::progress` lines
-        said), then the log view's own state."""
-        line = Text(no_wrap=True, overflow="ellipsis")
         f = self.data["fields"] if self.data else {}
-        if f.get("progress") is not None:
-            line.append(progress_bar(f["progress"], 16) + " ", style="bold")
-        doing = f.get("progress_summary") or f.get("terminal_summary")
-        if doing:
-            line.append(clean(doing, 200) + "  ")
-        line.append(clean(self._log_said), style="dim")
-        self.query_one("#log-status", Static).update(line)
+        self.query_one("#log-status", Static).update(log_status_text(f, self._log_said))
 
     def action_close(self) -> None:
         search = self.query("#log-search")

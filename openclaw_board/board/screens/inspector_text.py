@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ...ledger.command_text import command_line
 from ..theme.palette import glyph, status_color
-from ..view.text import age, clean, duration, span
+from ..view.text import age, clean, duration, progress_bar, span
 
 # (field, label) in the order shown; a field the record lacks is skipped.
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -149,3 +149,16 @@ def title_text(kind: str, data: dict[str, Any], colors: dict[str, str]) -> Text:
     else:
         title.append(f"flow {clean(f['goal'], 120)}", style="bold")
     return title
+
+
+def log_status_text(f: dict[str, Any], said: str) -> Text:
+    """Over a log: the task's progress bar and what it is doing (what the hidden `::progress`
+    and `::summary` lines said), then the log view's own state (`said`)."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    if f.get("progress") is not None:
+        line.append(progress_bar(f["progress"], 16) + " ", style="bold")
+    doing = f.get("progress_summary") or f.get("terminal_summary")
+    if doing:
+        line.append(clean(doing, 200) + "  ")
+    line.append(clean(said), style="dim")
+    return line

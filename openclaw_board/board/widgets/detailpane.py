@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from ..screens.inspector_text import fields_text, title_text
-from ..view.keys import key_of
+from ..screens.inspector_text import attempts_table, fields_text, log_status_text, title_text
 from ..view.text import clean
 from .logsave import log_file_name
 from .logview import LogView
@@ -35,9 +35,11 @@ class DetailPane(Vertical):
         self.mode = "details"
         self.data: dict[str, Any] | None = None
         self._log_of: str | None = None  # the task whose log the LogView shows
+        self._log_said = ""  # the log view's last status line
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pane-title")
+        yield Static("", id="pane-status")  # over the log: the bar, what the task is doing
         with VerticalScroll(id="pane-details"):
             yield Static("", id="pane-fields")
 
@@ -69,7 +71,13 @@ class DetailPane(Vertical):
         colors = self.app.theme_variables
         assert self.kind is not None
         self.query_one("#pane-title", Static).update(title_text(self.kind, data, colors))
-        self.query_one("#pane-fields", Static).update(fields_text(data["fields"], self.app.clock()))  # type: ignore[attr-defined]
+        fields = fields_text(data["fields"], self.app.clock())  # type: ignore[attr-defined]
+        if self.kind == "flow":  # and its tasks, as the list shows them: the latest attempts
+            latest = [a for a in data["attempts"] if a["is_latest"]]
+            self.query_one("#pane-fields", Static).update(
+                Group(fields, Text("Tasks", style="bold"), attempts_table(latest, colors)))
+        else:
+            self.query_one("#pane-fields", Static).update(fields)
         self._place()
 
     def switch(self) -> str:
@@ -82,6 +90,9 @@ class DetailPane(Vertical):
         """Show the details or the log, and point the log at the shown task."""
         log_wanted = self.mode == "log" and self.kind == "task"
         self.query_one("#pane-details").display = not log_wanted
+        self.query_one("#pane-status").display = log_wanted
+        if log_wanted and self.data is not None:
+            self.query_one("#pane-status", Static).update(log_status_text(self.data["fields"], self._log_said))
         logs = self.query(LogView)
         if not log_wanted or self.data is None:
             if logs and (not log_wanted or self._log_of != self.ref):
@@ -98,5 +109,8 @@ class DetailPane(Vertical):
         self.mount(view)
         self._log_of = self.ref
 
-    def hint(self) -> str:
-        return f"{key_of('split_mode')} switches details / log"
+    def on_log_view_status(self, message: LogView.Status) -> None:
+        message.stop()
+        self._log_said = message.text
+        if self.data is not None:
+            self.query_one("#pane-status", Static).update(log_status_text(self.data["fields"], message.text))
