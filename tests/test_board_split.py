@@ -89,7 +89,7 @@ async def test_below_160_columns_the_key_says_why(demo):
 async def test_a_split_asked_for_hides_when_narrow_and_returns_when_wide(demo):
     url, end = demo
     app = make_app(url, end)
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
         await app.settled()
         await pilot.pause()
         await _press(app, pilot, "v")
@@ -99,6 +99,8 @@ async def test_a_split_asked_for_hides_when_narrow_and_returns_when_wide(demo):
         await app.settled()
         await pilot.pause()
         assert not pane.display
+        await _press(app, pilot, "v")  # narrow: the key says why, and the split stays asked for
+        assert any("160 columns" in n.message and "wider" in n.message for n in app._notifications)
         await pilot.resize_terminal(180, 40)
         await app.settled()
         await pilot.pause()

@@ -29,9 +29,10 @@ class SplitView(BoardState):
         return self.split_on and self.size.width >= SPLIT_MIN_WIDTH
 
     def action_split(self) -> None:
-        if not self.split_on and self.size.width < SPLIT_MIN_WIDTH:
-            self.notify(f"the split view needs {SPLIT_MIN_WIDTH} columns; this terminal has {self.size.width}",
-                        severity="warning", title="no room", timeout=4)
+        if self.size.width < SPLIT_MIN_WIDTH:  # on or off, nothing would show: say why
+            later = " (it comes back when the terminal is wider)" if self.split_on else ""
+            self.notify(f"the split view needs {SPLIT_MIN_WIDTH} columns; this terminal has {self.size.width}"
+                        + later, severity="warning", title="no room", timeout=4)
             return
         self.split_on = not self.split_on
         self.place_split()

@@ -82,17 +82,18 @@ def field_value(key: str, value: Any, now: int) -> str:
     return str(value)
 
 
-def fields_text(f: dict[str, Any], now: int, order: tuple[tuple[str, str], ...] = FIELDS) -> Text:
+def fields_text(f: dict[str, Any], now: int, order: tuple[tuple[str, str], ...] = FIELDS) -> Table:
+    """Label and value side by side; a long value (a command, a path) wraps under its value."""
     values = dict(f)
     if "started_at" in values:
         values["ran"] = _ran(values, now)
-    out = Text()
+    table = Table.grid(expand=True)
+    table.add_column(width=LABEL_WIDTH, no_wrap=True, style="bold")
+    table.add_column(ratio=1, overflow="fold")
     for key, label in order:
-        if key not in values:
-            continue
-        out.append(f"{label:<{LABEL_WIDTH}}", style="bold")
-        out.append(clean(field_value(key, values[key], now), 4000) + "\n")
-    return out
+        if key in values:
+            table.add_row(label, Text(clean(field_value(key, values[key], now), 4000)))
+    return table
 
 
 def events_text(events: list[dict[str, Any]], colors: dict[str, str]) -> Text:

@@ -75,7 +75,8 @@ class DetailPane(Vertical):
         if self.kind == "flow":  # and its tasks, as the list shows them: the latest attempts
             latest = [a for a in data["attempts"] if a["is_latest"]]
             self.query_one("#pane-fields", Static).update(
-                Group(fields, Text("Tasks", style="bold"), attempts_table(latest, colors)))
+                Group(fields, Text(""), Text("Its tasks (latest attempts)", style="bold"),
+                      attempts_table(latest, colors)))
         else:
             self.query_one("#pane-fields", Static).update(fields)
         self._place()
