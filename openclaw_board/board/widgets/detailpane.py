@@ -34,7 +34,7 @@ class DetailPane(Vertical):
         self.ref: str | None = None
         self.mode = "details"
         self.data: dict[str, Any] | None = None
-        self._log_of: str | None = None  # the task whose log the LogView shows
+        self._log_of: tuple[str | None, str | None] | None = None  # (task, run dir) the LogView shows
         self._log_said = ""  # the log view's last status line
 
     def compose(self) -> ComposeResult:
@@ -95,20 +95,22 @@ class DetailPane(Vertical):
         if log_wanted and self.data is not None:
             self.query_one("#pane-status", Static).update(log_status_text(self.data["fields"], self._log_said))
         logs = self.query(LogView)
-        if not log_wanted or self.data is None:
-            if logs and (not log_wanted or self._log_of != self.ref):
+        data = self.data
+        shows = (self.ref, data.get("run_dir")) if data is not None else None
+        if not log_wanted or data is None:
+            if logs and (not log_wanted or self._log_of != shows):
                 logs.remove()  # a fresh LogView per task: no state of the last one's log
                 self._log_of = None
             return
-        if self._log_of == self.ref and logs:
-            return
+        if self._log_of == shows and logs:
+            return  # the same task's same run: its LogView follows it already
         logs.remove()
         view = LogView(live=self.live, id="pane-log")
-        f = self.data["fields"]
-        view.initial = (self.data.get("run_dir"), self.data.get("log_tail"), f.get("host"),
+        f = data["fields"]
+        view.initial = (data.get("run_dir"), data.get("log_tail"), f.get("host"),
                         log_file_name(f["label"], f["task_id"], f["attempt"]))
         self.mount(view)
-        self._log_of = self.ref
+        self._log_of = shows
 
     def on_log_view_status(self, message: LogView.Status) -> None:
         message.stop()
