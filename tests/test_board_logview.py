@@ -108,3 +108,38 @@ async def test_binary_and_one_endless_line_stay_quick_and_safe(demo):
         assert "the end" in screen_text(app) and log.total == 3
         await _press(app, pilot, "R")
         assert log.total == 3
+
+
+async def test_times_show_when_each_line_came(demo):
+    """`T`: the wrapper's output.times (`SEG OFFSET MS`, one mark a second) put a UTC time
+    before each line; lines past a `- SEG OFFSET` stop (the cap) show `--:--:--`."""
+    url, end = demo
+    lines = [b"first\n", b"second\n", b"::progress 50 half\n", b"third\n", b"fourth\n"]
+    task = _task_with_log(url, b"".join(lines))
+    offsets = [sum(len(x) for x in lines[:i]) for i in range(len(lines))]
+    t0 = 1_795_000_000_000  # 11:06:40 UTC
+    (Path(task.run_dir) / "output.times").write_text(
+        f"0 0 {t0}\n0 {offsets[1]} {t0 + 61_000}\n0 {offsets[3]} {t0 + 3_600_000}\n- 0 {offsets[4]}\n")
+    app = make_app(url, end)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        log = await _open_log(app, pilot, task)
+        assert "11:06:40" not in screen_text(app)
+        await _press(app, pilot, "T")
+        text = screen_text(app)
+        assert log.show_times and "times (UTC)" in text
+        for stamp, line in (("11:06:40", "first"), ("11:07:41", "second"), ("12:06:40", "third"),
+                            ("--:--:--", "fourth")):
+            assert f" {stamp} {line}" in text, (stamp, line)
+        await _press(app, pilot, "T")
+        assert " first" in screen_text(app) and "11:06:40" not in screen_text(app)
+
+
+async def test_times_say_why_when_the_log_has_none(demo):
+    url, end = demo
+    task = _task_with_log(url, b"an old log, from before times were noted\n")
+    app = make_app(url, end)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        log = await _open_log(app, pilot, task)
+        await _press(app, pilot, "T")
+        assert not log.show_times
+        assert any("no times for this log" in n.message for n in app._notifications)

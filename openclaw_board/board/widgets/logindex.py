@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...supervisor.capture import TIMES_FILE
 from ...supervisor.logs import log_path, segments
 
 CHUNK = 1 << 20
@@ -131,3 +133,47 @@ def index_more(part: Part) -> bool | None:
     part.end += len(data)
     part.sort_lines(data, base)
     return True
+
+
+class LogTimes:
+    """When the output came (the wrapper's `output.times`: `SEG OFFSET MS` lines, one a second
+    at most, then maybe `- SEG OFFSET` where it stopped noting). Read as it grows."""
+
+    def __init__(self, run_dir: str | Path | None) -> None:
+        self.path = Path(run_dir) / TIMES_FILE if run_dir else None
+        self.marks: list[tuple[int, int, int]] = []  # (seg, offset, ms), in order
+        self.stop: tuple[int, int] | None = None  # no times from here on
+        self._read = 0  # bytes parsed
+        self._rest = b""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.marks)
+
+    def refresh(self) -> None:
+        if self.path is None or self.stop is not None:
+            return
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._read)
+                data = fh.read(1 << 20)
+        except OSError:
+            return
+        self._read += len(data)
+        *lines, self._rest = (self._rest + data).split(b"\n")
+        for line in lines:
+            parts = line.split()
+            try:
+                if len(parts) == 3 and parts[0] == b"-":
+                    self.stop = (int(parts[1]), int(parts[2]))
+                elif len(parts) == 3:
+                    self.marks.append((int(parts[0]), int(parts[1]), int(parts[2])))
+            except ValueError:
+                continue  # a damaged line is a time lost, not the log
+
+    def at(self, seg: int, offset: int) -> int | None:
+        """When the byte at `offset` of segment `seg` came (ms), if known."""
+        if self.stop is not None and (seg, offset) >= self.stop:
+            return None
+        i = bisect_right(self.marks, (seg, offset, 1 << 62)) - 1
+        return self.marks[i][2] if i >= 0 else None

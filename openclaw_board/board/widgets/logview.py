@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 
 from rich.segment import Segment
 from rich.style import Style
@@ -29,7 +30,7 @@ from ...ledger import LedgerError
 from ..bindings import bindings
 from ..view.keys import Scope, key_of
 from ..view.text import clean_line
-from .logindex import CHUNK, Part, index_more, is_control_text, log_files
+from .logindex import CHUNK, LogTimes, Part, index_more, is_control_text, log_files
 from .logsave import save_log
 
 
@@ -50,6 +51,8 @@ class LogView(ScrollView, can_focus=True):
         self.memory: list[str] | None = None  # lines shown when there is no file
         self._memory_shown: list[str] = []  # those without control lines
         self.wrap = False
+        self.show_times = False  # `T`: when each line came (UTC), from the wrapper's output.times
+        self.times = LogTimes(None)
         self.raw = False  # True: show `::progress`/`::summary` lines as they are
         self._frame: tuple[tuple[object, ...], list[Strip]] | None = None  # wrapped rows on screen
         self._stamp = 0  # bumped on every new layout: a cached frame is then stale
@@ -69,6 +72,7 @@ class LogView(ScrollView, can_focus=True):
         a task that ran on another host has its full log there, and its tail in the ledger."""
         self.run_dir = run_dir
         self.save_as = save_as
+        self.times = LogTimes(run_dir)
         if log_files(run_dir):
             self.memory = None
             self._start_index()
@@ -93,6 +97,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _index(self) -> None:
         with self._index_lock:
+            self.times.refresh()
             known = {p.seg: p for p in self.parts}
             parts = [known.get(seg) or Part(seg, path) for seg, path in log_files(self.run_dir)]
             changed = [p.seg for p in parts] != [p.seg for p in self.parts]
@@ -165,12 +170,24 @@ class LogView(ScrollView, can_focus=True):
         if self.search:
             found = f" · /{self.search}" + (f" at line {self.match_line + 1}" if self.match_line is not None
                                              else " (no match)")
-        shown = " · wrapped" if self.wrap else ""
+        shown = (" · wrapped" if self.wrap else "") + (" · times (UTC)" if self.show_times else "")
         raw_key = key_of("toggle_raw", Scope.LOG)
         shown += " · ::progress lines shown" if self.raw else f" · ::progress lines hidden ({raw_key} shows)"
         return f"{self.total} lines · {mode}{found}{shown}"
 
     # -- drawing ------------------------------------------------------------------------
+
+    def line_where(self, y: int) -> tuple[int, int] | None:
+        """(segment, byte offset) where line `y` starts in the log's files; None for the ledger's
+        tail and the gap line."""
+        for kind, part, n in self._layout:
+            if y < n:
+                if kind != "part":
+                    return None
+                assert isinstance(part, Part)
+                return part.seg, part.starts[y if self.raw else part.shown_at(y)]
+            y -= n
+        return None
 
     def line_text(self, y: int) -> str | None:
         for kind, part, n in self._layout:
@@ -195,6 +212,11 @@ class LogView(ScrollView, can_focus=True):
                 text.stylize("reverse", m.start(), m.end())
         if index == self.match_line:
             text.stylize(Style(bgcolor="grey30"))
+        if self.show_times:
+            where = self.line_where(index)
+            ms = self.times.at(*where) if where is not None else None
+            stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M:%S") if ms is not None else "--:--:--"
+            text = Text.assemble((stamp + " ", "dim"), text, no_wrap=True, end="")
         return text
 
     def _strip(self, text: Text, width: int) -> Strip:
@@ -255,6 +277,18 @@ class LogView(ScrollView, can_focus=True):
         self._relayout()
         if not self.following:
             self.scroll_to(y=top, animate=False, immediate=True)  # the same line stays on top
+
+    def action_toggle_times(self) -> None:
+        if not self.show_times and not self.times.known:
+            self.app.notify("no times for this log: it was not written by this version's supervisor here",
+                            severity="warning", timeout=4)
+            return
+        self.show_times = not self.show_times
+        self._stamp += 1
+        self.refresh()
+        if self.wrap and self.following:
+            self._to_end()
+        self.post_message(self.Status(self.status_text()))
 
     def action_toggle_raw(self) -> None:
         """Show or hide the control lines; the line on top stays about where it was."""
