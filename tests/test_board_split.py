@@ -134,3 +134,23 @@ def test_only_the_latest_preview_is_read(demo):
     inspected = [a for a in answers if isinstance(a, Inspected)]
     assert service.previews_read == 1 and len(inspected) == 1
     assert inspected[0].ref == tasks[1].task_id and inspected[0].data is not None
+
+
+async def test_the_pane_follows_a_change_to_its_row(demo):
+    """Cancel the selected queued task: the pane reads it again, once, and says cancelled."""
+    url, end = demo
+    publish = task_by_label(url, "release", "publish")
+    app = make_app(url, end)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await app.settled()
+        await pilot.pause()
+        assert app.query_one(FlowList).select_key(f"t:{publish.flow_id}:publish")
+        await _press(app, pilot, "v")
+        pane = app.query_one(DetailPane)
+        assert pane.data["fields"]["status"] == "queued"
+        reads = app.service.previews_read
+        await _press(app, pilot, "c")
+        await _press(app, pilot, "y")
+        await until(pilot, lambda: pane.data and pane.data["fields"]["status"] == "cancelled", "the cancelled task")
+        assert "Status          cancelled" in _pane_text(app)
+        assert app.service.previews_read == reads + 1

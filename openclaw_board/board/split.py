@@ -20,6 +20,7 @@ from .widgets.detailpane import SPLIT_MIN_WIDTH, DetailPane
 
 class SplitView(BoardState):
     split_on = False  # asked for (it shows when the terminal is also wide enough)
+    _previewed: object = None  # the row's view (TaskView, FlowView) the pane's data was asked for
 
     @property
     def pane(self) -> DetailPane:
@@ -53,23 +54,27 @@ class SplitView(BoardState):
             pane.display = shown
             self.call_after_refresh(self._draw_columns)
         if shown:
+            self._previewed = None  # shown anew: read anew
             self.preview_selected(again=True)
 
     def preview_selected(self, again: bool = False) -> None:
         """Point the pane at the selected row and ask for its data (`again`: even if it is
-        the row already shown, as after a change in the ledger)."""
+        the row already shown, as after a change in the ledger, when that row changed)."""
         if not self.split_shown() or self.service is None:
             return
         row = self.selected
         pane = self.pane
+        view: object
         if row is not None and row.kind == "task" and row.task is not None:
-            kind, ref, name = "task", row.task.task_id, f"{row.task.label} #{row.task.attempt}"
+            view, kind, ref, name = row.task, "task", row.task.task_id, f"{row.task.label} #{row.task.attempt}"
         elif row is not None and row.kind == "flow" and row.flow is not None:
-            kind, ref, name = "flow", row.flow.flow_id, row.flow.goal
+            view, kind, ref, name = row.flow, "flow", row.flow.flow_id, row.flow.goal
         else:
             pane.forget()
+            self._previewed = None
             return
-        if pane.follow(kind, ref, name) or again:
+        if pane.follow(kind, ref, name) or (again and view != self._previewed):
+            self._previewed = view
             self.service.submit(Preview(kind, ref))
 
     def show_preview(self, answer: Inspected) -> None:
