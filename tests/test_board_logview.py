@@ -59,6 +59,27 @@ async def test_control_lines_hidden_then_shown_and_the_bar_says_it(demo):
         assert log.total == 6
 
 
+async def test_paused_the_line_on_top_stays_when_control_lines_come_and_go(demo):
+    url, end = demo
+    lines = []
+    for i in range(100):
+        lines += [f"output {i}", f"::progress {i}"]
+    task = _task_with_log(url, ("\n".join(lines) + "\n").encode())
+    app = make_app(url, end)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = await _open_log(app, pilot, task)
+        assert log.total == 100
+        await _press(app, pilot, "g", *["j"] * 30)
+        top = int(log.scroll_offset.y)
+        assert top > 0 and log.line_text(top) == f"output {top}"
+        await _press(app, pilot, "R")
+        assert log.total == 200 and log.line_text(int(log.scroll_offset.y)) == f"output {top}"
+        await _press(app, pilot, "j")  # on a control line now
+        assert log.line_text(int(log.scroll_offset.y)) == f"::progress {top}"
+        await _press(app, pilot, "R")  # hidden: the next line shown takes the top
+        assert log.line_text(int(log.scroll_offset.y)) == f"output {top + 1}"
+
+
 async def test_wrap_shows_a_long_line_whole_and_keeps_following(demo):
     url, end = demo
     long = "".join(f"<{i:04d}>" for i in range(60))  # 360 characters, no spaces

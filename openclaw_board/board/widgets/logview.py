@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from datetime import UTC, datetime
 
 from rich.segment import Segment
@@ -291,10 +292,24 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.Status(self.status_text()))
 
     def action_toggle_raw(self) -> None:
-        """Show or hide the control lines; the line on top stays about where it was."""
+        """Show or hide the control lines; paused, the line on top stays on top (or the next
+        one shown, when it was a control line now hidden)."""
+        where = self.line_where(int(self.scroll_offset.y)) if not self.following else None
         self.raw = not self.raw
         self.match_line = None
         self._relayout()
+        if where is not None:
+            self.scroll_to(y=self._line_at(*where), animate=False, immediate=True, force=True)
+
+    def _line_at(self, seg: int, offset: int) -> int:
+        """The view's line number of the first line shown at or after `offset` in segment `seg`."""
+        y = 0
+        for kind, part, n in self._layout:
+            if kind == "part" and isinstance(part, Part) and part.seg == seg:
+                raw_i = bisect_left(part.starts, offset)
+                return y + (raw_i if self.raw else bisect_left(part.shown, raw_i))
+            y += n
+        return 0
 
     def action_save(self) -> None:
         lines = None if self.memory is None else list(self.memory)
