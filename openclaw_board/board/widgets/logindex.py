@@ -72,6 +72,8 @@ class Part:
         return self.shown[i] if i < len(self.shown) else len(self.starts) - 1
 
     def raw(self, i: int, limit: int = MAX_LINE_BYTES) -> bytes:
+        if i >= len(self.starts):
+            return b""  # the file was cut and is being indexed anew: drawn at the next layout
         if self.fd is None:
             try:
                 self.fd = os.open(self.path, os.O_RDONLY)
