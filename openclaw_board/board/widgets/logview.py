@@ -174,7 +174,8 @@ class LogView(ScrollView, can_focus=True):
         shown = (" · wrapped" if self.wrap else "") + (" · times (UTC)" if self.show_times else "")
         raw_key = key_of("toggle_raw", Scope.LOG)
         shown += " · ::progress lines shown" if self.raw else f" · ::progress lines hidden ({raw_key} shows)"
-        return f"{self.total} lines · {mode}{found}{shown}"
+        lines = "1 line" if self.total == 1 else f"{self.total} lines"
+        return f"{lines} · {mode}{found}{shown}"
 
     # -- drawing ------------------------------------------------------------------------
 
