@@ -95,8 +95,32 @@ async def test_wrap_shows_a_long_line_whole_and_keeps_following(demo):
         assert "<0000>" in text and "<0059>" in text and "line 99" in text  # the end, whole
         await _press(app, pilot, "g")
         assert "line 0" in screen_text(app)
+        await _press(app, pilot, "pagedown")  # wrapped, a page moves past the lines shown whole
+        top = int(log.scroll_offset.y)
+        assert 0 < top <= 100 and log.line_text(top) == f"line {top}"
+        await _press(app, pilot, *["pagedown"] * 5)
+        assert "<0059>" in screen_text(app)  # the long line is reached, not skipped
+        await _press(app, pilot, *["pageup"] * 10)
+        assert int(log.scroll_offset.y) == 0
         await _press(app, pilot, "w")
         assert not log.wrap and "<0059>" not in screen_text(app)
+
+
+async def test_wrapped_pages_skip_no_line(demo):
+    """Every page down shows the next lines whole: none is skipped, however long."""
+    url, end = demo
+    body = "".join(f"S{i:02d}" + "." * 240 + f"E{i:02d}\n" for i in range(30))
+    task = _task_with_log(url, body.encode())
+    app = make_app(url, end)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = await _open_log(app, pilot, task)
+        await _press(app, pilot, "w", "g")
+        seen: set[int] = set()
+        for _ in range(20):
+            text = screen_text(app)
+            seen |= {i for i in range(30) if f"S{i:02d}" in text and f"E{i:02d}" in text}
+            await _press(app, pilot, "pagedown")
+        assert seen == set(range(30)) and log.wrap
 
 
 async def test_save_writes_a_private_file_and_says_where(demo, home):

@@ -86,6 +86,13 @@ class Part:
     def read(self, i: int) -> str:
         return self.raw(i).decode("utf-8", errors="replace").rstrip("\r")
 
+    def behind(self) -> bool:
+        """More than a chunk still to index (the view then draws what it has so far)."""
+        try:
+            return self.path.stat().st_size - self.end > CHUNK
+        except OSError:
+            return False
+
     def is_control_line(self, i: int) -> bool:
         return is_control(self.raw(i, _PREFIX))
 

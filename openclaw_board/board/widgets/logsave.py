@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+from ...ledger import LedgerError
 from ...ledger.db import ensure_private_dir, state_dir
 from ...safetext import log_text
 from ...supervisor.logs import read_log
@@ -38,3 +40,14 @@ def save_log(run_dir: str | None, lines: list[str] | None, name: str, directory:
     path = where / f"{name}.log"
     write_private(path, text.encode("utf-8"))
     return path
+
+
+def save_and_say(app: Any, run_dir: str | None, lines: list[str] | None, name: str) -> None:
+    """`save_log` on a worker thread, then a toast on the app's: where, or why not."""
+    try:
+        path = save_log(run_dir, lines, name)
+    except (OSError, LedgerError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        app.call_from_thread(app.notify, f"log not saved: {why}", severity="error", timeout=8)
+    else:
+        app.call_from_thread(app.notify, f"log saved: {path}", timeout=6)

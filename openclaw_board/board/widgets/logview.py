@@ -27,12 +27,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...ledger import LedgerError
 from ..bindings import bindings
 from ..view.keys import Scope, key_of
 from ..view.text import clean_line
-from .logindex import CHUNK, LogTimes, Part, index_more, is_control_text, log_files
-from .logsave import save_log
+from .logindex import LogTimes, Part, index_more, is_control_text, log_files
+from .logpaging import top_for_end, top_for_page_down, top_for_page_up
+from .logsave import save_and_say
 
 
 class LogView(ScrollView, can_focus=True):
@@ -57,6 +57,7 @@ class LogView(ScrollView, can_focus=True):
         self.raw = False  # True: show `::progress`/`::summary` lines as they are
         self._frame: tuple[tuple[object, ...], list[Strip]] | None = None  # wrapped rows on screen
         self._stamp = 0  # bumped on every new layout: a cached frame is then stale
+        self._whole_lines = 0  # wrapped: lines the frame shows whole (a page down moves past them)
         self.initial: tuple[str | None, str | None, str | None, str] | None = None  # show_run's, once mounted
         self.following = True
         self.search: str = ""
@@ -109,18 +110,10 @@ class LogView(ScrollView, can_focus=True):
             for part in parts:
                 while (grew := index_more(part)) is not False:
                     changed = True
-                    if grew and self._behind(part):
+                    if grew and part.behind():
                         self.app.call_from_thread(self._relayout)  # show what we have so far
             if changed:
                 self.app.call_from_thread(self._relayout)
-
-    @staticmethod
-    def _behind(part: Part) -> bool:
-        """Still more than a chunk to index: draw what we have so far."""
-        try:
-            return part.path.stat().st_size - part.end > CHUNK
-        except OSError:
-            return False
 
     def _relayout(self) -> None:
         layout: list[tuple[str, object, int]] = []
@@ -157,13 +150,11 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             return
-        rows, top = 0, self.total
-        while top > 0 and rows < self.size.height:
-            top -= 1
-            rows += len(self._wrapped(top, self._width()))
-        if rows > self.size.height and top < self.total - 1:
-            top += 1  # the last lines show whole; a long one above them starts off-screen
+        top = top_for_end(self.total, self.size.height, self._rows_of)
         self.scroll_to(y=top, animate=False, immediate=True, force=True)  # its scrollbar may come next frame
+
+    def _rows_of(self, index: int) -> int:
+        return len(self._wrapped(index, self._width()))
 
     def status_text(self) -> str:
         mode = "following" if self.following else "paused"
@@ -253,11 +244,13 @@ class LogView(ScrollView, can_focus=True):
         if self._frame is not None and self._frame[0] == key:
             return self._frame[1]
         rows: list[Strip] = []
-        index = top
+        index, whole = top, 0
         while len(rows) < height and index < self.total:
             rows += self._wrapped(index, width)
             index += 1
+            whole += len(rows) <= height
         self._frame = (key, rows[:height])
+        self._whole_lines = whole
         return self._frame[1]
 
     # -- keys ---------------------------------------------------------------------------
@@ -315,18 +308,8 @@ class LogView(ScrollView, can_focus=True):
     def action_save(self) -> None:
         lines = None if self.memory is None else list(self.memory)
         run_dir, name = self.run_dir, self.save_as
-        self.run_worker(lambda: self._save(run_dir, lines, name), thread=True, group="log-save",
+        self.run_worker(lambda: save_and_say(self.app, run_dir, lines, name), thread=True, group="log-save",
                         exclusive=True, exit_on_error=False)
-
-    def _save(self, run_dir: str | None, lines: list[str] | None, name: str) -> None:
-        try:
-            path = save_log(run_dir, lines, name)
-        except (OSError, LedgerError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.app.call_from_thread(self.app.notify, f"log not saved: {why}",
-                                      severity="error", timeout=8)
-        else:
-            self.app.call_from_thread(self.app.notify, f"log saved: {path}", timeout=6)
 
     def action_scroll_up(self) -> None:
         self.following = False
@@ -334,7 +317,19 @@ class LogView(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         self.following = False
-        super().action_page_up()
+        if not self.wrap:
+            super().action_page_up()
+            return
+        top = top_for_page_up(int(self.scroll_offset.y), self.size.height, self._rows_of)
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)
+
+    def action_page_down(self) -> None:
+        if not self.wrap:
+            super().action_page_down()
+            return
+        self._frame_rows()  # the next page starts at the first line not shown whole
+        top = top_for_page_down(int(self.scroll_offset.y), self._whole_lines, self.total)
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)
 
     def action_scroll_home(self) -> None:
         self.following = False
