@@ -86,6 +86,18 @@ async def test_below_160_columns_the_key_says_why(demo):
         assert any("160 columns" in n.message and "120" in n.message for n in app._notifications)
 
 
+async def test_no_split_in_the_past(demo):
+    """The pane reads today's details: a board of a past moment says so instead."""
+    url, end = demo
+    app = make_app(url, end, at=end - 6_000)
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await app.settled()
+        await pilot.pause()
+        await _press(app, pilot, "v")
+        assert not app.query_one(DetailPane).display
+        assert any("shows today" in n.message for n in app._notifications)
+
+
 async def test_a_split_asked_for_hides_when_narrow_and_returns_when_wide(demo):
     url, end = demo
     app = make_app(url, end)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from .app_state import BoardState
 from .service.answers import Inspected
 from .service.requests import Preview
+from .view.keys import key_of
 from .widgets.detailpane import SPLIT_MIN_WIDTH, DetailPane
 
 
@@ -30,6 +31,10 @@ class SplitView(BoardState):
         return self.split_on and self.size.width >= SPLIT_MIN_WIDTH
 
     def action_split(self) -> None:
+        if self.at is not None:  # the pane reads today's details; the past board's are replayed
+            self.notify(f"the split view shows today; in the past, {key_of('time_travel')} replays a flow",
+                        severity="warning", timeout=4)
+            return
         if self.size.width < SPLIT_MIN_WIDTH:  # on or off, nothing would show: say why
             later = " (it comes back when the terminal is wider)" if self.split_on else ""
             self.notify(f"the split view needs {SPLIT_MIN_WIDTH} columns; this terminal has {self.size.width}"
