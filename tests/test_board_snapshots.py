@@ -104,5 +104,16 @@ def test_split_view_details(snap_compare, demo):
 def test_split_view_log(snap_compare, demo):
     """200x60, `v` then `V`: the selected task's log beside the list, control lines hidden."""
     url, end = demo
-    assert snap_compare(make_app(url, end), terminal_size=(200, 60),
-                        run_before=_before("v", "V", select=_research_log(url)))
+    keys = _before("v", "V", select=_research_log(url))
+
+    async def run_before(pilot) -> None:
+        await keys(pilot)
+        # The log is indexed on a worker thread (`settled` waits for the ledger's answers only).
+        for _ in range(200):
+            views = pilot.app.query("#pane-log")
+            if views and views.first().total == 5:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    assert snap_compare(make_app(url, end), terminal_size=(200, 60), run_before=run_before)
