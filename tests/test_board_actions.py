@@ -267,7 +267,7 @@ async def test_inspector_fields_events_attempts_and_log(demo, tmp_path):
         await _press(app, pilot, "enter")
         assert isinstance(app.screen, InspectorScreen)
         text = screen_text(app)
-        assert "task fetch-globex #1" in text and "progress_summary" in text and "page 5/8" in text
+        assert "task fetch-globex #1" in text and "Doing" in text and "page 5/8" in text
         await _press(app, pilot, "2")
         assert "claimed" in screen_text(app) and "queued → running" in screen_text(app)
         await _press(app, pilot, "3")

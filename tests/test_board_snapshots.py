@@ -118,3 +118,39 @@ def test_marks_and_the_bulk_confirm(snap_compare, demo):
         await _before("space", "c")(pilot)
 
     assert snap_compare(make_app(url, end), terminal_size=(100, 30), run_before=run_before)
+
+
+def _research_log(url: str) -> str:
+    """fetch-globex with a log of output and `::progress` lines; returns its row's key."""
+    task = task_by_label(url, "research", "fetch-globex")
+    run_dir = Path(task.run_dir)
+    run_dir.mkdir(parents=True)
+    out = [f"globex.example: page {i}/8 done\n::progress {i * 100 // 8} page {i}/8" for i in range(1, 6)]
+    (run_dir / "output.log").write_text("\n".join(out) + "\n::summary 5 pages so far\n")
+    return f"t:{task.flow_id}:fetch-globex"
+
+
+def test_split_view_details(snap_compare, demo):
+    """200x60, `v`: the list on the left, the selected flow's details on the right (a flow:
+    a task's details name its run directory, a temporary path here)."""
+    url, end = demo
+    flow_id = task_by_label(url, "research", "fetch-globex").flow_id
+    assert snap_compare(make_app(url, end), terminal_size=(200, 60), run_before=_before("v", select=f"f:{flow_id}"))
+
+
+def test_split_view_log(snap_compare, demo):
+    """200x60, `v` then `V`: the selected task's log beside the list, control lines hidden."""
+    url, end = demo
+    keys = _before("v", "V", select=_research_log(url))
+
+    async def run_before(pilot) -> None:
+        await keys(pilot)
+        # The log is indexed on a worker thread (`settled` waits for the ledger's answers only).
+        for _ in range(200):
+            views = pilot.app.query("#pane-log")
+            if views and views.first().total == 5:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    assert snap_compare(make_app(url, end), terminal_size=(200, 60), run_before=run_before)

@@ -156,3 +156,37 @@ def test_every_quick_task_gets_its_start_time_recorded(sqlite_url: str) -> None:
         for task_id in ids:
             t = ledger.get_task(task_id)
             assert t.status == "succeeded" and t.pid and t.pid_start, (t.status, t.pid, t.pid_start)
+
+
+def test_the_wrapper_notes_when_output_came(tmp_path: Path) -> None:
+    """`output.times`: `SEG OFFSET MS` at the first output of each second (the board's log
+    view shows it per line), where the bytes really went: head, then tail segments."""
+    import time
+
+    before = int(time.time() * 1000)
+    script = "printf 'aaaa\\n'; sleep 1.2; printf 'bbbbbbbb\\n'; sleep 1.2; printf 'cc\\n'"
+    kv = finished(tmp_path, wrapper_run(tmp_path, ["sh", "-c", script], head_cap=8, tail_cap=4))
+    assert kv["exit_code"] == "0"
+    rows = [line.split() for line in (tmp_path / "output.times").read_text().splitlines()]
+    # 5 bytes in the head; 9 more: 3 fill the head, 4 fill segment 1, 2 start segment 2
+    assert [(int(seg), int(off)) for seg, off, _ in rows] == [(0, 0), (0, 5), (2, 2)]
+    assert before <= int(rows[0][2]) <= int(rows[1][2]) - 1000 <= int(rows[2][2]) - 2000
+    assert stat_mode(tmp_path / "output.times") == 0o600
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_times_stop_at_their_cap_and_say_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openclaw_board.supervisor import capture
+
+    monkeypatch.setattr(capture, "MAX_TIMES_BYTES", 120)
+    times = capture.Times(str(tmp_path / "output.times"))
+    for s in range(50):
+        times.note((0, s * 10), 1_700_000_000 + s + 0.5)
+        times.note((0, s * 10 + 5), 1_700_000_000 + s + 0.7)  # the same second: not noted
+    lines = (tmp_path / "output.times").read_text().splitlines()
+    assert len((tmp_path / "output.times").read_bytes()) <= 120
+    assert lines[0] == "0 0 1700000000500" and lines[1] == "0 10 1700000001500"
+    assert lines[-1] == f"- 0 {(len(lines) - 1) * 10}" and all(len(line.split()) == 3 for line in lines[:-1])

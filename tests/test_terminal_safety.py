@@ -229,7 +229,7 @@ async def test_board_rows_inspector_and_toasts_show_hostile_text_literally(hosti
         await app.settled()
         await pilot.pause()
         text = screen_text(app)
-        assert f"goal                {SHOWN}" in text
+        assert f"Goal            {SHOWN}" in text
         assert forbidden(text, allowed="\n") == []
 
 

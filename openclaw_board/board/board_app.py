@@ -15,6 +15,7 @@ from textual import on
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal
 from textual.dom import DOMNode
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -37,6 +38,7 @@ from .service.file_watch import FileWatch
 from .service.ledger_thread import Service, sqlite_path
 from .service.requests import Act, Inspect
 from .side_screens import SideScreens
+from .split import SplitView
 from .theme.palette import theme_variable_defaults
 from .theme.runtime import Theming
 from .view import targets as act
@@ -44,11 +46,12 @@ from .view.keys import Scope, When, app_actions, key_of, palette_key, when_of
 from .view.model import Board
 from .view.refusals import empty_view_text, refusal
 from .widgets.column_header import ColumnHeader
+from .widgets.detailpane import DetailPane
 from .widgets.flowlist import FlowList
 from .widgets.header import BoardHeader
 
 
-class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
+class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     CSS_PATH = "board.tcss"
     TITLE = "openclaw-board"
     COMMANDS = App.COMMANDS | {BoardCommands}
@@ -69,7 +72,9 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
         yield BoardHeader(self.clock, self.title_text, id="header")
         yield Static("", id="banner")
         yield ColumnHeader(lambda: self.query_one(FlowList).row_width, id="columns")
-        yield FlowList(self.clock, id="flows")
+        with Horizontal(id="body"):
+            yield FlowList(self.clock, id="flows")
+            yield DetailPane(live=self.live, id="pane")
         yield Input(placeholder="filter: text in goal, label, task label or id "
                                 f"(Enter keeps it, {key_of('clear_filter')} clears)", id="filter")
         yield Footer()
@@ -77,6 +82,7 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
     def on_mount(self) -> None:
         self._apply_theme()
         self.query_one("#banner").display = False
+        self.pane.display = False
         flt = self.query_one("#filter", Input)
         flt.display = False
         flt.cursor_blink = self.live
@@ -144,6 +150,7 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
         screen = self.screen
         if isinstance(screen, InspectorScreen) and screen.ref == answer.ref:
             screen.show(answer.data, answer.error)
+        self.show_preview(answer)
 
     @on(HistoryRead)
     def _history_read(self, answer: HistoryRead) -> None:
@@ -164,6 +171,7 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
         if isinstance(screen, InspectorScreen) and self.service is not None:
             self.service.submit(Inspect(screen.kind, screen.ref))
         self.side_screens_changed()
+        self.preview_selected(again=True)
         self.refresh_bindings()
 
     def _tick(self) -> None:
@@ -254,6 +262,7 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
     def _moved(self) -> None:
         if self.screen_stack:  # a move queued while the app closes has no screen left to refresh
             self.refresh_bindings()
+            self.preview_selected()
 
     @on(FlowList.Activated)
     def _activated(self) -> None:
@@ -268,6 +277,10 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
     @on(FlowList.Expand)
     def _expand(self, message: FlowList.Expand) -> None:
         self.set_flow_open(message.open_it)
+
+    @on(InspectorScreen.OpenTask)
+    def _open_task(self, message: InspectorScreen.OpenTask) -> None:
+        self._open_inspector("task", message.task_id, "details")
 
     # -- the view (key actions that change it are in navigation.py) -------------------------------
 
@@ -297,6 +310,9 @@ class BoardApp(ViewActions, MarkActions, SideScreens, Theming):
     def _list_resized(self) -> None:
         """The titles follow the list's own width (the app's resize may come before the list's)."""
         self._draw_columns()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.place_split)  # self.size is the new one by then
 
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own screenshot command saves elsewhere; ours (ctrl+s) replaces it."""

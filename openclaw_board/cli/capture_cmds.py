@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 import socket
 import sys
 from pathlib import Path
 
 import typer
 
+from ..ledger.command_text import command_line
 from .app import app, err, fail, ledger_url, open_ledger
 from .board_cmds import _size, _theme
 
@@ -88,7 +88,7 @@ def served_command(url: str, *, no_supervise: bool, readonly: bool, theme: str |
         argv.append("--readonly")
     if theme:
         argv += ["--theme", theme]
-    return shlex.join(argv)
+    return command_line(argv)
 
 
 def exposure_warning(host: str, port: int) -> str:

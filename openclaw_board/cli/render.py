@@ -9,7 +9,6 @@ Ids are shown as 8-character prefixes (any unique prefix is accepted back), time
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..ledger.command_text import command_line
 from ..ledger.durations import format_duration
 from ..ledger.outcome_text import outcome_text
 from ..safetext import visible
@@ -91,10 +91,6 @@ def elapsed(task: Any, now: int) -> str:
         return "-"
     end = task.ended_at if task.ended_at is not None else now
     return format_duration((end - task.started_at) / 1000)
-
-
-def command_line(command: list[str] | str) -> str:
-    return command if isinstance(command, str) else shlex.join(command)
 
 
 def task_pressure_line(p: dict[str, int]) -> Text:

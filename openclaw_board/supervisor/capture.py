@@ -1,13 +1,16 @@
-"""The command's output, as the wrapper copies it: the capped log and the `::` control lines.
+"""The command's output, as the wrapper copies it: the capped log, when it came, and the `::` control lines.
 
 Split from wrapper.py and, like it, stdlib-only and light to import (the wrapper imports it
-once per task). `Sink` writes the log in the layout logs.py reads; `Control` finds
-`::progress PCT [TEXT]`, `::summary TEXT` and `::blocked REASON` lines in the stream.
+once per task). `Sink` writes the log in the layout logs.py reads; `Times` notes when output
+arrived (the board's log view shows it per line); `Control` finds `::progress PCT [TEXT]`,
+`::summary TEXT` and `::blocked REASON` lines in the stream.
 """
 
 import posix as os  # what `os` wraps on Linux, without its import cost
 
 LOG_FILE = "output.log"  # the head; tail segments are output.log.1, output.log.2, ...
+TIMES_FILE = "output.times"  # `SEG OFFSET MS` lines: output from there on came at MS (epoch ms)
+MAX_TIMES_BYTES = 4 << 20  # about two days of output every second; then `- SEG OFFSET`: no times past it
 MAX_CONTROL_LINE = 4096
 MAX_TEXT = 500
 
@@ -50,6 +53,12 @@ class Sink:
     def lost(self) -> int:
         return self.total - self.kept
 
+    def position(self) -> "tuple[int, int]":
+        """(segment, offset in it) where the next byte written goes."""
+        if self.room == 0:
+            return self.seg + 1, 0
+        return self.seg, (self.head_cap if self.seg == 0 else self.tail_cap) - self.room
+
     def write(self, data: bytes) -> None:
         self.total += len(data)
         try:
@@ -80,6 +89,35 @@ class Sink:
             self.room -= n
             self.kept += n
             view = view[n:]
+
+
+class Times:
+    """When output arrived, at one-second grain: the first chunk of each new second appends
+    `SEG OFFSET MS` (where it starts in the log's files, and when it came). At most one line a
+    second, and MAX_TIMES_BYTES in all; past that a last `- SEG OFFSET` says the times stop
+    there. Best effort: a write the disk refuses is a time lost, never the run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.second: int | None = None
+        self.written = 0
+        self.full = False
+
+    def note(self, where: "tuple[int, int]", now_s: float) -> None:
+        second = int(now_s)
+        if self.full or second == self.second:
+            return
+        self.second = second
+        line = f"{where[0]} {where[1]} {int(now_s * 1000)}\n"
+        if self.written + len(line) + 32 > MAX_TIMES_BYTES:
+            line, self.full = f"- {where[0]} {where[1]}\n", True
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.written += os.write(self.fd, line.encode())
+        except OSError:
+            pass
 
 
 class Control:

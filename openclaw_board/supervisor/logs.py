@@ -7,6 +7,9 @@ Layout (written by `wrapper.Sink`, in the task's run directory `<state>/runs/<ta
   `tail_cap` bytes each (the last one is still filling). Only the last two segments are
   kept, so the disk use of a task is at most head_cap + 2 * tail_cap.
 
+Beside them, `output.times` notes when output came (`capture.Times`: `SEG OFFSET MS` at the
+first output of each second), for the board's log view to put a time before each line.
+
 So the bytes before segment k number `head_cap + (k - 1) * tail_cap`, and a reader can
 say exactly how many bytes were dropped between the head and the kept tail.
 `read_log` returns head + `[... N bytes omitted ...]` + the last `tail_cap` bytes; `follow`

@@ -42,12 +42,12 @@ import sys
 import time
 
 try:  # imported by the supervisor, as part of its package
-    from .capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text
+    from .capture import LOG_FILE, MAX_TEXT, TIMES_FILE, Control, Sink, Times, clean_text
 except ImportError:  # run as the wrapper (`python -I -S`, this directory first on sys.path)
-    from capture import LOG_FILE, MAX_TEXT, Control, Sink, clean_text  # type: ignore[import-not-found,no-redef]
+    from capture import LOG_FILE, MAX_TEXT, TIMES_FILE, Control, Sink, Times, clean_text  # type: ignore[import-not-found,no-redef]
 
-__all__ = ["LOG_FILE", "Control", "Sink", "clean_text", "main", "read_kv", "reserve_exit", "start_ticks",
-           "usable_seconds"]
+__all__ = ["LOG_FILE", "TIMES_FILE", "Control", "Sink", "Times", "clean_text", "main", "read_kv", "reserve_exit",
+           "start_ticks", "usable_seconds"]
 
 SPEC_FILE = "spec"
 WRAPPER_FILE = "wrapper"
@@ -292,6 +292,7 @@ def run(run_dir: str) -> int:
 
     out_r, out_w = os.pipe()
     sink = Sink(_join(run_dir, LOG_FILE), int(spec.get("head_cap", 8 << 20)), int(spec.get("tail_cap", 8 << 20)))
+    times = Times(_join(run_dir, TIMES_FILE))
     try:
         pid = _spawn(spec, out_w)
     except RuntimeError as exc:
@@ -342,6 +343,7 @@ def run(run_dir: str) -> int:
             if fd == out_r:
                 data = os.read(out_r, 65536)
                 if data:
+                    times.note(sink.position(), time.time())
                     sink.write(data)
                     control.feed(data)
                     control.dirty = True

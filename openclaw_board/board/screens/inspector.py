@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from ..bindings import bindings
-from ..theme.palette import glyph, status_color
 from ..view.keys import Scope, key_of
-from ..view.text import clean, duration
+from ..view.text import clean
+from ..widgets.logsave import log_file_name
 from ..widgets.logview import LogView
-
-FIELD_ORDER = (
-    "goal", "label", "status", "attempt", "runtime", "command", "cwd", "shell", "after", "timeout_s",
-    "retries", "requires_approval", "exit_code", "error", "progress", "progress_summary",
-    "terminal_summary", "created_at", "started_at", "ended_at", "updated_at", "cancel_requested_at",
-    "notify", "task_counts", "host", "pid", "supervisor_id", "run_dir", "spec_source",
-    "blocked_task_id", "parent_task_id", "task_id", "flow_id",
+from .inspector_text import (
+    ATTEMPT_COLUMNS,
+    attempt_cells,
+    attempts_table,
+    events_text,
+    fields_text,
+    log_status_text,
+    title_text,
 )
-
-
-def _clock(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%m-%d %H:%M:%S")
 
 
 class InspectorScreen(Screen[None]):
     BINDINGS = bindings(Scope.INSPECTOR)
+
+    class OpenTask(Message):
+        """Enter on a flow's task: the app opens that task's inspector over this one."""
+
+        def __init__(self, task_id: str) -> None:
+            self.task_id = task_id
+            super().__init__()
 
     def __init__(self, kind: str, ref: str, *, tab: str = "details", live: bool = True) -> None:
         super().__init__()
@@ -45,6 +45,7 @@ class InspectorScreen(Screen[None]):
         self.live = live
         self.data: dict[str, Any] | None = None
         self._run_dir: str | None | bool = False
+        self._log_said = ""  # the log view's last status line
 
     @property
     def status(self) -> str | None:
@@ -58,8 +59,13 @@ class InspectorScreen(Screen[None]):
                 yield VerticalScroll(Static(id="fields"))
             with TabPane("Events", id="events"):
                 yield VerticalScroll(Static(id="timeline"))
-            with TabPane("Attempts", id="attempts"):
-                yield VerticalScroll(Static(id="attempt-list"))
+            if self.kind == "flow":
+                # A flow's tasks (every attempt) as rows to move through; Enter inspects one.
+                with TabPane("Tasks", id="attempts"):
+                    yield DataTable(id="task-table", cursor_type="row", zebra_stripes=False)
+            else:
+                with TabPane("Attempts", id="attempts"):
+                    yield VerticalScroll(Static(id="attempt-list"))
             if self.kind == "task":
                 with TabPane("Log", id="log"):
                     yield Static("", id="log-status")
@@ -82,78 +88,47 @@ class InspectorScreen(Screen[None]):
         self.data = data
         f = data["fields"]
         colors = self.app.theme_variables
-        color = Style(color=status_color(colors, f["status"]), bold=True)
-        title = Text(no_wrap=True)
-        title.append(f"{glyph(f['status'])} {clean(f['status'], 40)}  ", style=color)
-        if self.kind == "task":
-            title.append(f"task {clean(f['label'], 80)} #{f['attempt']}", style="bold")
-            title.append(f"  in {clean(data.get('flow_goal'), 80)}", style="dim")
-            if not data.get("is_latest", True):
-                title.append("  (an earlier attempt)", style="italic")
+        self.query_one("#inspector-title", Static).update(title_text(self.kind, data, colors))
+        self.query_one("#fields", Static).update(fields_text(f, self.app.clock()))  # type: ignore[attr-defined]
+        self.query_one("#timeline", Static).update(events_text(data["events"], colors))
+        if self.kind == "flow":
+            self._fill_tasks(data["attempts"], colors)
         else:
-            title.append(f"flow {clean(f['goal'], 120)}", style="bold")
-        self.query_one("#inspector-title", Static).update(title)
-        self.query_one("#fields", Static).update(self._fields(f))
-        self.query_one("#timeline", Static).update(self._events(data["events"]))
-        self.query_one("#attempt-list", Static).update(self._attempts(data["attempts"]))
+            self.query_one("#attempt-list", Static).update(attempts_table(data["attempts"], colors))
         if self.kind == "task" and data.get("run_dir") != self._run_dir:
             self._run_dir = data.get("run_dir")
-            self.query_one(LogView).show_run(data.get("run_dir"), data.get("log_tail"), f.get("host"))
+            self.query_one(LogView).show_run(data.get("run_dir"), data.get("log_tail"), f.get("host"),
+                                             save_as=log_file_name(f["label"], f["task_id"], f["attempt"]))
+        if self.kind == "task":
+            self._log_status()
         self.app.refresh_bindings()
 
-    def _fields(self, f: dict[str, Any]) -> Text:
-        out = Text()
-        for key in FIELD_ORDER:
-            if key not in f:
-                continue
-            value = f[key]
-            if value is None or value == "" or value == [] or value == {}:
-                value = "-"
-            elif key == "command":
-                value = " ".join(value) if isinstance(value, list) else value
-            elif key == "task_counts":
-                value = ", ".join(f"{k} {v}" for k, v in value.items())
-            elif key == "after":
-                value = ", ".join(value)
-            out.append(f"{key:<20}", style="bold")
-            out.append(clean(value, 4000) + "\n")
-        return out
-
-    def _events(self, events: list[dict[str, Any]]) -> Text:
-        out = Text()
-        colors = self.app.theme_variables
-        for e in events:
-            out.append(_clock(e.get("at_ms")) + "  ", style="dim")
-            out.append(f"{clean(e['kind'], 32):<17}")
-            if e.get("to"):
-                move = clean(f"{e['from'] or ''} → {e['to']}" if e.get("from") else f"→ {e['to']}", 60)
-                out.append(f"{move:<26}", style=Style(color=status_color(colors, e["to"])))
-            else:
-                out.append(" " * 26)
-            out.append(clean(e.get("actor"), 40), style="dim")
-            if e.get("detail"):
-                out.append("  " + clean(e["detail"], 300))
-            out.append("\n")
-        return out or Text("(no events)")
-
-    def _attempts(self, attempts: list[dict[str, Any]]) -> Table:
-        colors = self.app.theme_variables
-        table = Table(box=None, pad_edge=False, expand=True)
-        for col in ("task", "#", "status", "ran", "exit", "error", "id"):
-            table.add_column(col, no_wrap=col != "error", overflow="ellipsis")
+    def _fill_tasks(self, attempts: list[dict[str, Any]], colors: dict[str, str]) -> None:
+        """Refill the flow's task rows, the cursor staying on the task it was on."""
+        table = self.query_one("#task-table", DataTable)
+        if not table.columns:
+            for col in ATTEMPT_COLUMNS:
+                table.add_column(col, key=col)
+        keep = None
+        if table.row_count:
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        table.clear()
         for a in attempts:
-            ran = duration(a["ended_at"] - a["started_at"]) if a["started_at"] and a["ended_at"] else "-"
-            table.add_row(
-                Text(clean(a["label"], 60)), str(a["attempt"]),
-                Text(f"{glyph(a['status'])} {clean(a['status'], 40)}",
-                     style=Style(color=status_color(colors, a["status"]))),
-                ran, "-" if a["exit_code"] is None else str(a["exit_code"]),
-                Text(clean(a["error"], 200)), a["task_id"][:8] + ("" if a["is_latest"] else " (old)"),
-            )
-        return table
+            table.add_row(*attempt_cells(a, colors), key=a["task_id"])
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.post_message(self.OpenTask(event.row_key.value))
 
     def on_log_view_status(self, message: LogView.Status) -> None:
-        self.query_one("#log-status", Static).update(Text(clean(message.text), style="dim"))
+        self._log_said = message.text
+        self._log_status()
+
+    def _log_status(self) -> None:
+        f = self.data["fields"] if self.data else {}
+        self.query_one("#log-status", Static).update(log_status_text(f, self._log_said))
 
     def action_close(self) -> None:
         search = self.query("#log-search")
@@ -169,6 +144,8 @@ class InspectorScreen(Screen[None]):
         self.query_one(TabbedContent).active = tab
         if tab == "log":
             self.query_one(LogView).focus()
+        elif tab == "attempts" and self.kind == "flow":
+            self.query_one("#task-table", DataTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search":

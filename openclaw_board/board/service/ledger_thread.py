@@ -26,7 +26,7 @@ from ...ledger.openclaw import is_openclaw_url, resolve_path
 from ..view.model import Board, ViewSpec
 from .answers import ActionDone, Answer, Inspected, Loaded, Trouble
 from .board_reads import Reader, data_version
-from .requests import Act, ActMany, Call, ChangeView, Inspect, Load, Request
+from .requests import Act, ActMany, Call, ChangeView, Inspect, Load, Preview, Request
 
 RETRY_S = 2.0
 
@@ -63,6 +63,8 @@ class Service:
         self._trouble: str | None = None
         self.pending = 0  # requests not yet answered (read by the UI for `settled`)
         self._lock = threading.Lock()
+        self._latest_preview: Preview | None = None  # the one Preview worth reading
+        self.previews_read = 0  # how many Previews were read (the rest were passed over)
 
     # -- called from the UI thread -----------------------------------------------------
 
@@ -77,6 +79,8 @@ class Service:
     def submit(self, request: Request) -> None:
         with self._lock:
             self.pending += 1
+            if isinstance(request, Preview):
+                self._latest_preview = request
         self._requests.put(request)
 
     def poke(self) -> None:
@@ -127,6 +131,12 @@ class Service:
                 self._bulk(action, calls, skipped)
             case Inspect(kind, ref):
                 self._inspect(kind, ref)
+            case Preview(kind, ref):
+                with self._lock:
+                    stale = request is not self._latest_preview
+                if not stale:  # a later Preview is queued behind this one: it alone is read
+                    self.previews_read += 1
+                    self._inspect(kind, ref)
             case Call(fn):
                 fn(self._ledger_or_none())
             case _:

@@ -52,10 +52,19 @@ class Inspect:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """The split view's pane: like Inspect, but only the latest one is read. The cursor may
+    cross ten rows while one read runs; the rows it passed are never fetched."""
+
+    kind: str  # "flow" | "task"
+    ref: str
+
+
+@dataclass(frozen=True)
 class Call:
     """Run `fn` with the ledger (None when it cannot be read), on the service thread."""
 
     fn: Callable[[Any], None]
 
 
-Request = Load | ChangeView | Act | ActMany | Inspect | Call
+Request = Load | ChangeView | Act | ActMany | Inspect | Preview | Call

@@ -35,6 +35,15 @@ def duration(ms: int | None) -> str:
     return format_duration(max(0, ms) / 1000)
 
 
+def span(seconds: float) -> str:
+    """A configured length of time, as a spec would write it: `15m`, `1h30m`, `2h`, `45s`."""
+    text = format_duration(seconds)
+    for unit, zero in (("m", "00s"), ("h", "00m"), ("d", "0h")):
+        if text.endswith(unit + zero):
+            return text[: -len(zero)]
+    return text
+
+
 def age(ms: int | None) -> str:
     """Coarse: seconds for the first minute, then whole minutes/hours, so that a board of
     waiting work redraws once a minute, not once a second."""
