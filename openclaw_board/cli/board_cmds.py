@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import typer
-from textual.pilot import WaitForScreenTimeout
 
 from ..ledger.openclaw import is_openclaw
 from ..settings import Settings
@@ -138,6 +137,8 @@ def demo(
         return
 
     async def auto(pilot) -> None:  # noqa: ANN001 - Textual's Pilot
+        from textual.pilot import WaitForScreenTimeout
+
         await board_app.settled()
         await asyncio.sleep(max(0.0, settle))
         await board_app.settled()
