@@ -63,6 +63,20 @@ def test_bulk_ledger_has_exactly_the_tasks_asked_and_consistent_flows(home: Path
             assert flow.status == derive_flow_status([t.status for t in ledger.latest_attempts(flow.flow_id)], False)
 
 
+def test_bulk_ledger_with_a_set_number_of_live_flows(home: Path) -> None:
+    """The board's cost-at-rest figure is for exactly 20 live rows (issue 15)."""
+    from bench.bulk import fill
+    from openclaw_board.ledger import Ledger
+
+    url = f"sqlite:///{home / 'live.db'}"
+    fill(url, 1000, live_flows=20)
+    with Ledger(url) as ledger:
+        Task, Flow = ledger.m.Task, ledger.m.Flow
+        assert Task.select().count() == 1000
+        assert Task.select().where(Task.status == "running").count() == 20
+        assert Flow.select().where(Flow.status == "running").count() == 20
+
+
 def test_tiny_dispatch_runs_every_task_through_each_system(home: Path) -> None:
     from bench.dispatch import floor_rate, ours_rate
 
