@@ -345,6 +345,8 @@ class Verdict:
             if path.exists():
                 scan(name, path.read_text(errors="replace"))
         for err in sorted((self.home / "runs").glob("*/wrapper.err")):
+            if not err.is_file():
+                continue  # taken as a directory by recovery: a start it stopped (recovery.py, "Never started")
             text = err.read_text(errors="replace")
             if text.strip():
                 check.fail(f"{err.parent.name[:8]} wrapper.err: {text.strip().splitlines()[-1][:200]}")
