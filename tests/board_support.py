@@ -64,3 +64,23 @@ async def until(pilot, predicate, what: str, seconds: float = 15.0) -> None:
             return
         await pilot.pause(0.05)
     raise AssertionError(f"the board never showed {what}:\n{screen_text(pilot.app)}")
+
+
+async def settle(app: BoardApp, pilot) -> None:
+    """Let the board finish what it was asked (reads, redraws) before the test looks."""
+    await app.settled()
+    await pilot.pause()
+
+
+async def press(app: BoardApp, pilot, *keys: str) -> None:
+    """Press each key in turn, letting the board settle after each (as a person types)."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+
+
+def select(app: BoardApp, key: str) -> None:
+    """Put the cursor on the row with this key (`f:FLOW`, `t:FLOW:LABEL`)."""
+    from openclaw_board.board.widgets.flowlist import FlowList
+
+    assert app.query_one(FlowList).select_key(key), key

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 from board_support import flow_by_label, make_app, screen_text, task_by_label
+from board_support import press as _press
+from board_support import select as _select
+from board_support import settle as _start
 
 from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
 from openclaw_board.board.screens.inspector import InspectorScreen
@@ -13,21 +16,6 @@ from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger
 
 pytestmark = pytest.mark.anyio
-
-
-async def _start(app, pilot):
-    await app.settled()
-    await pilot.pause()
-
-
-async def _press(app, pilot, *keys: str):
-    await pilot.press(*keys)
-    await app.settled()
-    await pilot.pause()
-
-
-def _select(app, key: str) -> None:
-    assert app.query_one(FlowList).select_key(key), key
 
 
 async def test_header_rows_and_navigation(demo):

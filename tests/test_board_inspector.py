@@ -8,6 +8,7 @@ import shlex
 
 import pytest
 from board_support import flow_by_label, make_app, screen_text, task_by_label
+from board_support import press as _press
 
 from openclaw_board.board.screens.inspector import InspectorScreen
 from openclaw_board.board.view.text import span
@@ -17,12 +18,6 @@ from openclaw_board.ledger.command_text import command_line
 from openclaw_board.safetext import visible
 
 pytestmark = pytest.mark.anyio
-
-
-async def _press(app, pilot, *keys: str) -> None:
-    await pilot.press(*keys)
-    await app.settled()
-    await pilot.pause()
 
 
 def test_spans_read_as_a_spec_writes_them() -> None:

@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 from board_support import make_app, screen_text, task_by_label, until
+from board_support import press as _press
 
 from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.board.widgets.logview import LogView
 
 pytestmark = pytest.mark.anyio
-
-
-async def _press(app, pilot, *keys: str) -> None:
-    await pilot.press(*keys)
-    await app.settled()
-    await pilot.pause()
 
 
 async def _open_log(app, pilot, task) -> LogView:

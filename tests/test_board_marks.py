@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from board_support import flow_by_label, make_app, screen_text, task_by_label
+from board_support import press as _press
 
 from openclaw_board.board import BoardApp
 from openclaw_board.board.screens.dialogs import ConfirmScreen
@@ -16,13 +17,6 @@ from openclaw_board.ledger import Ledger
 
 pytestmark = pytest.mark.anyio
 MIN = 60_000
-
-
-async def _press(app, pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await app.settled()
-        await pilot.pause()
 
 
 def _toasts(app) -> str:

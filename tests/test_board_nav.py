@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 from board_support import make_app, screen_text, task_by_label
+from board_support import press as _press
+from board_support import select as _select
+from board_support import settle as _start
 from rich.style import Style
 
 from openclaw_board.board.screens.dialogs import ConfirmScreen, HelpScreen
@@ -16,21 +19,6 @@ from openclaw_board.board.widgets.column_header import ColumnHeader, column_span
 from openclaw_board.board.widgets.flowlist import FlowList
 
 pytestmark = pytest.mark.anyio
-
-
-async def _start(app, pilot):
-    await app.settled()
-    await pilot.pause()
-
-
-async def _press(app, pilot, *keys: str):
-    await pilot.press(*keys)
-    await app.settled()
-    await pilot.pause()
-
-
-def _select(app, key: str) -> None:
-    assert app.query_one(FlowList).select_key(key), key
 
 
 def _toasts(app) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from board_support import flow_by_label, make_app, screen_text, task_by_label, until
+from board_support import press as _press
 
 from openclaw_board.board.screens.inspector import InspectorScreen
 from openclaw_board.board.service.answers import Answer, Inspected
@@ -24,12 +25,6 @@ def _pane_text(app) -> str:
     """What the screen shows right of the list."""
     x = app.query_one(DetailPane).region.x
     return "\n".join(line[x:] for line in screen_text(app).split("\n"))
-
-
-async def _press(app, pilot, *keys: str) -> None:
-    await pilot.press(*keys)
-    await app.settled()
-    await pilot.pause()
 
 
 async def test_split_follows_the_cursor_and_switches_to_the_log(demo):
