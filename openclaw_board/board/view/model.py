@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+from ...ledger.states import TERMINAL_TASK
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,15 @@ class FlowView:
             source=source,
         )
 
-    @property
+    # Cached: rows, bars and sorts ask a big board's flows for these on every change.
+    @cached_property
     def total(self) -> int:
         return sum(n for _, n in self.counts)
+
+    @cached_property
+    def finished(self) -> int:
+        """Tasks (latest attempts) that reached a terminal status."""
+        return self.count(*TERMINAL_TASK)
 
     def count(self, *statuses: str) -> int:
         return sum(n for s, n in self.counts if s in statuses)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...ledger.states import TERMINAL_TASK
 from .model import FlowView, TaskView
 from .text import age
 
@@ -57,7 +56,7 @@ def flow_progress(flow: FlowView, tasks: Iterable[TaskView] | None) -> float | N
     total = flow.total
     if total == 0:
         return None
-    done = float(flow.count(*TERMINAL_TASK))
+    done = float(flow.finished)
     if tasks is not None:
         done += sum((t.progress or 0.0) / 100.0 for t in tasks if t.status == "running")
     return max(0.0, min(100.0, 100.0 * done / total))
