@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from openclaw_board.cli.app import print_json, print_json_list
 
-scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
 rows = st.lists(st.dictionaries(st.text(max_size=8), values, max_size=4), max_size=5)
@@ -34,3 +34,10 @@ def test_streamed_list_is_byte_for_byte_one_document(items: list[dict]) -> None:
     streamed = _captured(print_json_list, "tasks", len(items), iter(items))
     assert streamed == whole
     assert json.loads(streamed) == {"count": len(items), "tasks": items}
+
+
+def test_not_a_number_is_written_as_json_dumps_writes_it() -> None:
+    from openclaw_board.cli.json_text import indented
+
+    value = {"p": [float("nan"), float("inf"), -float("inf"), 0.1], "q": {}}
+    assert indented(value) == json.dumps(value, indent=2, ensure_ascii=False)

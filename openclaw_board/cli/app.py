@@ -23,6 +23,7 @@ from ..ledger.db import damage_hint, redact
 from ..ledger.openclaw import open_any
 from ..safetext import visible
 from ..settings import Settings, SettingsError
+from .json_text import indented
 
 app = typer.Typer(
     name="openclaw-board",
@@ -102,7 +103,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(indented(data) + "\n")
 
 
 def print_json_list(key: str, count: int, items: Iterable[dict[str, Any]]) -> None:
@@ -112,8 +113,7 @@ def print_json_list(key: str, count: int, items: Iterable[dict[str, Any]]) -> No
     write(f'{{\n  "count": {count},\n  {json.dumps(key)}: [')
     first = True
     for item in items:
-        body = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-        write(("\n    " if first else ",\n    ") + body)
+        write(("\n    " if first else ",\n    ") + indented(item, "    "))
         first = False
     write("]\n}\n" if first else "\n  ]\n}\n")
 

@@ -12,6 +12,7 @@ from .api import TaskRecord
 from .core import LedgerBase, chunked, tuples
 from .flow_filter import ISSUE_TASK, flows_where, issue_count
 from .models import EventModel, FlowModel, TaskModel
+from .serialize import TASK_DICT_FIELDS
 from .states import ACTIVE_FLOW, TERMINAL_FLOW
 from .states import TaskStatus as T
 
@@ -36,7 +37,13 @@ class Queries(LedgerBase):
         """The same as list_tasks, as (count, rows one at a time): `tasks list --json` over
         100,000 tasks should not hold them all in memory."""
         query = self._tasks_query(status, runtime, flow, all_attempts, None)
-        return query.count(), query.iterator()
+        count = query.count()
+        # Only what the JSON shape holds, as plain tuples: building a model per row (40 fields
+        # each) cost more than reading the rows.
+        Task = self.m.Task
+        listed = query.select(*[Task.flow.alias("flow_id") if name == "flow_id" else getattr(Task, name)
+                                for name in TASK_DICT_FIELDS])
+        return count, listed.namedtuples().iterator()
 
     def _tasks_query(self, status: str | None, runtime: str | None, flow: str | None,
                      all_attempts: bool, limit: int | None) -> Any:

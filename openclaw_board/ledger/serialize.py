@@ -7,6 +7,11 @@ from typing import Any
 
 from .clock import iso
 
+# Every task field task_dict reads: `tasks list --json` selects only these (queries.stream_tasks).
+TASK_DICT_FIELDS = ("task_id", "flow_id", "label", "runtime", "status", "attempt", "parent_task_id", "command_json",
+                    "exit_code", "error", "progress", "progress_summary", "terminal_summary", "created_at",
+                    "started_at", "ended_at", "cancel_requested_at", "supervisor_id", "host", "pid")
+
 
 def task_dict(task: Any) -> dict[str, Any]:
     return {
