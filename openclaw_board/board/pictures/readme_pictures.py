@@ -83,6 +83,7 @@ def pictures(url: str, end: int) -> dict[str, Shot]:
         "ansi-80x24.svg": replace(base, size=(80, 24), theme="ansi"),
         "time-travel.svg": replace(base, size=(120, 30), clock_ms=START_MS + 5_500, at=START_MS + 5_500),
         "replay.svg": replace(base, size=(110, 30), select=f"f:{report.flow_id}", keys=("t", *["left"] * 7)),
+        "split-view.svg": replace(base, size=(200, 40), select=f"f:{research.flow_id}", keys=("v",)),
     }
 
 
