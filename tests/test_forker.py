@@ -190,3 +190,37 @@ def test_the_task_environment_follows_ours_between_tasks(ledger: Ledger, tmp_pat
     finally:
         sup.request_stop()
         thread.join(30)
+
+
+def test_a_wrapper_whose_supervisor_died_before_its_answer_still_runs(ledger: Ledger, home: Path,
+                                                                      tmp_path: Path) -> None:
+    """The supervisor asks its forker and dies before the answer: the forked wrapper cannot
+    answer (a broken pipe) and must run all the same, so that the next supervisor finds it
+    running or ended, never a run that vanished (the chaos soak found it calling such runs lost)."""
+    import marshal
+
+    from openclaw_board.supervisor.rundir import write_spec
+    from openclaw_board.supervisor.spawn import Spawner
+    from openclaw_board.supervisor.wrapper import reserve_exit
+
+    out = tmp_path / "ran"
+    one(ledger, {"command": ["sh", "-c", 'echo ran > "$0"', str(out)]})
+    sup = ledger.register_supervisor("h", os.getpid(), None)
+    task = ledger.claim_next(sup.supervisor_id, "h").task
+    run_dir = home / "runs" / task.task_id
+    run_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run_dir.mkdir(mode=0o700)
+    spawner = Spawner(home)
+    env = spawner.environment(ledger.env_of(task), passthrough=(), ledger_url=ledger.url)
+    write_spec(run_dir, task, ledger.command_of(task), env, kill_grace_s=0.5, head_cap=1 << 20, tail_cap=1 << 20)
+    reserve_exit(str(run_dir))
+    assert spawner._ready() and spawner.sock is not None
+    spawner.sock.send(marshal.dumps({"run_dir": str(run_dir), "cwd": str(tmp_path)}))
+    spawner.sock.close()  # as if the supervisor died right after asking
+    spawner.sock = None
+    wait_for(lambda: (run_dir / "exit").exists(), "the wrapper runs and records its exit", 30)
+    assert out.read_text() == "ran\n"
+    assert "exit_code 0" in (run_dir / "exit").read_text()
+    assert spawner.proc is not None
+    spawner.proc.wait(10)  # the forker left on the closed socket
+    assert "Traceback" not in (home / "forker.err").read_text()

@@ -9,7 +9,7 @@ as a process of its own (wrapper.py); only its start is cheaper.
 
 Each forked wrapper:
 - answers the request itself, with its own pid and start ticks, then closes its copy of the
-  socket. So the supervisor never waits on a forker that died after forking: if the forker
+  socket (a supervisor gone by then is no reason to stop: the run goes on, re-attached later). So the supervisor never waits on a forker that died after forking: if the forker
   dies before the fork, the socket reaches end-of-file (only the forker held it) and nothing
   runs, and the supervisor may safely ask a new forker; if after, the wrapper still answers;
 - becomes a session of its own (setsid), stdin and stdout /dev/null, stderr `wrapper.err`
@@ -94,7 +94,10 @@ def _child(sock: int, request: dict, err: int, others: list) -> None:
         os.setsid()
         me = os.getpid()
         run_dir = request["run_dir"]
-        os.write(sock, marshal.dumps({"pid": me, "start": wrapper.start_ticks(me)}))
+        try:
+            os.write(sock, marshal.dumps({"pid": me, "start": wrapper.start_ticks(me)}))
+        except OSError:
+            pass  # the supervisor that asked is gone: the run goes on, and its next one re-attaches it
         os.close(sock)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
@@ -149,7 +152,10 @@ def serve(sock: int) -> None:
             if fd == wake_r:
                 os.read(wake_r, 256)
                 continue
-            data = os.read(sock, 65536)
+            try:
+                data = os.read(sock, 65536)
+            except OSError:  # ECONNRESET: the supervisor died with a request of ours unanswered
+                data = b""
             if not data:
                 _reap()
                 return  # the supervisor is gone: so are we (our wrappers are not)
