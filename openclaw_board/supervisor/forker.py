@@ -9,9 +9,10 @@ as a process of its own (wrapper.py); only its start is cheaper.
 
 Each forked wrapper:
 - answers the request itself, with its own pid and start ticks, then closes its copy of the
-  socket (a supervisor gone by then is no reason to stop: the run goes on, re-attached later). So the supervisor never waits on a forker that died after forking: if the forker
+  socket. So the supervisor never waits on a forker that died after forking: if the forker
   dies before the fork, the socket reaches end-of-file (only the forker held it) and nothing
-  runs, and the supervisor may safely ask a new forker; if after, the wrapper still answers;
+  runs, and the supervisor may safely ask a new forker; if after, the wrapper still answers.
+  A supervisor gone by then is no reason to stop: the run goes on, and is re-attached;
 - becomes a session of its own (setsid), stdin and stdout /dev/null, stderr `wrapper.err`
   (which the forker creates, exclusively, right before the fork: when recovery took that name
   first, because the supervisor that asked is gone, the forker refuses and forks nothing),
