@@ -4,7 +4,7 @@ clock), and the results not yet delivered, counted in the header."""
 from __future__ import annotations
 
 import pytest
-from board_support import START_MS, make_app, screen_text
+from board_support import START_MS, make_app, screen_text, until
 from ledger_testkit import run
 
 from openclaw_board.board.view.text import approval_left
@@ -56,7 +56,5 @@ async def test_the_header_counts_undelivered_results_while_there_are_any(sqlite_
                 claimed = led.claim_delivery("w")
                 assert claimed is not None and led.delivery_sent(claimed.id, "w")
         assert app.service is not None
-        app.service.poke()
-        await app.settled()
-        await pilot.pause()
-        assert "undelivered" not in screen_text(app)
+        app.service.poke()  # a signal, not a request: settled() does not wait for it
+        await until(pilot, lambda: "undelivered" not in screen_text(app), "the count gone once both were sent")
