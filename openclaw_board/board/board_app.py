@@ -125,6 +125,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     @on(Loaded)
     def _loaded_board(self, answer: Loaded) -> None:
         self._handled += 1
+        if not self.query(BoardHeader):
+            return  # an answer that arrived as the board was closing: nothing left to draw it on
         self._show_board(answer.board)
 
     @on(Trouble)
