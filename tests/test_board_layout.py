@@ -98,12 +98,22 @@ def test_running_time_is_coarse_so_a_row_changes_once_a_minute() -> None:
     row = Row("task", "k", flow=_flow("f", "running", {"running": 1}), task=task)
     texts = [clock_text(row, 20 * MIN + s * 1000) for s in range(0, 600)]
     changes = sum(a != b for a, b in zip(texts, texts[1:], strict=False))
-    # The elapsed time and the ETA each move once a minute (not in step): at most 2 redraws a minute.
-    assert 10 <= changes <= 20
+    # The elapsed time and the ETA move together, once a minute: one redraw a minute.
+    assert 9 <= changes <= 10
     young = Row("task", "k", flow=row.flow, task=_task("t", started=0))
     assert clock_text(young, 5_000) != clock_text(young, 6_000)  # seconds only in the first minute
     done = Row("task", "k", flow=row.flow, task=_task("t", status="succeeded", ended=5))
     assert clock_text(done, 0) is None and clock_text(done, 10 * MIN) is None
+
+
+def test_the_eta_moves_with_the_elapsed_time_not_at_its_own_moment() -> None:
+    """Started 13 s past a minute, last report 41 s past another: still one redraw a minute."""
+    task = _task("t", progress=40.0, started=13_000, last=20 * MIN + 41_000)
+    row = Row("task", "k", flow=_flow("f", "running", {"running": 1}), task=task)
+    texts = [clock_text(row, 21 * MIN + s * 1000) for s in range(0, 600)]
+    changes = sum(a != b for a, b in zip(texts, texts[1:], strict=False))
+    assert 9 <= changes <= 10, changes
+
 
 
 def test_flat_rows_filter_tasks_and_put_live_work_first() -> None:

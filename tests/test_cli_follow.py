@@ -134,15 +134,21 @@ def test_follow_of_a_run_on_another_host_streams_its_ledger_tail_once(ledger: Le
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     seen: list[dict] = []
-    while not any(x.get("line") == "two" for x in seen):
-        seen.append(json.loads(proc.stdout.readline()))
-    # The window slides: "one" scrolled out, "three" ended, "four" came; at the end a last line with no newline.
-    ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="two\nthree\nfour\n")
-    while not any(x.get("line") == "four" for x in seen):
-        seen.append(json.loads(proc.stdout.readline()))
-    ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="three\nfour\nlast words")
-    ledger.finish(task.task_id, "succeeded", supervisor_id=sup.supervisor_id, exit_code=0)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        while not any(x.get("line") == "two" for x in seen):
+            seen.append(json.loads(proc.stdout.readline()))
+        # The window slides: "one" scrolled out, "three" ended, "four" came; at the end a last line
+        # with no newline.
+        ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="two\nthree\nfour\n")
+        while not any(x.get("line") == "four" for x in seen):
+            seen.append(json.loads(proc.stdout.readline()))
+        ledger.report_progress(task.task_id, sup.supervisor_id, log_tail="three\nfour\nlast words")
+        ledger.finish(task.task_id, "succeeded", supervisor_id=sup.supervisor_id, exit_code=0)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failed look must not leave a follow running for ever
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, stderr
     seen += [json.loads(line) for line in stdout.splitlines()]
     assert [x["line"] for x in seen if x["type"] == "output"] == ["one", "two", "three", "four", "last words"]

@@ -45,7 +45,16 @@ def eta_text(ms: int | None) -> str:
 def task_eta(task: TaskView, now: int) -> str:
     if task.status != "running" or task.cancel_requested_at:
         return ""
-    return eta_text(eta_ms(task.progress, task.started_at, task.last_progress_at, now))
+    at = now if task.started_at is None else elapsed_tick(task.started_at, now)
+    return eta_text(eta_ms(task.progress, task.started_at, task.last_progress_at, at))
+
+
+def elapsed_tick(started_at: int, now: int) -> int:
+    """When a running row's elapsed time last changed: now in its first minute, then at whole
+    minutes since its start. An estimate worked out at that moment changes with the elapsed
+    time instead of at a moment of its own, so the row is redrawn once a minute, not twice."""
+    run = now - started_at
+    return now if run < 60_000 else started_at + run // 60_000 * 60_000
 
 
 def flow_progress(flow: FlowView, tasks: Iterable[TaskView] | None) -> float | None:
