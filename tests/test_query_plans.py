@@ -278,7 +278,10 @@ def test_statistics_follow_the_ledger_as_it_grows(ledger_url: str) -> None:
             "SELECT relname, reltuples FROM pg_class WHERE relname IN ('task', 'flow', 'event') AND "
             "relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())").fetchall())
         assert seen["task"] == HISTORY and seen["event"] > 4 * HISTORY and seen["flow"] > HISTORY / 6
-        assert ledger.optimize() == []  # nothing stale now
+        # PostgreSQL counts a backend's last changes up to a second late, after the ANALYZE its
+        # close ran: a first look may analyze once more. Then nothing is stale.
+        ledger.optimize()
+        assert ledger.optimize() == []
 
 
 def _to_schema_2(ledger: Ledger) -> None:
