@@ -16,6 +16,7 @@ from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -125,9 +126,10 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     @on(Loaded)
     def _loaded_board(self, answer: Loaded) -> None:
         self._handled += 1
-        if not self.query(BoardHeader):
-            return  # an answer that arrived as the board was closing: nothing left to draw it on
-        self._show_board(answer.board)
+        try:
+            self._show_board(answer.board)
+        except NoMatches:
+            return  # an answer that arrived as the board was closing: its widgets are going away
 
     @on(Trouble)
     def _trouble(self, answer: Trouble) -> None:
