@@ -11,6 +11,7 @@ import pytest
 from board_support import flow_goals, screen_text, until
 
 from openclaw_board.board import BoardApp
+from openclaw_board.board.service.answers import Inspected, Loaded, Trouble
 from openclaw_board.board.widgets.flowlist import FlowList
 from openclaw_board.ledger import Ledger, command_spec
 
@@ -88,3 +89,32 @@ async def test_bad_data_renders_literally(sqlite_url):
         assert "[link=x]l[/link]" in text
         assert "␛]0;title\\x07 [i]x[/i]" in text
         assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_what_arrives_as_the_board_closes_is_dropped_quietly(sqlite_url, home):
+    """Answers, resizes and moves queued before the board closed are delivered while Textual
+    removes its widgets (CI met a resize there); each must end quietly, not crash the exit."""
+    with Ledger(sqlite_url) as ledger:
+        ledger.submit(command_spec("before", ["true"]))
+    app = BoardApp(sqlite_url, title="live", theme="openclaw-dark", live=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await app.settled()
+        await pilot.press("v")  # the split view on, so that a resize would place its pane
+        board = app.board
+        assert board is not None and not app.closing
+    assert app.closing and not app.query(FlowList)
+    late = [
+        lambda: app.post_message(FlowList.Resized()),
+        lambda: app._list_resized(),
+        lambda: app._marks_changed(),
+        lambda: app._moved(),
+        lambda: app._tick(),
+        lambda: app.place_split(),
+        lambda: app._loaded_board(Loaded(board, 0)),
+        lambda: app._trouble(Trouble("ledger file is gone")),
+        lambda: app._inspected(Inspected("flow", "x", None, "gone")),
+        lambda: app._supervisor_started("s" * 36),
+        lambda: app._supervisor_failed("why"),
+    ]
+    for deliver in late:
+        deliver()

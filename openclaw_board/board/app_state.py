@@ -75,6 +75,13 @@ class BoardState(App[int]):
         if not live:
             self.animation_level = "none"
 
+    @property
+    def closing(self) -> bool:
+        """True once the board has begun to close. Answers, resizes and moves queued before that
+        are still delivered while Textual removes the widgets, so every handler that draws asks
+        this first (one rule, instead of each catching whichever widget went first)."""
+        return not self.is_running or not self.screen_stack
+
     # -- the view asked for --------------------------------------------------------------------
 
     def watch_spec(self, old: ViewSpec, new: ViewSpec) -> None:

@@ -16,7 +16,6 @@ from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -126,14 +125,14 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     @on(Loaded)
     def _loaded_board(self, answer: Loaded) -> None:
         self._handled += 1
-        try:
+        if not self.closing:
             self._show_board(answer.board)
-        except NoMatches:
-            return  # an answer that arrived as the board was closing: its widgets are going away
 
     @on(Trouble)
     def _trouble(self, answer: Trouble) -> None:
         self._handled += 1
+        if self.closing:
+            return
         banner = self.query_one("#banner", Static)
         if answer.message:
             banner.update(Text(f"⚠ {visible(answer.message)}", no_wrap=True, overflow="ellipsis"))
@@ -151,6 +150,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     @on(Inspected)
     def _inspected(self, answer: Inspected) -> None:
         self._handled += 1
+        if self.closing:
+            return
         screen = self.screen
         if isinstance(screen, InspectorScreen) and screen.ref == answer.ref:
             screen.show(answer.data, answer.error)
@@ -159,6 +160,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
     @on(HistoryRead)
     def _history_read(self, answer: HistoryRead) -> None:
         self._handled += 1
+        if self.closing:
+            return
         screen = self.screen
         if isinstance(screen, ReplayScreen) and screen.flow_id == answer.history.flow_id:
             screen.show(answer.history)
@@ -179,6 +182,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
         self.refresh_bindings()
 
     def _tick(self) -> None:
+        if self.closing:
+            return
         self.query_one(BoardHeader).redraw()
         self.query_one(FlowList).tick()
 
@@ -203,10 +208,14 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
         self.call_from_thread(self._supervisor_started, getattr(sup, "supervisor_id", None))
 
     def _supervisor_started(self, sid: str | None) -> None:
+        if self.closing:
+            return
         header = self.query_one(BoardHeader)
         header.own, header.starting = sid, False
 
     def _supervisor_failed(self, why: str) -> None:
+        if self.closing:
+            return
         self.query_one(BoardHeader).starting = False
         self.notify(f"the embedded supervisor did not start: {why}", severity="error", timeout=10)
 
@@ -264,7 +273,7 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
 
     @on(FlowList.Moved)
     def _moved(self) -> None:
-        if self.screen_stack:  # a move queued while the app closes has no screen left to refresh
+        if not self.closing:
             self.refresh_bindings()
             self.preview_selected()
 
@@ -274,8 +283,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
 
     @on(FlowList.MarksChanged)
     def _marks_changed(self) -> None:
-        self._draw_columns()
-        if self.screen_stack:
+        if not self.closing:
+            self._draw_columns()
             self.refresh_bindings()
 
     @on(FlowList.Expand)
@@ -308,6 +317,8 @@ class BoardApp(ViewActions, MarkActions, SplitView, SideScreens, Theming):
 
     def _draw_columns(self) -> None:
         """The titles for this view (the flat view has its own) and the count of marked rows."""
+        if self.closing:  # asked for after a refresh or a resize, which may come as the board closes
+            return
         self.query_one(ColumnHeader).set_view(self.spec.flat, len(self.query_one(FlowList).marks))
 
     @on(FlowList.Resized)

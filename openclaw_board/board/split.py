@@ -53,6 +53,8 @@ class SplitView(BoardState):
 
     def place_split(self) -> None:
         """Show or hide the pane for the current width; when shown, point it at the selection."""
+        if self.closing:  # asked for after a resize, which may come as the board closes
+            return
         shown = self.split_shown()
         pane = self.pane
         if pane.display != shown:
