@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openclaw_board.ledger import Ledger
 from openclaw_board.ledger.durations import MAX_TASK_DURATION_S, parse_duration, parse_task_duration
@@ -78,3 +80,17 @@ def test_submit_timeout_of_25_days_is_stored(home: Path) -> None:
     with Ledger(f"sqlite:///{home / 'ledger.db'}") as ledger:
         (task,) = ledger.list_tasks()
         assert task.timeout_s == 25 * 86400.0
+
+
+@given(st.integers(min_value=-62_135_596_800_000 + 86_400_000, max_value=253_402_300_799_999))
+def test_iso_writes_what_datetime_writes_and_reads_back(ms: int) -> None:
+    """iso() formats by hand for speed; it must agree with datetime everywhere in years 1-9999
+    (datetime's isoformat: strftime's %Y would not pad a year below 1000 to four digits)."""
+    from datetime import UTC, datetime
+
+    from openclaw_board.ledger.clock import iso, parse_time
+
+    seconds, millis = divmod(ms, 1000)
+    expected = datetime.fromtimestamp(seconds, tz=UTC).isoformat()[:19] + f".{millis:03d}Z"
+    assert iso(ms) == expected
+    assert parse_time(expected, 0) == ms
