@@ -12,7 +12,7 @@ Each execution appends, with O_APPEND (one write each, so lines never interleave
                                     then dies of that signal
 
 TASK_ID is read from the wrapper that started it (its parent: the last argument of the
-wrapper's command line is `<state>/runs/<task_id>`), so the soak learns which attempt ran
+wrapper's command line is `<state>/runs/<task_id>[.<started_ms>]`), so the soak learns which attempt ran
 from the process tree, not from the ledger it checks. "?" when the parent is not a wrapper.
 
 CODES is a comma list: the Nth execution of this task exits with the Nth code (the last
@@ -36,7 +36,10 @@ def task_id_of_parent() -> str:
         return "?"
     if not args or not any(b"wrapper" in a for a in args):
         return "?"
-    return os.path.basename(args[-1].rstrip(b"/")).decode("utf-8", "replace")
+    # The run directory is `<task_id>`, or `<task_id>.<started_ms>` for a claim after a requeue
+    # (a run directory is never reused: ledger/runs.py); task ids are UUIDs, without a dot.
+    name = os.path.basename(args[-1].rstrip(b"/")).decode("utf-8", "replace")
+    return name.split(".", 1)[0]
 
 
 def append(path: str, line: str) -> None:

@@ -63,6 +63,24 @@ def test_checks_catch_a_false_lost_and_accept_one_after_a_wrapper_kill(sqlite_ur
     assert verdict.lost().violations == []
 
 
+@pytest.mark.parametrize("run_dir_name", ["", ".1796301782826"], ids=["first-claim", "claim-after-requeue"])
+def test_a_soak_task_names_its_task_whatever_its_run_directory(home: Path, run_dir_name: str) -> None:
+    """The soak's tasks learn their task id from the wrapper's last argument, the run directory;
+    after a requeue it is `<task_id>.<started_ms>`, and the marker must still name the task."""
+    import subprocess
+
+    task_id = "29ed7bf5-074d-4150-8fe6-55aec2a3639a"
+    (home / "markers").mkdir(parents=True)
+    soak_task = Path(__file__).resolve().parent.parent / "bench" / "soak_task.py"
+    # A parent that looks like a wrapper to the task: "wrapper" in its argv, the run directory last.
+    parent = ("import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-I', '-S', "
+              f"{str(soak_task)!r}, {str(home / 'markers')!r}, 'n1', '0', '0', '-']))")
+    subprocess.run([sys.executable, "-c", parent, "wrapper", str(home / "runs" / (task_id + run_dir_name))],
+                   check=True, timeout=30)
+    runs, unknown = read_markers(home / "markers")
+    assert unknown == 0 and list(runs) == [task_id]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
