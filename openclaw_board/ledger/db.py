@@ -25,6 +25,7 @@ import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import peewee as pw
@@ -33,6 +34,15 @@ from .errors import LedgerUnavailable
 from .filesafety import check_ledger_file, private_dir, refuse_untrusted
 
 BUSY_TIMEOUT_S = 30.0
+
+# PostgreSQL ends a session that sits inside an open transaction this long without sending a
+# statement, which releases its row locks. Our transactions are a few statements sent back to
+# back; a session idle inside one belongs to a client that stopped (SIGSTOP, a frozen VM, a cut
+# network). Without this, a supervisor stopped between its heartbeat's UPDATE and COMMIT holds
+# its supervisor row, and the judge that must declare it dead waits on that lock for as long
+# as it stays stopped. Shorter than the default lease (15 s), so that no judge waits past it.
+# A URL that sets its own value (options=-c idle_in_transaction_session_timeout=...) keeps it.
+PG_STALLED_TX_TIMEOUT_MS = 5_000
 
 
 HOME_VAR = "OPENCLAW_BOARD_HOME"
@@ -376,6 +386,16 @@ PG_RECONNECT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+def with_stalled_tx_timeout(params: dict[str, Any]) -> dict[str, Any]:
+    """libpq connection parameters with PG_STALLED_TX_TIMEOUT_MS added to the server options,
+    unless they set idle_in_transaction_session_timeout themselves."""
+    options = str(params.get("options") or "")
+    if "idle_in_transaction_session_timeout" in options:
+        return params
+    extra = f"-c idle_in_transaction_session_timeout={PG_STALLED_TX_TIMEOUT_MS}"
+    return {**params, "options": f"{options} {extra}".strip()}
+
+
 def _connect_postgres(url: str) -> pw.Database:
     try:
         import psycopg2  # noqa: F401
@@ -396,7 +416,7 @@ def _connect_postgres(url: str) -> pw.Database:
 
     parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
     base = url_connect(urlunsplit(parts))
-    db = ReconnectingPostgres(base.database, **base.connect_params)
+    db = ReconnectingPostgres(base.database, **with_stalled_tx_timeout(base.connect_params))
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:

@@ -16,6 +16,7 @@ import logging
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -25,6 +26,7 @@ import peewee as pw
 from ..ledger import Ledger, LedgerError
 from ..ledger.clock import Clock
 from ..ledger.envpolicy import task_environment
+from .journal import ledger_trouble
 
 SEND_TIMEOUT_S = 60.0
 IDLE_S = 1.0  # how often an idle worker looks for due deliveries
@@ -120,6 +122,7 @@ class DeliveryWorker:
             return
         try:
             while not self._stop.is_set():
+                began = time.time()
                 try:
                     row = ledger.claim_delivery(self.worker)
                     if row is None:
@@ -134,8 +137,8 @@ class DeliveryWorker:
                         ledger.delivery_failed(row.id, self.worker, error)
                         self.journal(f"{what}: attempt {row.attempts + 1} failed: {error}")
                 except (LedgerError, pw.DatabaseError, pw.InterfaceError) as exc:
-                    first = str(exc).splitlines()[0] if str(exc) else repr(exc)
-                    self.journal(f"deliveries: ledger error, retrying: {first}")
+                    said = ledger_trouble(exc, time.time() - began, postgres=not ledger.is_sqlite)
+                    self.journal(f"deliveries: {said}")
                     if isinstance(exc, (pw.OperationalError, pw.InterfaceError)):
                         ledger.reset_connection()
                     self._stop.wait(IDLE_S * 5)

@@ -13,7 +13,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import peewee as pw
+
 from ..ledger.clock import iso, system_clock
+from ..ledger.db import PG_STALLED_TX_TIMEOUT_MS
 from ..safetext import visible
 
 MAX_BYTES = 10 << 20
@@ -49,3 +52,16 @@ class Journal:
                 pass  # the journal must never stop the supervisor
         if self.echo is not None:
             self.echo(message)
+
+
+def ledger_trouble(exc: BaseException, turn_s: float, *, postgres: bool) -> str:
+    """How a failed ledger call is journalled. A PostgreSQL session cut after a turn longer
+    than PG_STALLED_TX_TIMEOUT_MS is what a stop inside a transaction leads to (the server
+    ended the session to free its locks): said as such, not as an error. Anything else is a
+    ledger error, retried."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    if (postgres and isinstance(exc, (pw.OperationalError, pw.InterfaceError))
+            and turn_s * 1000 > PG_STALLED_TX_TIMEOUT_MS):
+        return (f"this turn took {turn_s:.1f} s (stopped or starved), so the ledger's server ended our "
+                f"session and its open transaction ({first}); reconnecting")
+    return f"ledger error ({type(exc).__name__}), retrying: {first}"

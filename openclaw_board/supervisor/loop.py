@@ -54,7 +54,7 @@ from . import finish, procs, wakeup
 from .context import Context
 from .decisions import Action
 from .delivery import DeliveryWorker
-from .journal import Journal
+from .journal import Journal, ledger_trouble
 from .launch import LaunchSettings, launch
 from .ownership import LEASE_CHECK_S, Ownership
 from .recovery import Handoff, Recovery
@@ -275,8 +275,8 @@ class Supervisor:
                 failures += 1
                 if failures == 1 or now - said_at >= 10:
                     said_at = now
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                    self.journal(f"ledger error ({type(exc).__name__}), retrying: {first}"
+                    postgres = self.ledger is not None and not self.ledger.is_sqlite
+                    self.journal(ledger_trouble(exc, time.time() - last_turn, postgres=postgres)
                                  + (f" [{failures} failed attempts]" if failures > 1 else ""))
                 if isinstance(exc, (pw.OperationalError, pw.InterfaceError)) and self.ledger is not None:
                     self.ledger.reset_connection()
