@@ -82,6 +82,9 @@ class MultiLedger:
     def data_version(self) -> int | None:
         return None  # several databases: no one counter says whether any changed
 
+    def undelivered_count(self) -> int:
+        return sum(led.undelivered_count() for _, led in self.sources)
+
     def _note(self, name: str, flows: Sequence[FlowRecord]) -> list[FlowRecord]:
         for f in flows:
             self._flow_source[f.flow_id] = name

@@ -41,6 +41,9 @@ class SnapshotLedger:
     def data_version(self) -> int | None:
         return None  # a past moment never changes: nothing to watch
 
+    def undelivered_count(self) -> int:
+        return 0  # the event log does not tell what was waiting for delivery then
+
     def _matches(self, flow: Any, status_filter: str, text: str) -> bool:
         return flow_matches(flow, self._latest.get(flow.flow_id, []), status_filter, text)
 

@@ -60,13 +60,8 @@ class Reader:
 
     def _read_pressure(self) -> Pressure:
         return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure(),
-                        undelivered=self._undelivered())
+                        undelivered=self.ledger.undelivered_count())
 
-    def _undelivered(self) -> int:
-        """Results waiting to reach their targets (ledger/deliveries.py); 0 on ledgers without a
-        delivery queue (OpenClaw's, several side by side)."""
-        count = getattr(self.ledger, "undelivered_count", None)
-        return int(count()) if callable(count) else 0
 
     def _read_supervisors(self) -> tuple[SupervisorView, ...]:
         return tuple(SupervisorView.of(s) for s in self.ledger.supervisors()[:20])
@@ -123,7 +118,7 @@ class Reader:
             return self.full(self.spec)
         if not events:
             # A delivery sent or given up writes no event: its count is looked at on its own.
-            undelivered = self._undelivered()
+            undelivered = self.ledger.undelivered_count()
             if undelivered != self.pressure.undelivered:
                 self.pressure = replace(self.pressure, undelivered=undelivered)
                 return self.board()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ...ledger.api import TaskRecord
 from ...ledger.states import TERMINAL_TASK
 
 
@@ -37,7 +38,7 @@ class TaskView:
     last_progress_at: int | None = None  # its last event while running: the ETA's rate ends there
 
     @classmethod
-    def of(cls, t: Any) -> TaskView:
+    def of(cls, t: TaskRecord) -> TaskView:
         return cls(
             task_id=t.task_id, flow_id=t.flow_id, label=t.label, runtime=t.runtime, status=t.status,
             attempt=t.attempt, created_at=t.created_at, started_at=t.started_at, ended_at=t.ended_at,
@@ -45,8 +46,8 @@ class TaskView:
             terminal_summary=t.terminal_summary, exit_code=t.exit_code,
             cancel_requested_at=t.cancel_requested_at, not_before=t.not_before,
             after=tuple(json.loads(t.after_json or "[]")),
-            approval_timeout_s=getattr(t, "approval_timeout_s", None),
-            last_progress_at=getattr(t, "last_event_at", None) if t.status == "running" else None,
+            approval_timeout_s=t.approval_timeout_s,
+            last_progress_at=t.last_event_at if t.status == "running" else None,
         )
 
 

@@ -121,6 +121,7 @@ class TaskRow:
     retry_backoff_s: float = 0.0
     after_json: str = "[]"
     requires_approval: bool = False
+    approval_timeout_s: float | None = None
     approved_at: int | None = None
     not_before: int | None = None
     owner_token: int | None = None

@@ -91,6 +91,9 @@ class OpenClawLedger(OpenClawWrites):
     def source_of(self, flow_id: str) -> str | None:
         return None  # one ledger: every flow is its own
 
+    def undelivered_count(self) -> int:
+        return 0  # OpenClaw keeps no delivery queue
+
     def set_busy_timeout(self, ms: int) -> None:
         with self._lock:
             self.db.execute_sql(f"PRAGMA busy_timeout = {int(ms)}")
