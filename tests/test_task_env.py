@@ -16,7 +16,8 @@ from openclaw_board.paths import run_dir_of
 from openclaw_board.supervisor.logs import read_log
 
 SECRET = "hunter2-Sekr1t"
-DUMP = ["python3", "-c", "import os\nfor k, v in sorted(os.environ.items()): print(f'{k}={v}')"]
+# `env`, not `python3`: a python3 found on PATH may be a shim (pyenv's) that changes PATH itself.
+DUMP = ["env"]
 
 
 def dumped(ledger: Ledger, task_id: str) -> dict[str, str]:
