@@ -10,6 +10,7 @@ import pytest
 from board_support import flow_by_label, make_app, screen_text, task_by_label
 from board_support import press as _press
 
+from openclaw_board.board.screens.dialogs import ConfirmScreen
 from openclaw_board.board.screens.inspector import InspectorScreen
 from openclaw_board.board.view.text import span
 from openclaw_board.board.widgets.flowlist import FlowList
@@ -73,3 +74,35 @@ async def test_a_flows_tasks_are_rows_that_open_their_inspector(demo):
         await _press(app, pilot, "escape")
         assert app.screen is flow_screen  # back to the flow, on the task it left from
         assert table.cursor_row == labels.index("fetch-initech")
+
+
+async def test_keys_act_on_the_task_highlighted_in_a_flows_tasks_tab(demo):
+    """k9s-like: on a flow's Tasks tab, approve and cancel act on the highlighted task; on its
+    other tabs, on the flow (which takes no approve)."""
+    url, end = demo
+    release = flow_by_label(url, "release")
+    app = make_app(url, end)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.settled()
+        await pilot.pause()
+        assert app.query_one(FlowList).select_key(f"f:{release.flow_id}")
+        await _press(app, pilot, "enter")
+        flow_screen = app.screen
+        assert isinstance(flow_screen, InspectorScreen) and flow_screen.kind == "flow"
+        await _press(app, pilot, "a")  # Details tab: the flow, which approve does not apply to
+        assert app.screen is flow_screen
+        await _press(app, pilot, "3")
+        table = flow_screen.query_one("#task-table")
+        labels = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+        await _press(app, pilot, *["down"] * labels.index("review"), "a")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.title_text == "Approve 'review' of 'Release notes for v2.4'?"
+        await _press(app, pilot, "y")
+        assert task_by_label(url, "release", "review").status == "queued"
+        moves = labels.index("publish") - labels.index("review")
+        await _press(app, pilot, *(["down"] * moves if moves > 0 else ["up"] * -moves), "c")
+        assert isinstance(app.screen, ConfirmScreen) and "publish" in app.screen.title_text
+        await _press(app, pilot, "y")
+        assert app.screen is flow_screen
+    assert task_by_label(url, "release", "publish").status == "cancelled"
+    assert flow_by_label(url, "release").cancel_requested_at is None  # the flow itself was not cancelled

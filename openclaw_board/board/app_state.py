@@ -148,12 +148,16 @@ class BoardState(App[int]):
 
     def target(self, screen: Screen[Any] | None = None) -> act.Target | None:
         """What an action applies to on `screen` (the current one by default): the inspected
-        flow or task, or the selected row."""
+        flow or task (a flow's highlighted task while its Tasks tab is shown), or the selected row."""
         screen = self.screen if screen is None else screen
         if isinstance(screen, InspectorScreen):
             if screen.data is None:
                 return None
             f = screen.data["fields"]
+            pointed = screen.pointed_task()
+            if pointed is not None:
+                return act.Target("task", pointed["task_id"], pointed["label"], pointed["status"], f["flow_id"],
+                                  flow_name=f["goal"])
             if screen.kind == "task":
                 return act.Target("task", f["task_id"], f["label"], f["status"], f["flow_id"])
             return act.Target("flow", f["flow_id"], f["goal"], f["status"], f["flow_id"],

@@ -118,6 +118,24 @@ class InspectorScreen(Screen[None]):
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
 
+    def pointed_task(self) -> dict[str, Any] | None:
+        """The task a flow's inspector points at: the highlighted row of its Tasks tab, while
+        that tab is shown (then keys act on that task, as k9s acts on the highlighted row);
+        None on the other tabs, where keys act on the flow."""
+        if self.kind != "flow" or self.data is None or self.query_one(TabbedContent).active != "attempts":
+            return None
+        table = self.query_one("#task-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((a for a in self.data["attempts"] if a["task_id"] == key), None)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.app.refresh_bindings()  # the footer offers what applies to the task now pointed at
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.app.refresh_bindings()  # keys act on the flow, or on its Tasks tab's highlighted task
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.post_message(self.OpenTask(event.row_key.value))

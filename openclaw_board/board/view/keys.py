@@ -178,7 +178,7 @@ KEYS: tuple[Key, ...] = (
     _key(A, "quit, from the list (running tasks keep running, detached)",
          Bind("q", "quit_board", "Quit", command="Quit the board",
               command_help="running tasks keep running, detached", when=When.ON_BOARD)),
-    _key(INS, "tabs: details, events, attempts (a flow's: tasks), log", (
+    _key(INS, "tabs: details, events, attempts (a flow's: tasks; c r a d act on the highlighted one), log", (
         Bind("1", "tab('details')", description="Details"), Bind("2", "tab('events')", description="Events"),
         Bind("3", "tab('attempts')", description="Attempts"), Bind("4", "tab('log')", description="Log"))),
     _key(G, "pause / follow the log", Bind("p", "toggle_pause", "Pause/follow")),
