@@ -50,22 +50,33 @@ async def test_task_fields_have_human_labels(demo):
         assert "timeout_s" not in text and "progress_summary" not in text
 
 
+async def open_flow(app, pilot, flow_id: str) -> InspectorScreen:
+    """The board settled, the flow's row selected and Enter pressed: its inspector."""
+    await app.settled()
+    await pilot.pause()
+    assert app.query_one(FlowList).select_key(f"f:{flow_id}")
+    await _press(app, pilot, "enter")
+    flow_screen = app.screen
+    assert isinstance(flow_screen, InspectorScreen) and flow_screen.kind == "flow"
+    return flow_screen
+
+
+async def tasks_tab(app, pilot, flow_screen: InspectorScreen):
+    """Key 3 on a flow's inspector: its task table and the labels of its rows, in order."""
+    await _press(app, pilot, "3")
+    table = flow_screen.query_one("#task-table")
+    return table, [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+
+
 async def test_a_flows_tasks_are_rows_that_open_their_inspector(demo):
     url, end = demo
     research = flow_by_label(url, "research")
     initech = task_by_label(url, "research", "fetch-initech")
     app = make_app(url, end)
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.settled()
-        await pilot.pause()
-        assert app.query_one(FlowList).select_key(f"f:{research.flow_id}")
-        await _press(app, pilot, "enter")
-        flow_screen = app.screen
-        assert isinstance(flow_screen, InspectorScreen) and flow_screen.kind == "flow"
-        await _press(app, pilot, "3")
-        table = flow_screen.query_one("#task-table")
+        flow_screen = await open_flow(app, pilot, research.flow_id)
+        table, labels = await tasks_tab(app, pilot, flow_screen)
         assert table.has_focus and table.row_count >= 4
-        labels = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
         await _press(app, pilot, *["down"] * labels.index("fetch-initech"), "enter")
         task_screen = app.screen
         assert isinstance(task_screen, InspectorScreen) and task_screen is not flow_screen
@@ -83,17 +94,10 @@ async def test_keys_act_on_the_task_highlighted_in_a_flows_tasks_tab(demo):
     release = flow_by_label(url, "release")
     app = make_app(url, end)
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.settled()
-        await pilot.pause()
-        assert app.query_one(FlowList).select_key(f"f:{release.flow_id}")
-        await _press(app, pilot, "enter")
-        flow_screen = app.screen
-        assert isinstance(flow_screen, InspectorScreen) and flow_screen.kind == "flow"
+        flow_screen = await open_flow(app, pilot, release.flow_id)
         await _press(app, pilot, "a")  # Details tab: the flow, which approve does not apply to
         assert app.screen is flow_screen
-        await _press(app, pilot, "3")
-        table = flow_screen.query_one("#task-table")
-        labels = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+        _, labels = await tasks_tab(app, pilot, flow_screen)
         await _press(app, pilot, *["down"] * labels.index("review"), "a")
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.title_text == "Approve 'review' of 'Release notes for v2.4'?"

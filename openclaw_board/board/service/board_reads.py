@@ -62,7 +62,6 @@ class Reader:
         return Pressure(flows=self.ledger.flow_pressure(), tasks=self.ledger.task_pressure(),
                         undelivered=self.ledger.undelivered_count())
 
-
     def _read_supervisors(self) -> tuple[SupervisorView, ...]:
         return tuple(SupervisorView.of(s) for s in self.ledger.supervisors()[:20])
 
