@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import peewee as pw
 
-from .errors import LedgerUnavailable
+from .errors import LedgerUnavailable, first_line
 from .filesafety import check_ledger_file, private_dir, refuse_untrusted
 
 BUSY_TIMEOUT_S = 30.0
@@ -340,7 +340,7 @@ def damaged(exc: BaseException) -> bool:
 
 def damage_hint(exc: BaseException) -> str:
     """SQLite's first line, plus what to do when it says the ledger is damaged or read-only."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = first_line(exc)
     if "readonly database" in first:
         return f"{first}: the ledger or its directory cannot be written (a read-only filesystem?)"
     if damaged(exc):
@@ -420,6 +420,6 @@ def _connect_postgres(url: str) -> pw.Database:
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise LedgerUnavailable(f"cannot reach ledger {redact(url)}: {first}") from exc
     return db

@@ -47,3 +47,8 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
         return repr(value if len(value) <= limit else value[:limit] + "…")
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line, for a one-line message (its type's name when it says nothing)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .db import parse_url, redact
+from .errors import first_line
 
 CHANNEL = "openclaw_board"
 QUEUED, CANCEL, SUPERVISOR, CHANGE = "queued", "cancel", "supervisor", "change"
@@ -110,7 +111,7 @@ class ChangeListener:
         return True
 
     def _set_error(self, exc: BaseException) -> None:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         message = redact(first) if "://" in first else first
         if message != self.error and self.log is not None:
             self.log(f"change notifications unavailable, polling instead: {message}")

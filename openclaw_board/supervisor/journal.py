@@ -17,6 +17,7 @@ import peewee as pw
 
 from ..ledger.clock import iso, system_clock
 from ..ledger.db import PG_STALLED_TX_TIMEOUT_MS
+from ..ledger.errors import first_line
 from ..safetext import visible
 
 MAX_BYTES = 10 << 20
@@ -59,7 +60,7 @@ def ledger_trouble(exc: BaseException, turn_s: float, *, postgres: bool) -> str:
     than PG_STALLED_TX_TIMEOUT_MS is what a stop inside a transaction leads to (the server
     ended the session to free its locks): said as such, not as an error. Anything else is a
     ledger error, retried."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    first = first_line(exc)
     if (postgres and isinstance(exc, (pw.OperationalError, pw.InterfaceError))
             and turn_s * 1000 > PG_STALLED_TX_TIMEOUT_MS):
         return (f"this turn took {turn_s:.1f} s (stopped or starved), so the ledger's server ended our "
