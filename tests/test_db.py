@@ -239,6 +239,16 @@ def test_tables_without_version_are_refused(sqlite_url: str) -> None:
         Ledger(sqlite_url)
 
 
+def test_a_ledger_created_by_another_process_since_its_version_was_read_is_not_refused(ledger_url: str) -> None:
+    """The window CI hit on PostgreSQL: a process reads "no version" and "no task table", then
+    another process commits the new ledger, then the first looks at the task table again. The
+    version committed with the tables is read back, not taken for damage."""
+    from openclaw_board.ledger.schema import _refuse
+
+    with Ledger(ledger_url) as created:
+        _refuse(created.db, created.m, None, False)  # raised "tables but no schema version"
+
+
 def test_empty_file_is_refused_as_truncated(tmp_path: Path) -> None:
     """We never leave an empty ledger (a new one is initialised before it is linked into
     place), so an empty file is one that was truncated: refused, not silently made anew."""

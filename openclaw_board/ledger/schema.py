@@ -150,9 +150,14 @@ def ensure_schema(db: pw.Database, models: Models, *, readonly: bool = False) ->
 
 def _refuse(db: pw.Database, models: Models, version: int | None, readonly: bool) -> None:
     """A ledger we must not create, migrate or use, with the reason."""
-    if version is None:
-        if db.table_exists(models.Task._meta.table_name):
+    if version is None and db.table_exists(models.Task._meta.table_name):
+        # Tables and version are committed together: another process may have created the
+        # ledger since `version` was read, and then its version reads back now. Only a task
+        # table whose version still cannot be read is damage.
+        version = read_version(db, models)
+        if version is None:
             raise LedgerUnavailable("this database has ledger tables but no schema version")
+    if version is None:
         if readonly:
             raise LedgerUnavailable("the ledger is empty and was opened read-only")
     elif version < 1:
