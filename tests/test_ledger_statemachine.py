@@ -189,9 +189,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def reopen(self, n: int, any_row: bool) -> None:
         flow = self.choose(self.flows(), n, lambda f: f.status in TERMINAL_FLOW, any_row)
         if flow is not None:
+            latest = [t for t in self.tasks() if t.flow_id == flow.flow_id and t.is_latest]
             reopened = self.attempt(lambda: self.ledger.reopen(flow.flow_id))
             if reopened is not None:
-                assert reopened.status in ACTIVE_FLOW and reopened.cancel_requested_at is None
+                assert reopened.cancel_requested_at is None
+                if all(t.status == "succeeded" for t in latest):
+                    # Cancelled while its last task ran on to succeed: nothing is left to rerun,
+                    # and the flow reads as what its tasks did (found by CI's run of this test).
+                    assert reopened.status == "succeeded"
+                else:
+                    assert reopened.status in ACTIVE_FLOW
 
     @rule(n=pick, any_row=wild)
     def approve(self, n: int, any_row: bool) -> None:
